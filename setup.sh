@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Sets up everything PolyNet needs on a fresh machine, idempotently:
+#   ONNX Runtime 1.30.0 (CPU, linux-x64) from npm's onnxruntime-node package -> .deps/onnxruntime/libonnxruntime.so.1
+#   with --test: Debian's libonnx-testdata (ONNX backend test suite), python3-numpy (interop tests, numpy baseline
+#   of the comparator benchmark) and chromium (HTML report rendering test)
+#   then builds PolyNet (Release) so ./polynet starts at once.
+# Usage: ./setup.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")"
+ORT_VERSION=1.30.0
+want_test=0
+for a in "$@"; do
+  case "$a" in
+    --test) want_test=1 ;;
+    *) echo "setup.sh: unknown option '$a' (use --test)" >&2; exit 2 ;;
+  esac
+done
+
+command -v dotnet >/dev/null || { echo "setup.sh: the .NET SDK (dotnet) is not installed; PolyNet needs .NET 10" >&2; exit 2; }
+
+# --- ONNX Runtime from npm ---------------------------------------------------------------------------------------
+lib=.deps/onnxruntime/libonnxruntime.so.1
+if [ ! -s "$lib" ] || [ "$(cat .deps/onnxruntime/VERSION 2>/dev/null)" != "$ORT_VERSION" ]; then
+  command -v npm >/dev/null || { echo "setup.sh: npm is needed to fetch onnxruntime-node@$ORT_VERSION" >&2; exit 2; }
+  echo "setup: fetching onnxruntime-node@$ORT_VERSION from npm (about 110 MB) ..." >&2
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && npm pack --silent "onnxruntime-node@$ORT_VERSION" >/dev/null)
+  mkdir -p .deps/onnxruntime
+  tar xzf "$tmp/onnxruntime-node-$ORT_VERSION.tgz" -C "$tmp" package/bin/napi-v6/linux/x64/libonnxruntime.so.1
+  mv "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" "$lib"
+  echo "$ORT_VERSION" > .deps/onnxruntime/VERSION
+fi
+
+# --- Debian packages for the tests -------------------------------------------------------------------------------
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "setup: installing Debian packages: ${missing[*]} ..." >&2
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq >/dev/null || true
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+if [ $want_test -eq 1 ]; then
+  apt_install libonnx-testdata python3-numpy chromium
+fi
+
+# --- build ---------------------------------------------------------------------------------------------------------
+echo "setup: building PolyNet ..." >&2
+./polynet --build-only

@@ -1,0 +1,99 @@
+using System.CommandLine;
+using PolyNet.Cli.Commands;
+using PolyNet.Runners.Native;
+
+namespace PolyNet.Cli;
+
+/// <summary>
+/// Builds the command tree and runs it with injected writers, so tests capture everything. Errors reach the user
+/// as one line on stderr, "polynet: error: ...", with the exit code of <see cref="ExitCodes"/>; never a stack trace.
+/// </summary>
+public static class CliApp
+{
+    /// <summary>Exit code for a PolyNet bug (an exception PolyNet did not expect). Reported as one line too.</summary>
+    public const int InternalError = 70;
+    public const int Interrupted = 130;
+
+    public static readonly Option<string?> OrtLibrary = new("--ort-library")
+    {
+        Description = $"ONNX Runtime library to use (default: ${OrtRuntime.LibraryEnvironmentVariable}, else the one ./setup.sh fetched)",
+        HelpName = "PATH",
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> Verbose = new("--verbose", "-v")
+    {
+        Description = "More detail: every metric for passing outputs, timings per inference, ORT warnings",
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> Quiet = new("--quiet", "-q")
+    {
+        Description = "Only failures and the summary",
+        Recursive = true,
+    };
+
+    public static RootCommand Build(TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("PolyNet: prove that a fast inference engine still computes what the ONNX model means.");
+        root.Options.Add(OrtLibrary);
+        root.Options.Add(Verbose);
+        root.Options.Add(Quiet);
+        root.Subcommands.Add(RunCommand.Create(output, error));
+        root.Subcommands.Add(RunnersCommand.Create(output));
+        return root;
+    }
+
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = Build(output, error);
+        ParseResult parsed;
+        try
+        {
+            parsed = root.Parse(args);
+        }
+        catch (PolyNetException e)
+        {
+            error.WriteLine($"polynet: error: {e.Message}");
+            return e.ExitCode;
+        }
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var e in parsed.Errors) error.WriteLine($"polynet: error: {e.Message}");
+            error.WriteLine("polynet: see 'polynet --help' or 'polynet COMMAND --help'");
+            return ExitCodes.BadInput;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        catch (PolyNetException e)
+        {
+            error.WriteLine($"polynet: error: {e.Message}");
+            return e.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            error.WriteLine("polynet: interrupted");
+            return Interrupted;
+        }
+        catch (IOException e)
+        {
+            error.WriteLine($"polynet: error: {e.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (OutOfMemoryException)
+        {
+            error.WriteLine("polynet: error: out of memory (the data is larger than this machine can hold at once)");
+            return ExitCodes.RunnerFailed;
+        }
+#pragma warning disable CA1031 // the last line of defence: a bug must still end as one line and a documented code
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            error.WriteLine($"polynet: internal error: {e.GetType().Name}: {e.Message.Split('\n')[0]} (this is a PolyNet bug; set POLYNET_DEBUG=1 for details)");
+            if (Environment.GetEnvironmentVariable("POLYNET_DEBUG") == "1") error.WriteLine(e.ToString());
+            return InternalError;
+        }
+    }
+}

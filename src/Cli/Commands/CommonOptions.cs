@@ -1,0 +1,47 @@
+using System.CommandLine;
+using PolyNet.Compare;
+using PolyNet.Runners;
+
+namespace PolyNet.Cli.Commands;
+
+/// <summary>Options shared by the commands that compare (run, compare, suite): tolerances and report files.</summary>
+internal sealed class ToleranceOptions
+{
+    public readonly Option<string[]> Atol = MultiValue.Create("--atol",
+        $"Absolute tolerance: a default and/or OUTPUT:VALUE per output (default {ToleranceSet.DefaultAtol})", "[OUTPUT:]VALUE", ToleranceSet.LooksLikeNumberSpec);
+    public readonly Option<string[]> Rtol = MultiValue.Create("--rtol",
+        $"Relative tolerance, relative to |reference| (default {ToleranceSet.DefaultRtol})", "[OUTPUT:]VALUE", ToleranceSet.LooksLikeNumberSpec);
+    public readonly Option<string[]> Stat = MultiValue.Create("--check-error-stat",
+        "What is checked: elemwise (default: every element within atol + rtol·|ref|), max, mean, median, quantile", "[OUTPUT:]STAT",
+        s => ToleranceSet.TryParseStat(s.Split(':')[^1], out _));
+    public readonly Option<double> Quantile = new("--error-quantile") { Description = "Quantile for --check-error-stat quantile (default 0.99)", DefaultValueFactory = _ => 0.99 };
+    public readonly Option<string[]> MaxMismatch = MultiValue.Create("--max-mismatch-percent",
+        "Elemwise: pass while at most this percentage of elements is out of tolerance (default 0)", "[OUTPUT:]PERCENT", ToleranceSet.LooksLikeNumberSpec);
+
+    public void AddTo(Command c)
+    {
+        c.Options.Add(Atol);
+        c.Options.Add(Rtol);
+        c.Options.Add(Stat);
+        c.Options.Add(Quantile);
+        c.Options.Add(MaxMismatch);
+    }
+
+    public ToleranceSet Read(ParseResult p)
+    {
+        var t = new ToleranceSet();
+        foreach (var s in p.GetValue(Atol) ?? []) t.AddAtol(s);
+        foreach (var s in p.GetValue(Rtol) ?? []) t.AddRtol(s);
+        foreach (var s in p.GetValue(Stat) ?? []) t.AddStat(s);
+        foreach (var s in p.GetValue(MaxMismatch) ?? []) t.AddMaxMismatchPercent(s);
+        var q = p.GetValue(Quantile);
+        if (!(q > 0 && q <= 1)) throw new InvalidInputException($"--error-quantile {q}: must be in (0, 1]");
+        t.Quantile = q;
+        return t;
+    }
+}
+
+internal static class RunnerSpecs
+{
+    public static bool LooksLikeSpec(string s) => RunnerFactory.KindNames.Contains(s.Split(':')[0].Trim().ToLowerInvariant());
+}

@@ -1,0 +1,121 @@
+using System.CommandLine;
+using PolyNet.Compare;
+using PolyNet.Compare.Jobs;
+using PolyNet.Compare.Reports;
+using PolyNet.Onnx;
+using PolyNet.Runners.Inputs;
+using PolyNet.Runners.Native;
+using PolyNet.Runners.Specs;
+
+namespace PolyNet.Cli.Commands;
+
+/// <summary>Typed values of `polynet run`.</summary>
+internal sealed record RunSettings(
+    string Model,
+    IReadOnlyList<string> Runners,
+    string? OrtLibrary,
+    long Seed,
+    int Iterations,
+    IReadOnlyList<string> ValRanges,
+    IReadOnlyList<string> InputShapes,
+    string? LoadInputs,
+    string? SaveInputs,
+    string? LoadOutputs,
+    string? SaveOutputs,
+    ToleranceSet Tolerances,
+    string? Json,
+    bool Verbose,
+    bool Quiet);
+
+/// <summary>`polynet run MODEL --runner KIND[:key=value,...] ...`: run every configuration on the same inputs and compare.</summary>
+internal static class RunCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var model = new Argument<string>("model") { Description = "The ONNX model (.onnx; external data beside it is found)" };
+        var runners = MultiValue.Create("--runner",
+            "A runner configuration, KIND[:key=value,...]; repeat for several. The first is the reference. Kinds and keys: 'polynet runners'",
+            "SPEC", RunnerSpecs.LooksLikeSpec);
+        var seed = new Option<long>("--seed") { Description = "Seed for generated inputs (default 1)", DefaultValueFactory = _ => 1 };
+        var iterations = new Option<int>("--iterations") { Description = "Number of generated input samples (default 1)", DefaultValueFactory = _ => 1 };
+        var valRange = MultiValue.Create("--val-range", "Range of generated values, [LO,HI] or INPUT:[LO,HI] (default [0,1])", "[INPUT:][LO,HI]", MultiValue.LooksLikeRange);
+        var shapes = MultiValue.Create("--input-shapes", "Shapes for dynamic inputs, INPUT:1x3x224x224", "INPUT:DIMS", MultiValue.LooksLikeShape);
+        var loadInputs = new Option<string?>("--load-inputs") { Description = "Read inputs from .npz, .npy, .pb or an ONNX backend test folder (test_data_set_N/input_K.pb)", HelpName = "PATH" };
+        var saveInputs = new Option<string?>("--save-inputs") { Description = "Write the inputs used to .npz", HelpName = "FILE" };
+        var loadOutputs = new Option<string?>("--load-outputs") { Description = "Also compare every runner with stored outputs (.npz, .npy, .pb, backend test folder); they are the reference", HelpName = "PATH" };
+        var saveOutputs = new Option<string?>("--save-outputs") { Description = "Write each runner's outputs to .npz (FILE.RUNNER.npz when several runners)", HelpName = "FILE" };
+        var json = new Option<string?>("--json") { Description = "Write every result and metric as JSON", HelpName = "FILE" };
+        var tolerances = new ToleranceOptions();
+
+        var cmd = new Command("run", "Run the model through each runner configuration on the same inputs and compare every output with the first's.");
+        cmd.Arguments.Add(model);
+        foreach (var o in new Option[] { runners, seed, iterations, valRange, shapes, loadInputs, saveInputs, loadOutputs, saveOutputs, json }) cmd.Options.Add(o);
+        tolerances.AddTo(cmd);
+        cmd.SetAction(p => Execute(new RunSettings(
+            p.GetValue(model)!, p.GetValue(runners) ?? [], p.GetValue(CliApp.OrtLibrary), p.GetValue(seed), p.GetValue(iterations),
+            p.GetValue(valRange) ?? [], p.GetValue(shapes) ?? [], p.GetValue(loadInputs), p.GetValue(saveInputs),
+            p.GetValue(loadOutputs), p.GetValue(saveOutputs), tolerances.Read(p), p.GetValue(json),
+            p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet)), output, error));
+        return cmd;
+    }
+
+    public static int Execute(RunSettings s, TextWriter output, TextWriter error)
+    {
+        if (s.Iterations < 1) throw new InvalidInputException($"--iterations {s.Iterations}: must be at least 1");
+        var specs = s.Runners.Select(RunnerSpec.Parse).ToList();
+        if (specs.Count == 0)
+        {
+            if (s.LoadOutputs is null)
+                throw new InvalidInputException("nothing to compare: give two or more --runner configurations (e.g. --runner onnxrt --runner onnxrt:opt=disable), or one with --load-outputs");
+            specs.Add(RunnerSpec.Parse("onnxrt"));
+        }
+        RunnerSpec.MakeNamesUnique(specs);
+        var log = new WriterLog(output, error, s.Verbose, s.Quiet);
+        Logging.Configure(s.OrtLibrary, error, s.Verbose);
+        var model = OnnxModel.Load(s.Model);
+        log.Info($"model: {s.Model} (opset {model.OpsetVersion()?.ToString() ?? "?"}, {model.Graph.Node.Count} nodes)");
+        var options = new RunJobOptions
+        {
+            Model = model,
+            Runners = specs,
+            LoadInputs = s.LoadInputs,
+            Seed = s.Seed,
+            Iterations = s.Iterations,
+            ValueRanges = ValueRanges.Parse(s.ValRanges),
+            InputShapes = InputShapes.Parse(s.InputShapes),
+            SaveInputs = s.SaveInputs,
+            SaveOutputs = s.SaveOutputs,
+            LoadOutputs = s.LoadOutputs,
+            Tolerances = s.Tolerances,
+        };
+        var report = new TextReport(output, s.Verbose);
+        var result = RunJob.Execute(options, log, p =>
+        {
+            if (!s.Quiet || !p.Passed) report.Pair(p);
+        });
+        if (s.Json is not null) JsonReport.Write(s.Json, result, s.Model);
+        report.Summary(result);
+        if (s.Json is not null) output.WriteLine($"[I] wrote {s.Json}");
+        return result.Passed ? ExitCodes.Success : ExitCodes.Mismatch;
+    }
+}
+
+/// <summary>The job log on the CLI's writers: progress to stdout, warnings to stderr.</summary>
+internal sealed class WriterLog(TextWriter output, TextWriter error, bool verbose, bool quiet) : IJobLog
+{
+    public void Info(string message) { if (!quiet) output.WriteLine($"[I] {message}"); }
+    public void Warning(string message) => error.WriteLine($"[W] {message}");
+    public void Verbose(string message) { if (verbose) output.WriteLine($"[V] {message}"); }
+}
+
+/// <summary>Loads ONNX Runtime as the user asked and routes its log messages to stderr.</summary>
+internal static class Logging
+{
+    public static void Configure(string? ortLibrary, TextWriter error, bool verbose)
+    {
+        OrtRuntime.LogLevel = verbose ? OrtLogLevel.Warning : OrtLogLevel.Error;
+        var sync = TextWriter.Synchronized(error);
+        OrtRuntime.LogSink = (level, id, message) => sync.WriteLine($"[ORT {level}] {id}: {message}");
+        OrtRuntime.Initialize(ortLibrary);
+    }
+}

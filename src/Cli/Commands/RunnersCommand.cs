@@ -1,0 +1,28 @@
+using System.CommandLine;
+using PolyNet.Runners;
+
+namespace PolyNet.Cli.Commands;
+
+/// <summary>`polynet runners`: every runner kind and every key it accepts.</summary>
+internal static class RunnersCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var cmd = new Command("runners", "List the runner kinds for --runner and the keys each accepts.");
+        cmd.SetAction(_ => Execute(output));
+        return cmd;
+    }
+
+    public static int Execute(TextWriter output)
+    {
+        foreach (var kind in RunnerFactory.KindNames)
+        {
+            output.WriteLine($"{kind}: {RunnerFactory.DescriptionOf(kind)}");
+            foreach (var k in RunnerFactory.KeysOf(kind))
+                output.WriteLine($"  {k.Key + "=" + k.Values,-40} {k.Description}");
+            output.WriteLine($"  {"name=LABEL",-40} the configuration's name in reports");
+            output.WriteLine();
+        }
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using PolyNet.Onnx;
+using PolyNet.Onnx.Data;
+using PolyNet.Runners;
+using PolyNet.Runners.Inputs;
+using PolyNet.Runners.Ort;
+using PolyNet.Runners.Specs;
+
+namespace PolyNet.Compare.Jobs;
+
+/// <summary>Everything `polynet run` needs, parsed and checked.</summary>
+public sealed class RunJobOptions
+{
+    public required OnnxModel Model { get; init; }
+    public required IReadOnlyList<RunnerSpec> Runners { get; init; }
+    /// <summary>Data file or folder to read inputs from; null: generate them.</summary>
+    public string? LoadInputs { get; init; }
+    public long Seed { get; init; } = 1;
+    /// <summary>Generated samples (ignored when inputs are loaded).</summary>
+    public int Iterations { get; init; } = 1;
+    public ValueRanges ValueRanges { get; init; } = new();
+    public InputShapes InputShapes { get; init; } = new();
+    public string? SaveInputs { get; init; }
+    public string? SaveOutputs { get; init; }
+    /// <summary>Stored outputs every runner is also compared with (they are the reference for that comparison).</summary>
+    public string? LoadOutputs { get; init; }
+    public ToleranceSet Tolerances { get; init; } = new();
+    public CompareOptions Compare { get; init; } = new();
+    /// <summary>Creates runners; tests replace it. Default: <see cref="RunnerFactory.Create"/>.</summary>
+    public Func<RunnerSpec, RunnerContext, IRunner>? CreateRunner { get; init; }
+}
+
+/// <summary>One candidate's outputs judged against one reference for one sample.</summary>
+public sealed class PairResult
+{
+    public required int Sample { get; init; }
+    public required string Reference { get; init; }
+    public required string Candidate { get; init; }
+    public required IReadOnlyList<OutputComparison> Outputs { get; init; }
+    /// <summary>Outputs the reference has and the candidate lacks (reported by name, counted as failures).</summary>
+    public IReadOnlyList<string> MissingInCandidate { get; init; } = [];
+    /// <summary>Outputs only the candidate has (reported, not judged).</summary>
+    public IReadOnlyList<string> MissingInReference { get; init; } = [];
+    public bool Passed => MissingInCandidate.Count == 0 && Outputs.All(o => o.Passed);
+}
+
+/// <summary>What one runner did in a job.</summary>
+public sealed record RunnerSummary(string Name, IReadOnlyList<string> Notes, TimeSpan Activation, IReadOnlyList<TimeSpan> Inferences)
+{
+    public TimeSpan MeanInference => Inferences.Count == 0 ? TimeSpan.Zero : TimeSpan.FromTicks((long)Inferences.Average(t => t.Ticks));
+}
+
+public sealed class RunJobResult
+{
+    public required IReadOnlyList<RunnerSummary> Runners { get; init; }
+    public required IReadOnlyList<PairResult> Pairs { get; init; }
+    public required int Samples { get; init; }
+    public IReadOnlyList<string> FilesWritten { get; init; } = [];
+    public bool Passed => Pairs.All(p => p.Passed);
+}
+
+/// <summary>
+/// The main job: run the same inputs through every runner configuration and compare each candidate's outputs with
+/// the first runner's (and every runner's with stored outputs, when given). Outputs are compared as they arrive,
+/// sample by sample, and dropped unless they are to be saved.
+/// Errors: <see cref="InvalidInputException"/> (bad input, exit 2), <see cref="RunnerException"/> (exit 3).
+/// </summary>
+public static class RunJob
+{
+    public static RunJobResult Execute(RunJobOptions o, IJobLog log, Action<PairResult>? onPair = null)
+    {
+        if (o.Runners.Count == 0 && o.LoadOutputs is null)
+            throw new InvalidInputException("nothing to compare: give at least one --runner (and a second one, or --load-outputs)");
+        var create = o.CreateRunner ?? RunnerFactory.Create;
+        var context = new RunnerContext { Model = o.Model };
+        var runners = new List<IRunner>();
+        try
+        {
+            foreach (var spec in o.Runners) runners.Add(create(spec, context));
+            foreach (var r in runners)
+            {
+                log.Info($"{r.Name}: activating ...");
+                r.Activate();
+                log.Info($"{r.Name}: ready in {Ms(r.ActivationTime)}{(r.Notes.Count > 0 ? " (" + string.Join("; ", r.Notes) + ")" : "")}");
+            }
+            var inputs = runners.Count > 0 ? runners[0].Inputs : o.Model.Inputs;
+            var outputs = runners.Count > 0 ? runners[0].Outputs : o.Model.Outputs;
+            var unknown = o.Tolerances.UnknownNames(outputs.Select(x => x.Name));
+            if (unknown.Count > 0)
+                throw new InvalidInputException($"tolerance given for '{unknown[0]}', which is not an output of {o.Model.DisplayName} (outputs: {string.Join(", ", outputs.Select(x => x.Name))})");
+
+            var samples = LoadOrGenerate(o, inputs, log);
+            var expected = o.LoadOutputs is null ? null : DataFiles.Load(o.LoadOutputs, DataRole.Outputs, outputs);
+            if (expected is not null && expected.Samples.Count != samples.Count)
+                throw new InvalidInputException($"{o.LoadOutputs}: holds {expected.Samples.Count} samples of outputs but there are {samples.Count} samples of inputs");
+
+            var timings = runners.Select(_ => new List<TimeSpan>()).ToList();
+            var saved = runners.Select(_ => new List<ValueMap>()).ToList();
+            var pairs = new List<PairResult>();
+            for (int s = 0; s < samples.Count; s++)
+            {
+                var results = new List<ValueMap>();
+                for (int k = 0; k < runners.Count; k++)
+                {
+                    var outs = runners[k].Infer(samples[s]);
+                    timings[k].Add(runners[k].LastInferenceTime);
+                    log.Verbose($"{runners[k].Name}: sample {s}: inference in {Ms(runners[k].LastInferenceTime)}");
+                    results.Add(outs);
+                    if (o.SaveOutputs is not null) saved[k].Add(outs);
+                }
+                if (expected is not null)
+                {
+                    var reference = expected.Samples[s];
+                    var label = $"expected ({Path.GetFileName(o.LoadOutputs!.TrimEnd('/'))})";
+                    for (int k = 0; k < runners.Count; k++)
+                        Add(pairs, onPair, ComparePair(s, label, reference, runners[k].Name, results[k], o, onlyShared: true));
+                }
+                for (int k = 1; k < runners.Count; k++)
+                    Add(pairs, onPair, ComparePair(s, runners[0].Name, results[0], runners[k].Name, results[k], o, onlyShared: false));
+            }
+
+            var written = new List<string>();
+            if (o.SaveInputs is not null)
+            {
+                DataFiles.Save(o.SaveInputs, samples, DataRole.Inputs);
+                written.Add(o.SaveInputs);
+            }
+            if (o.SaveOutputs is not null)
+                for (int k = 0; k < runners.Count; k++)
+                {
+                    var path = runners.Count == 1 ? o.SaveOutputs : PathFor(o.SaveOutputs, runners[k].Name);
+                    DataFiles.Save(path, saved[k], DataRole.Outputs);
+                    written.Add(path);
+                }
+            return new RunJobResult
+            {
+                Runners = runners.Select((r, k) => new RunnerSummary(r.Name, r.Notes, r.ActivationTime, timings[k])).ToList(),
+                Pairs = pairs,
+                Samples = samples.Count,
+                FilesWritten = written,
+            };
+        }
+        finally
+        {
+            foreach (var r in runners) r.Dispose();
+        }
+    }
+
+    private static void Add(List<PairResult> pairs, Action<PairResult>? onPair, PairResult p)
+    {
+        pairs.Add(p);
+        onPair?.Invoke(p);
+    }
+
+    /// <summary>"out.npz" with runner "cuda:tf32=0" becomes "out.cuda_tf32=0.npz".</summary>
+    public static string PathFor(string path, string runner)
+    {
+        var safe = new string(runner.Select(ch => char.IsLetterOrDigit(ch) || ch is '.' or '_' or '-' or '=' ? ch : '_').ToArray());
+        var ext = Path.GetExtension(path);
+        return ext.Length == 0 ? Path.Combine(path, safe) : path[..^ext.Length] + "." + safe + ext;
+    }
+
+    private static List<ValueMap> LoadOrGenerate(RunJobOptions o, IReadOnlyList<ValueSpec> inputs, IJobLog log)
+    {
+        if (o.LoadInputs is not null)
+        {
+            var loaded = DataFiles.Load(o.LoadInputs, DataRole.Inputs, inputs);
+            if (loaded.Samples.Count == 0) throw InvalidInputException.ForFile(o.LoadInputs, "holds no samples");
+            for (int s = 0; s < loaded.Samples.Count; s++)
+                InputValidation.CheckFeed(inputs, loaded.Samples[s], loaded.Samples.Count == 1 ? o.LoadInputs : $"{o.LoadInputs} (sample {s})");
+            log.Info($"inputs: {loaded.Samples.Count} sample(s) from {o.LoadInputs}{(loaded.ByPosition ? " (matched to the model's inputs by position)" : "")}");
+            return loaded.Samples.ToList();
+        }
+        o.InputShapes.Validate(inputs);
+        o.ValueRanges.Validate(inputs.Select(i => i.Name));
+        var gen = new InputGenerator(o.Seed, o.ValueRanges, o.InputShapes);
+        var samples = Enumerable.Range(0, o.Iterations).Select(s => gen.Generate(inputs, s)).ToList();
+        foreach (var w in gen.Warnings) log.Warning(w);
+        log.Info($"inputs: {samples.Count} sample(s) generated with seed {o.Seed}: {string.Join(", ", samples[0].Select(kv => $"{kv.Key} {kv.Value.Describe()}"))}");
+        return samples;
+    }
+
+    /// <summary>Judges every output the reference has. With <paramref name="onlyShared"/>, outputs the reference lacks are skipped silently (stored files may hold a subset).</summary>
+    public static PairResult ComparePair(int sample, string refName, ValueMap reference, string candName, ValueMap candidate, RunJobOptions o, bool onlyShared)
+    {
+        var comparisons = new List<OutputComparison>();
+        var missing = new List<string>();
+        foreach (var (name, rv) in reference)
+        {
+            if (!candidate.TryGetValue(name, out var cv))
+            {
+                missing.Add(name);
+                continue;
+            }
+            comparisons.AddRange(TensorComparer.Compare(name, rv, cv, o.Tolerances.For(name), o.Compare));
+        }
+        var extra = candidate.Keys.Where(k => !reference.ContainsKey(k)).ToList();
+        return new PairResult
+        {
+            Sample = sample,
+            Reference = refName,
+            Candidate = candName,
+            Outputs = comparisons,
+            MissingInCandidate = missing,
+            MissingInReference = onlyShared ? [] : extra,
+        };
+    }
+
+    public static string Ms(TimeSpan t) => t.TotalMilliseconds >= 1000 ? $"{t.TotalSeconds:0.00} s" : $"{t.TotalMilliseconds:0.###} ms";
+}

@@ -1,0 +1,101 @@
+using PolyNet.Onnx;
+using PolyNet.Compare.Jobs;
+
+namespace PolyNet.Compare.Reports;
+
+/// <summary>
+/// The human-readable report: one block per compared pair, each output with its verdict, where the worst error
+/// sits, the error distribution and the tolerances that would have passed. Failing outputs get more: mismatch
+/// counts, similarity measures, non-finite values and an error histogram. Writes only to the given writer.
+/// </summary>
+public sealed class TextReport(TextWriter w, bool verbose = false)
+{
+    public void Pair(PairResult p)
+    {
+        w.WriteLine($"[I] Comparing '{p.Candidate}' against reference '{p.Reference}' (sample {p.Sample})");
+        foreach (var o in p.Outputs) Output(o);
+        foreach (var m in p.MissingInCandidate) w.WriteLine($"[E]   {m}: FAILED  the reference has this output, '{p.Candidate}' does not");
+        foreach (var m in p.MissingInReference) w.WriteLine($"[W]   {m}: only '{p.Candidate}' has this output; not compared");
+    }
+
+    public void Output(OutputComparison o)
+    {
+        var type = o.ReferenceType == o.CandidateType || o.CandidateType == Onnx.ElementType.Undefined
+            ? o.ReferenceType.DisplayName()
+            : $"{o.ReferenceType.DisplayName()}/{o.CandidateType.DisplayName()}";
+        var shape = o.ReferenceShape?.ToString() ?? "";
+        var tol = o.Exact ? "exact" : $"{o.Tolerance}{(o.ToleranceSource == "default" ? "" : $" [{o.ToleranceSource}]")}";
+        w.WriteLine($"[{(o.Passed ? "I" : "E")}]   {o.Output} ({type} {shape}): {(o.Passed ? "PASSED" : "FAILED")}  {o.Reason}  ({tol})");
+        if (o.FirstStringMismatch is { } s)
+            w.WriteLine($"        first difference at {s.Index}: reference {s.Reference} vs candidate {s.Candidate}");
+        var m = o.Metrics;
+        if (m is null || m.Count == 0) return;
+        if (m.WorstAbs is { } worst && (m.AbsError.Max > 0 || !o.Passed))
+            w.WriteLine($"        largest error at {worst.Index}: reference {worst.Reference} vs candidate {worst.Candidate} (abs {F(worst.AbsError)}, rel {F(worst.RelError)})");
+        if (o.Exact)
+        {
+            if (m.Mismatches > 0) w.WriteLine($"        {m.Mismatches} of {m.Count} elements differ; max |difference| {F(m.AbsError.Max)}");
+            return;
+        }
+        w.WriteLine($"        abs error: {Dist(m.AbsError)}");
+        w.WriteLine($"        rel error: {Dist(m.RelError)}");
+        if (!o.Passed || verbose)
+        {
+            w.WriteLine($"        robust rel error (|ref| floored at {F(m.RobustFloor)}): {Dist(m.RobustRelError)}");
+            w.WriteLine($"        {m.Mismatches} of {m.Count} elements ({F(m.MismatchPercent)}%) out of tolerance; cosine similarity {Cos(m.CosineSimilarity)}, relative L2 error {F(m.RelativeL2)}, SNR {F(m.SnrDb)} dB, PSNR {F(m.PsnrDb)} dB");
+            if (m.NanReference + m.NanCandidate + m.InfReference + m.InfCandidate > 0)
+                w.WriteLine($"        non-finite values: reference {m.NanReference} NaN, {m.InfReference} inf; candidate {m.NanCandidate} NaN, {m.InfCandidate} inf");
+            w.WriteLine($"        reference: {Values(m.Reference)}");
+            w.WriteLine($"        candidate: {Values(m.Candidate)}");
+            if (m.AbsHistogram is { } h) HistogramLines("abs error histogram", h);
+        }
+        if (!o.Passed || m.AbsError.Max > 0)
+            w.WriteLine($"        would pass with atol ≥ {F(m.NeededAtol)} (at rtol {F(o.Tolerance.Rtol)}) or rtol ≥ {F(m.NeededRtol)} (at atol {F(o.Tolerance.Atol)})");
+    }
+
+    public void Summary(RunJobResult r)
+    {
+        int pairs = r.Pairs.Count;
+        int failedPairs = r.Pairs.Count(p => !p.Passed);
+        int outputs = r.Pairs.Sum(p => p.Outputs.Count + p.MissingInCandidate.Count);
+        int failedOutputs = r.Pairs.Sum(p => p.Outputs.Count(o => !o.Passed) + p.MissingInCandidate.Count);
+        foreach (var run in r.Runners)
+            w.WriteLine($"[I] {run.Name}: activation {JobText.Ms(run.Activation)}, inference mean {JobText.Ms(run.MeanInference)} over {run.Inferences.Count} run(s)");
+        foreach (var f in r.FilesWritten) w.WriteLine($"[I] wrote {f}");
+        if (r.Passed)
+            w.WriteLine($"[I] PASSED | {pairs} comparison(s) of {r.Runners.Count} runner configuration(s) over {r.Samples} sample(s): all {outputs} output comparison(s) within tolerance");
+        else
+        {
+            var worst = r.Pairs.SelectMany(p => p.Outputs.Where(o => !o.Passed).Select(o => (p, o))).FirstOrDefault();
+            var detail = worst.o is null ? "" : $"; first: '{worst.p.Candidate}' vs '{worst.p.Reference}' on {worst.o.Output}: {worst.o.Reason}";
+            w.WriteLine($"[E] FAILED | {failedOutputs} of {outputs} output comparison(s) failed in {failedPairs} of {pairs} comparison(s){detail}");
+        }
+    }
+
+    private void HistogramLines(string title, Histogram h)
+    {
+        long max = Math.Max(1, h.Bins.Max(b => b.Count));
+        w.WriteLine($"        {title}:");
+        foreach (var b in h.Bins)
+        {
+            if (b.Count == 0 && h.LogScale) continue;
+            int bar = (int)Math.Round(30.0 * b.Count / max);
+            w.WriteLine($"          {b.Label,-22} {b.Count,10}  {new string('#', bar)}");
+        }
+    }
+
+    private static string Dist(Distribution d)
+        => $"max {F(d.Max)}, mean {F(d.Mean)}, median {F(d.Median)}, p90 {F(d.P90)}, p99 {F(d.P99)}";
+
+    private static string Values(Distribution d)
+        => $"min {F(d.Min)}, max {F(d.Max)}, mean {F(d.Mean)}, std {F(d.Std)}, median {F(d.Median)}";
+
+    private static string Cos(double c) => c >= 0.9999 && c < 1 ? c.ToString("0.#########", System.Globalization.CultureInfo.InvariantCulture) : F(c);
+
+    private static string F(double v) => Format.Number(v);
+}
+
+internal static class JobText
+{
+    public static string Ms(TimeSpan t) => t.TotalMilliseconds >= 1000 ? $"{t.TotalSeconds:0.00} s" : $"{t.TotalMilliseconds:0.###} ms";
+}

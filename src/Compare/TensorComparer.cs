@@ -1,0 +1,185 @@
+using System.Globalization;
+using PolyNet.Compare.Kernels;
+using PolyNet.Onnx;
+
+namespace PolyNet.Compare;
+
+/// <summary>Options of a comparison beyond the tolerances.</summary>
+public sealed class CompareOptions
+{
+    /// <summary>Threads for large tensors (default: all cores).</summary>
+    public int? Threads { get; init; }
+}
+
+/// <summary>
+/// Compares one output of a candidate runner with the reference's. Floating-point outputs are judged by the
+/// tolerance (see <see cref="ErrorStat"/>), integers, bools and strings exactly. NaN equals NaN in the same place;
+/// an infinity equals only the same infinity (numpy's isclose, equal_nan=True). Pure: no I/O.
+/// </summary>
+public static class TensorComparer
+{
+    /// <summary>Compares two values of one output; sequences yield one comparison per item ("name[i]").</summary>
+    public static IReadOnlyList<OutputComparison> Compare(string output, OnnxValue reference, OnnxValue candidate, Tolerance tol, CompareOptions? options = null)
+    {
+        switch (reference, candidate)
+        {
+            case (TensorData r, TensorData c):
+                return [CompareTensors(output, r, c, tol, options)];
+            case (SequenceData r, SequenceData c):
+            {
+                if (r.Items.Count != c.Items.Count)
+                    return [Problem(output, tol, $"sequence lengths differ: reference has {r.Items.Count} items, candidate {c.Items.Count}")];
+                var list = new List<OutputComparison>();
+                for (int i = 0; i < r.Items.Count; i++) list.Add(CompareTensors($"{output}[{i}]", r.Items[i], c.Items[i], tol, options));
+                if (list.Count == 0) list.Add(new OutputComparison { Output = output, Passed = true, Reason = "both sequences are empty", Tolerance = tol, Exact = true });
+                return list;
+            }
+            case (OptionalData r, OptionalData c):
+                if (!r.HasValue && !c.HasValue)
+                    return [new OutputComparison { Output = output, Passed = true, Reason = "both optionals are empty", Tolerance = tol, Exact = true }];
+                if (r.HasValue != c.HasValue)
+                    return [Problem(output, tol, r.HasValue ? "the candidate's optional is empty, the reference's is not" : "the candidate's optional has a value, the reference's is empty")];
+                return Compare(output, r.Value!, c.Value!, tol, options);
+            case (OptionalData { Value: { } rv }, _):
+                return Compare(output, rv, candidate, tol, options);
+            case (_, OptionalData { Value: { } cv }):
+                return Compare(output, reference, cv, tol, options);
+            default:
+                return [Problem(output, tol, $"kinds differ: reference is a {reference.Describe()}, candidate a {candidate.Describe()}")];
+        }
+    }
+
+    public static OutputComparison CompareTensors(string output, TensorData r, TensorData c, Tolerance tol, CompareOptions? options = null)
+    {
+        bool rFloat = r.ElementType.IsFloatingPoint(), cFloat = c.ElementType.IsFloatingPoint();
+        if (r.Shape != c.Shape)
+            return Problem(output, tol, $"shapes differ: reference {r.Shape}, candidate {c.Shape}", r, c);
+        if (r.ElementType == ElementType.String || c.ElementType == ElementType.String)
+            return CompareStrings(output, r, c, tol);
+        if (r.ElementType != c.ElementType && !(rFloat && cFloat))
+            return Problem(output, tol, $"types differ: reference {r.ElementType.DisplayName()}, candidate {c.ElementType.DisplayName()}", r, c);
+
+        bool exact = !rFloat;
+        var metrics = ComparisonEngine.Run(r, c, exact ? 0 : tol.Atol, exact ? 0 : tol.Rtol, tol.Quantile, options?.Threads);
+        if (exact) metrics = ExactIntegerMismatches(r, c, metrics);
+        var (passed, reason) = exact ? ExactVerdict(metrics) : Verdict(metrics, tol);
+        if (passed && r.ElementType != c.ElementType)
+            reason += $" (reference {r.ElementType.DisplayName()}, candidate {c.ElementType.DisplayName()})";
+        return new OutputComparison
+        {
+            Output = output,
+            Passed = passed,
+            Reason = reason,
+            Tolerance = tol,
+            ReferenceType = r.ElementType,
+            CandidateType = c.ElementType,
+            ReferenceShape = r.Shape,
+            CandidateShape = c.Shape,
+            Exact = exact,
+            Metrics = metrics,
+        };
+    }
+
+    /// <summary>The verdict for floating-point data under <paramref name="tol"/>.</summary>
+    public static (bool Passed, string Reason) Verdict(ComparisonMetrics m, Tolerance tol)
+    {
+        if (m.Count == 0) return (true, "both are empty");
+        if (tol.Stat == ErrorStat.Elemwise)
+        {
+            bool ok = m.Mismatches == 0 || m.MismatchPercent <= tol.MaxMismatchPercent;
+            var what = $"{m.Mismatches} of {m.Count} elements ({P(m.MismatchPercent)}) out of tolerance";
+            if (m.Mismatches == 0) return (true, "every element within tolerance");
+            return ok ? (true, $"{what}, within --max-mismatch-percent {F(tol.MaxMismatchPercent)}") : (false, what);
+        }
+        if (m.InfiniteAbsErrors > 0)
+            return (false, $"{m.InfiniteAbsErrors} elements are NaN or infinite on one side only");
+        var (abs, rel, name) = tol.Stat switch
+        {
+            ErrorStat.Max => (m.AbsError.Max, m.RelError.Max, "max"),
+            ErrorStat.Mean => (m.AbsError.Mean, m.RelError.Mean, "mean"),
+            ErrorStat.Median => (m.AbsError.Median, m.RelError.Median, "median"),
+            _ => (m.AbsError.Quantile, m.RelError.Quantile, $"{F(tol.Quantile)}-quantile"),
+        };
+        if (abs <= tol.Atol) return (true, $"{name} abs error {F(abs)} ≤ atol {F(tol.Atol)}");
+        if (rel <= tol.Rtol) return (true, $"{name} rel error {F(rel)} ≤ rtol {F(tol.Rtol)}");
+        return (false, $"{name} abs error {F(abs)} > atol {F(tol.Atol)} and {name} rel error {F(rel)} > rtol {F(tol.Rtol)}");
+    }
+
+    private static (bool, string) ExactVerdict(ComparisonMetrics m)
+        => m.Mismatches == 0 ? (true, "every element equal") : (false, $"{m.Mismatches} of {m.Count} elements differ (compared exactly)");
+
+    /// <summary>64-bit integers beyond 2^53 are not exact as doubles: count their mismatches on the raw values.</summary>
+    private static ComparisonMetrics ExactIntegerMismatches(TensorData r, TensorData c, ComparisonMetrics m)
+    {
+        if (r.ElementType is not (ElementType.Int64 or ElementType.UInt64) || r.ElementType != c.ElementType) return m;
+        var a = r.Span<long>();
+        var b = c.Span<long>();
+        long mismatches = 0;
+        for (int i = 0; i < a.Length; i++) if (a[i] != b[i]) mismatches++;
+        return mismatches == m.Mismatches ? m : CopyWithMismatches(m, mismatches);
+    }
+
+    private static ComparisonMetrics CopyWithMismatches(ComparisonMetrics m, long mismatches) => new()
+    {
+        Count = m.Count, Mismatches = mismatches, AbsError = m.AbsError, RelError = m.RelError, RobustRelError = m.RobustRelError,
+        RobustFloor = m.RobustFloor, InfiniteAbsErrors = m.InfiniteAbsErrors, InfiniteRelErrors = m.InfiniteRelErrors, WorstAbs = m.WorstAbs,
+        WorstRel = m.WorstRel, NeededAtol = m.NeededAtol, NeededRtol = m.NeededRtol, CosineSimilarity = m.CosineSimilarity,
+        RelativeL2 = m.RelativeL2, SnrDb = m.SnrDb, PsnrDb = m.PsnrDb, Reference = m.Reference, Candidate = m.Candidate,
+        NanReference = m.NanReference, NanCandidate = m.NanCandidate, InfReference = m.InfReference, InfCandidate = m.InfCandidate,
+        AbsHistogram = m.AbsHistogram, RelHistogram = m.RelHistogram, ReferenceHistogram = m.ReferenceHistogram, CandidateHistogram = m.CandidateHistogram,
+    };
+
+    private static OutputComparison CompareStrings(string output, TensorData r, TensorData c, Tolerance tol)
+    {
+        if (r.ElementType != c.ElementType)
+            return Problem(output, tol, $"types differ: reference {r.ElementType.DisplayName()}, candidate {c.ElementType.DisplayName()}", r, c);
+        var a = r.Strings;
+        var b = c.Strings;
+        long mismatches = 0;
+        long first = -1;
+        for (long i = 0; i < a.LongLength; i++)
+            if (!string.Equals(a[i], b[i], StringComparison.Ordinal)) { mismatches++; if (first < 0) first = i; }
+        return new OutputComparison
+        {
+            Output = output,
+            Passed = mismatches == 0,
+            Reason = mismatches == 0 ? "every string equal" : $"{mismatches} of {a.LongLength} strings differ",
+            Tolerance = tol,
+            ReferenceType = r.ElementType,
+            CandidateType = c.ElementType,
+            ReferenceShape = r.Shape,
+            CandidateShape = c.Shape,
+            Exact = true,
+            FirstStringMismatch = first < 0 ? null : new WorstElement(first, r.Shape.FormatIndex(first), r.FormatElement(first), c.FormatElement(first), double.NaN, double.NaN),
+        };
+    }
+
+    public static OutputComparison Problem(string output, Tolerance tol, string reason, TensorData? r = null, TensorData? c = null) => new()
+    {
+        Output = output,
+        Passed = false,
+        Reason = reason,
+        Tolerance = tol,
+        ReferenceType = r?.ElementType ?? ElementType.Undefined,
+        CandidateType = c?.ElementType ?? ElementType.Undefined,
+        ReferenceShape = r?.Shape,
+        CandidateShape = c?.Shape,
+    };
+
+    internal static string F(double v) => Format.Number(v);
+    private static string P(double pct) => pct.ToString("0.####", CultureInfo.InvariantCulture) + "%";
+}
+
+/// <summary>How numbers appear in reports: 4 significant digits, exponent form for small and large values.</summary>
+public static class Format
+{
+    public static string Number(double v)
+    {
+        if (double.IsNaN(v)) return "nan";
+        if (double.IsPositiveInfinity(v)) return "inf";
+        if (double.IsNegativeInfinity(v)) return "-inf";
+        if (v == 0) return "0";
+        double a = Math.Abs(v);
+        return a is >= 1e-3 and < 1e5 ? v.ToString("G4", CultureInfo.InvariantCulture) : v.ToString("0.###e+00", CultureInfo.InvariantCulture);
+    }
+}

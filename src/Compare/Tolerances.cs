@@ -1,0 +1,131 @@
+using System.Globalization;
+
+namespace PolyNet.Compare;
+
+/// <summary>Which statistic of the error is checked against the tolerances (Polygraphy's --check-error-stat).</summary>
+public enum ErrorStat
+{
+    /// <summary>Every element must satisfy |cand − ref| ≤ atol + rtol·|ref| (numpy's allclose rule).</summary>
+    Elemwise,
+    /// <summary>max |cand − ref| ≤ atol, or max relative error ≤ rtol.</summary>
+    Max,
+    /// <summary>mean absolute error ≤ atol, or mean relative error ≤ rtol.</summary>
+    Mean,
+    /// <summary>median absolute error ≤ atol, or median relative error ≤ rtol.</summary>
+    Median,
+    /// <summary>the q-quantile (--error-quantile, default 0.99) of absolute error ≤ atol, or of relative error ≤ rtol.</summary>
+    Quantile,
+}
+
+/// <summary>The tolerances one output is judged by.</summary>
+/// <param name="Atol">Absolute tolerance.</param>
+/// <param name="Rtol">Relative tolerance (relative to |reference|).</param>
+/// <param name="Stat">What is checked.</param>
+/// <param name="Quantile">For <see cref="ErrorStat.Quantile"/>: which quantile, in (0, 1].</param>
+/// <param name="MaxMismatchPercent">Elemwise only: pass while at most this percentage of elements is out of tolerance (default 0).</param>
+public sealed record Tolerance(double Atol, double Rtol, ErrorStat Stat = ErrorStat.Elemwise, double Quantile = 0.99, double MaxMismatchPercent = 0)
+{
+    public override string ToString() => Stat switch
+    {
+        ErrorStat.Elemwise when MaxMismatchPercent > 0 => $"atol={Format.Number(Atol)} rtol={Format.Number(Rtol)} elemwise, ≤{Fmt(MaxMismatchPercent)}% mismatches",
+        ErrorStat.Elemwise => $"atol={Format.Number(Atol)} rtol={Format.Number(Rtol)} elemwise",
+        ErrorStat.Quantile => $"atol={Format.Number(Atol)} rtol={Format.Number(Rtol)} on the {Fmt(Quantile)}-quantile",
+        _ => $"atol={Format.Number(Atol)} rtol={Format.Number(Rtol)} on the {Stat.ToString().ToLowerInvariant()}",
+    };
+
+    internal static string Fmt(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// Tolerances per output: a default and per-output overrides, parsed from the CLI's
+/// <c>--atol 1e-5 out0:1e-3</c>, <c>--rtol</c>, <c>--check-error-stat</c> and <c>--max-mismatch-percent</c>.
+/// A value without a name sets the default; NAME:VALUE sets one output (names may contain ':'; the last one splits).
+/// Output names that the model does not have are reported by <see cref="UnknownNames"/>.
+/// </summary>
+public sealed class ToleranceSet
+{
+    public const double DefaultAtol = 1e-5;
+    public const double DefaultRtol = 1e-5;
+
+    private readonly Dictionary<string, double> _atol = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, double> _rtol = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ErrorStat> _stat = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, double> _mismatch = new(StringComparer.Ordinal);
+
+    public double Atol { get; private set; } = DefaultAtol;
+    public double Rtol { get; private set; } = DefaultRtol;
+    public ErrorStat Stat { get; private set; } = ErrorStat.Elemwise;
+    public double Quantile { get; set; } = 0.99;
+    public double MaxMismatchPercent { get; private set; }
+
+    /// <summary>True when the user set atol or rtol for anything (dtype-aware defaults then do not apply).</summary>
+    public bool UserSetTolerances { get; private set; }
+
+    public Tolerance For(string output) => new(
+        _atol.GetValueOrDefault(output, Atol),
+        _rtol.GetValueOrDefault(output, Rtol),
+        _stat.GetValueOrDefault(output, Stat),
+        Quantile,
+        _mismatch.GetValueOrDefault(output, MaxMismatchPercent));
+
+    /// <summary>True when <paramref name="output"/> has its own atol or rtol.</summary>
+    public bool HasOverride(string output) => _atol.ContainsKey(output) || _rtol.ContainsKey(output);
+
+    public IEnumerable<string> NamedOutputs => _atol.Keys.Concat(_rtol.Keys).Concat(_stat.Keys).Concat(_mismatch.Keys).Distinct(StringComparer.Ordinal);
+
+    /// <summary>Names given per output that are not among <paramref name="outputs"/>.</summary>
+    public IReadOnlyList<string> UnknownNames(IEnumerable<string> outputs)
+    {
+        var known = outputs.ToHashSet(StringComparer.Ordinal);
+        return NamedOutputs.Where(n => !known.Contains(n)).ToList();
+    }
+
+    public void AddAtol(string spec) => ParseNumber("--atol", spec, v => Atol = v, (n, v) => _atol[n] = v, tol: true);
+    public void AddRtol(string spec) => ParseNumber("--rtol", spec, v => Rtol = v, (n, v) => _rtol[n] = v, tol: true);
+    public void AddMaxMismatchPercent(string spec) => ParseNumber("--max-mismatch-percent", spec, v => MaxMismatchPercent = v, (n, v) => _mismatch[n] = v, tol: false, max: 100);
+
+    public void AddStat(string spec)
+    {
+        var (name, value) = Split(spec);
+        if (!TryParseStat(value, out var stat))
+            throw new InvalidInputException($"--check-error-stat {spec}: '{value}' is not one of elemwise, max, mean, median, quantile");
+        if (name is null) Stat = stat;
+        else _stat[name] = stat;
+    }
+
+    public static bool TryParseStat(string s, out ErrorStat stat)
+    {
+        switch (s.Trim().ToLowerInvariant())
+        {
+            case "elemwise": stat = ErrorStat.Elemwise; return true;
+            case "max": stat = ErrorStat.Max; return true;
+            case "mean": stat = ErrorStat.Mean; return true;
+            case "median": stat = ErrorStat.Median; return true;
+            case "quantile": stat = ErrorStat.Quantile; return true;
+            default: stat = ErrorStat.Elemwise; return false;
+        }
+    }
+
+    /// <summary>True when <paramref name="token"/> reads as a tolerance value (NAME:NUMBER or NUMBER).</summary>
+    public static bool LooksLikeNumberSpec(string token)
+    {
+        var (_, value) = Split(token);
+        return double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+    }
+
+    private void ParseNumber(string option, string spec, Action<double> setDefault, Action<string, double> setNamed, bool tol, double max = double.MaxValue)
+    {
+        var (name, value) = Split(spec);
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || double.IsNaN(v) || v < 0 || v > max)
+            throw new InvalidInputException($"{option} {spec}: '{value}' is not a number in [0, {(max == double.MaxValue ? "inf" : Tolerance.Fmt(max))}] (write {option} 1e-3 or {option} OUTPUT:1e-3)");
+        if (tol) UserSetTolerances = true;
+        if (name is null) setDefault(v);
+        else setNamed(name, v);
+    }
+
+    private static (string? Name, string Value) Split(string spec)
+    {
+        int c = spec.LastIndexOf(':');
+        return c < 0 ? (null, spec.Trim()) : (spec[..c], spec[(c + 1)..].Trim());
+    }
+}

@@ -1,0 +1,304 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+
+namespace PolyNet.Onnx.Data;
+
+/// <summary>The header of a .npy array: numpy's dtype string, memory order and shape.</summary>
+public sealed record NpyHeader(string Descr, bool FortranOrder, long[] Shape)
+{
+    public long ElementCount => Shape.Aggregate(1L, (a, b) => checked(a * b));
+}
+
+/// <summary>
+/// numpy's .npy format (versions 1.0, 2.0 and 3.0): read and write.
+/// Reading accepts every dtype PolyNet models (bool, signed and unsigned integers, float16/32/64, unicode and byte
+/// strings) in either byte order, and Fortran order (transposed to C order on load). Object arrays (pickles) are
+/// refused. Writing produces version 1.0 (2.0 for huge headers), little-endian, C order, data aligned to 64 bytes,
+/// which numpy and Polygraphy load.
+/// </summary>
+public static class Npy
+{
+    private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
+
+    /// <summary>Reads one array from <paramref name="stream"/>, which is left just past the array's data.</summary>
+    /// <param name="source">Names the file (and archive member) in errors.</param>
+    /// <param name="maxBytes">Refuse arrays whose declared data is larger (zip bombs, absurd headers).</param>
+    public static TensorData Read(Stream stream, string source, long maxBytes = long.MaxValue)
+    {
+        var header = ReadHeader(stream, source);
+        var (type, itemSize, bigEndian) = ParseDescr(header.Descr, source);
+        long count;
+        try { count = header.ElementCount; }
+        catch (OverflowException) { throw InvalidInputException.ForFile(source, $"array shape {Fmt(header.Shape)} has too many elements"); }
+        long bytes = checked(count * itemSize);
+        if (bytes > maxBytes || bytes > Array.MaxLength)
+            throw InvalidInputException.ForFile(source, $"array of shape {Fmt(header.Shape)} declares {bytes} bytes of data, more than allowed here ({Math.Min(maxBytes, Array.MaxLength)})");
+        var data = GC.AllocateUninitializedArray<byte>((int)bytes);
+        int done = 0;
+        while (done < data.Length)
+        {
+            int n = stream.Read(data, done, data.Length - done);
+            if (n <= 0)
+                throw InvalidInputException.ForFile(source, $"array header declares shape {Fmt(header.Shape)} ({bytes} bytes of {header.Descr}) but the file holds only {done} bytes of data");
+            done += n;
+        }
+        var shape = new TensorShape(header.Shape);
+        TensorData result;
+        if (type == ElementType.String)
+            result = new TensorData(shape, DecodeStrings(data, header.Descr, itemSize, count));
+        else
+        {
+            if (bigEndian && itemSize > 1) SwapBytes(data, itemSize);
+            if (type == ElementType.Bool)
+                for (int i = 0; i < data.Length; i++) data[i] = data[i] != 0 ? (byte)1 : (byte)0;
+            result = new TensorData(type, shape, data);
+        }
+        return header.FortranOrder && header.Shape.Length > 1 ? FortranToC(result, type == ElementType.String ? 0 : itemSize) : result;
+    }
+
+    public static NpyHeader ReadHeader(Stream stream, string source)
+    {
+        Span<byte> pre = stackalloc byte[8];
+        if (!ReadExactly(stream, pre))
+            throw InvalidInputException.ForFile(source, "not a .npy array (file too short for the NUMPY header)");
+        if (!pre[..6].SequenceEqual(Magic))
+            throw InvalidInputException.ForFile(source, "not a .npy array (no \\x93NUMPY magic)");
+        int major = pre[6];
+        int headerLen;
+        if (major == 1)
+        {
+            Span<byte> l = stackalloc byte[2];
+            if (!ReadExactly(stream, l)) throw InvalidInputException.ForFile(source, "truncated .npy header");
+            headerLen = BinaryPrimitives.ReadUInt16LittleEndian(l);
+        }
+        else if (major is 2 or 3)
+        {
+            Span<byte> l = stackalloc byte[4];
+            if (!ReadExactly(stream, l)) throw InvalidInputException.ForFile(source, "truncated .npy header");
+            uint len = BinaryPrimitives.ReadUInt32LittleEndian(l);
+            if (len > 1 << 24) throw InvalidInputException.ForFile(source, $".npy header claims {len} bytes, too long to be real");
+            headerLen = (int)len;
+        }
+        else throw InvalidInputException.ForFile(source, $"unsupported .npy format version {major}.{pre[7]}");
+        var hb = new byte[headerLen];
+        if (!ReadExactly(stream, hb)) throw InvalidInputException.ForFile(source, "truncated .npy header");
+        var text = (major == 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(hb);
+        return ParseHeaderDict(text, source);
+    }
+
+    private static bool ReadExactly(Stream s, Span<byte> buffer)
+    {
+        int done = 0;
+        while (done < buffer.Length)
+        {
+            int n = s.Read(buffer[done..]);
+            if (n <= 0) return false;
+            done += n;
+        }
+        return true;
+    }
+
+    private static NpyHeader ParseHeaderDict(string text, string source)
+    {
+        object? parsed;
+        try { parsed = new PythonLiteral(text).ParseValue(); }
+        catch (FormatException e) { throw InvalidInputException.ForFile(source, $"bad .npy header: {e.Message}"); }
+        if (parsed is not Dictionary<string, object?> dict)
+            throw InvalidInputException.ForFile(source, "bad .npy header: not a dictionary");
+        if (!dict.TryGetValue("descr", out var descr) || descr is not string d)
+            throw InvalidInputException.ForFile(source, descr is List<object?> ? "structured (record) arrays are not supported" : "bad .npy header: no 'descr'");
+        if (!dict.TryGetValue("fortran_order", out var fo) || fo is not bool fortran)
+            throw InvalidInputException.ForFile(source, "bad .npy header: no 'fortran_order'");
+        if (!dict.TryGetValue("shape", out var sh) || sh is not List<object?> shapeList)
+            throw InvalidInputException.ForFile(source, "bad .npy header: no 'shape' tuple");
+        var shape = new long[shapeList.Count];
+        for (int i = 0; i < shape.Length; i++)
+        {
+            if (shapeList[i] is not long v || v < 0)
+                throw InvalidInputException.ForFile(source, $"bad .npy header: shape entry {i} is not a non-negative integer");
+            shape[i] = v;
+        }
+        return new NpyHeader(d, fortran, shape);
+    }
+
+    /// <summary>Maps a numpy dtype string ("&lt;f4", "|b1", "&gt;i8", "&lt;U7") to PolyNet's type, item size and byte order.</summary>
+    public static (ElementType Type, int ItemSize, bool BigEndian) ParseDescr(string descr, string source)
+    {
+        if (descr.Length < 2) throw InvalidInputException.ForFile(source, $"bad dtype '{descr}'");
+        char order = descr[0];
+        string rest = descr;
+        if (order is '<' or '>' or '|' or '=') rest = descr[1..];
+        else order = '=';
+        bool big = order == '>';
+        char kind = rest[0];
+        if (!int.TryParse(rest.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var size))
+        {
+            if (kind == 'O') throw InvalidInputException.ForFile(source, "object arrays (dtype 'O') need pickle, which PolyNet never runs; save plain numeric arrays");
+            throw InvalidInputException.ForFile(source, $"unsupported dtype '{descr}'");
+        }
+        ElementType type = (kind, size) switch
+        {
+            ('f', 2) => ElementType.Float16,
+            ('f', 4) => ElementType.Float,
+            ('f', 8) => ElementType.Double,
+            ('i', 1) => ElementType.Int8,
+            ('i', 2) => ElementType.Int16,
+            ('i', 4) => ElementType.Int32,
+            ('i', 8) => ElementType.Int64,
+            ('u', 1) => ElementType.UInt8,
+            ('u', 2) => ElementType.UInt16,
+            ('u', 4) => ElementType.UInt32,
+            ('u', 8) => ElementType.UInt64,
+            ('b', 1) => ElementType.Bool,
+            ('U', _) => ElementType.String,
+            ('S', _) => ElementType.String,
+            _ => ElementType.Undefined,
+        };
+        if (type == ElementType.Undefined)
+            throw InvalidInputException.ForFile(source, kind == 'c'
+                ? $"complex arrays ('{descr}') are not supported"
+                : $"unsupported dtype '{descr}'");
+        int itemSize = kind == 'U' ? checked(size * 4) : size;
+        if (kind is 'U' or 'S' && size == 0) itemSize = 0;
+        return (type, itemSize, big);
+    }
+
+    private static string[] DecodeStrings(byte[] data, string descr, int itemSize, long count)
+    {
+        var result = new string[count];
+        bool unicode = descr.Contains('U');
+        bool big = descr[0] == '>';
+        var enc = unicode ? (big ? new UTF32Encoding(bigEndian: true, byteOrderMark: false) : new UTF32Encoding(false, false)) : Encoding.Latin1;
+        for (long i = 0; i < count; i++)
+        {
+            var span = data.AsSpan((int)(i * itemSize), itemSize);
+            int len = span.Length;
+            if (unicode)
+            {
+                while (len >= 4 && span[len - 4] == 0 && span[len - 3] == 0 && span[len - 2] == 0 && span[len - 1] == 0) len -= 4;
+            }
+            else
+            {
+                while (len > 0 && span[len - 1] == 0) len--;
+            }
+            result[i] = unicode ? enc.GetString(span[..len]) : Encoding.UTF8.GetString(span[..len]);
+        }
+        return result;
+    }
+
+    private static void SwapBytes(byte[] data, int itemSize)
+    {
+        for (int i = 0; i + itemSize <= data.Length; i += itemSize)
+            data.AsSpan(i, itemSize).Reverse();
+    }
+
+    /// <summary>Reorders Fortran-ordered (column-major) data to C order.</summary>
+    private static TensorData FortranToC(TensorData t, int itemSize)
+    {
+        var dims = t.Shape.ToArray();
+        int rank = dims.Length;
+        long count = t.ElementCount;
+        // Strides of the Fortran layout, in elements.
+        var fstride = new long[rank];
+        long s = 1;
+        for (int a = 0; a < rank; a++) { fstride[a] = s; s *= dims[a]; }
+        var idx = new long[rank];
+        if (t.ElementType == ElementType.String)
+        {
+            var src = t.Strings;
+            var dst = new string[count];
+            for (long c = 0; c < count; c++)
+            {
+                long off = 0;
+                for (int a = 0; a < rank; a++) off += idx[a] * fstride[a];
+                dst[c] = src[off];
+                Increment(idx, dims);
+            }
+            return new TensorData(t.Shape, dst);
+        }
+        var from = t.RawBytes;
+        var to = GC.AllocateUninitializedArray<byte>(from.Length);
+        for (long c = 0; c < count; c++)
+        {
+            long off = 0;
+            for (int a = 0; a < rank; a++) off += idx[a] * fstride[a];
+            Buffer.BlockCopy(from, (int)(off * itemSize), to, (int)(c * itemSize), itemSize);
+            Increment(idx, dims);
+        }
+        return new TensorData(t.ElementType, t.Shape, to);
+    }
+
+    private static void Increment(long[] idx, long[] dims)
+    {
+        for (int a = idx.Length - 1; a >= 0; a--)
+        {
+            if (++idx[a] < dims[a]) return;
+            idx[a] = 0;
+        }
+    }
+
+    /// <summary>The numpy dtype string PolyNet writes for a tensor (bfloat16 has none: callers convert it first).</summary>
+    public static string DescrOf(TensorData t) => t.ElementType switch
+    {
+        ElementType.Float => "<f4",
+        ElementType.Double => "<f8",
+        ElementType.Float16 => "<f2",
+        ElementType.Int8 => "|i1",
+        ElementType.Int16 => "<i2",
+        ElementType.Int32 => "<i4",
+        ElementType.Int64 => "<i8",
+        ElementType.UInt8 => "|u1",
+        ElementType.UInt16 => "<u2",
+        ElementType.UInt32 => "<u4",
+        ElementType.UInt64 => "<u8",
+        ElementType.Bool => "|b1",
+        ElementType.String => $"<U{Math.Max(1, t.Strings.Max(s => s?.Length ?? 0))}",
+        _ => throw new InvalidInputException($"{t.ElementType.DisplayName()} arrays cannot be written to .npy (numpy has no such dtype)"),
+    };
+
+    /// <summary>Writes <paramref name="t"/> as one .npy array (streamed: the data is written straight from the tensor).</summary>
+    public static void Write(Stream stream, TensorData t)
+    {
+        var descr = DescrOf(t);
+        var dict = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {t.Shape.ToTupleString()}, }}";
+        int preamble = 10;
+        int total = preamble + dict.Length + 1;
+        bool v2 = total + 64 > ushort.MaxValue;
+        if (v2) { preamble = 12; total = preamble + dict.Length + 1; }
+        int padded = (total + 63) / 64 * 64;
+        var header = dict + new string(' ', padded - total) + "\n";
+        Span<byte> pre = stackalloc byte[12];
+        Magic.CopyTo(pre);
+        pre[6] = (byte)(v2 ? 2 : 1);
+        pre[7] = 0;
+        if (v2) BinaryPrimitives.WriteUInt32LittleEndian(pre[8..], (uint)header.Length);
+        else BinaryPrimitives.WriteUInt16LittleEndian(pre[8..], (ushort)header.Length);
+        stream.Write(pre[..preamble]);
+        stream.Write(Encoding.Latin1.GetBytes(header));
+        if (t.ElementType == ElementType.String)
+        {
+            int width = int.Parse(descr.AsSpan(2), CultureInfo.InvariantCulture);
+            var buf = new byte[width * 4];
+            foreach (var s in t.Strings)
+            {
+                Array.Clear(buf);
+                Encoding.UTF32.GetBytes(s ?? "", buf);
+                stream.Write(buf);
+            }
+        }
+        else
+        {
+            stream.Write(t.RawBytes);
+        }
+    }
+
+    public static TensorData ReadFile(string path, long maxBytes = long.MaxValue)
+    {
+        if (!File.Exists(path)) throw InvalidInputException.ForFile(path, Directory.Exists(path) ? "is a folder, not a .npy file" : "no such file");
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        return Read(fs, path, Math.Min(maxBytes, fs.Length));
+    }
+
+    private static string Fmt(long[] shape) => "(" + string.Join(", ", shape) + (shape.Length == 1 ? ",)" : ")");
+}

@@ -1,0 +1,256 @@
+using System.Runtime.InteropServices;
+using PolyNet.Onnx;
+
+namespace PolyNet.Runners.Native;
+
+/// <summary>
+/// One ONNX Runtime inference session: its inputs and outputs as ORT reports them, and Run over PolyNet values.
+/// Owns the native session (released on Dispose) and the UTF-8 copies of its input and output names.
+///
+/// Memory during <see cref="Run"/>: numeric input tensors are passed to ORT without copying (their arrays are pinned
+/// for the duration of the call); string and sequence inputs are copied into ORT-owned values. Outputs are copied
+/// once into new <see cref="TensorData"/> arrays and ORT's values are released before Run returns, so nothing
+/// returned refers to native memory.
+/// </summary>
+public sealed unsafe class OrtSession : IDisposable
+{
+    private readonly OrtSessionHandle _session;
+    private readonly OrtMemoryInfoHandle _cpu;
+    private readonly Dictionary<string, int> _inputIndex = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _outputIndex = new(StringComparer.Ordinal);
+    private readonly IntPtr[] _inputNames;
+    private readonly IntPtr[] _outputNames;
+    private bool _disposed;
+
+    private OrtSession(OrtSessionHandle session)
+    {
+        var api = OrtApi.Current;
+        _session = session;
+        _cpu = api.CreateCpuMemoryInfo();
+        var inputs = new List<ValueSpec>();
+        for (int i = 0; i < api.SessionGetInputCount(session); i++)
+        {
+            var name = api.SessionGetInputName(session, i);
+            using var ti = api.SessionGetInputTypeInfo(session, i);
+            inputs.Add(Describe(name, ti.Ptr));
+            _inputIndex[name] = i;
+        }
+        var outputs = new List<ValueSpec>();
+        for (int i = 0; i < api.SessionGetOutputCount(session); i++)
+        {
+            var name = api.SessionGetOutputName(session, i);
+            using var ti = api.SessionGetOutputTypeInfo(session, i);
+            outputs.Add(Describe(name, ti.Ptr));
+            _outputIndex[name] = i;
+        }
+        Inputs = inputs;
+        Outputs = outputs;
+        _inputNames = inputs.Select(s => Marshal.StringToCoTaskMemUTF8(s.Name)).ToArray();
+        _outputNames = outputs.Select(s => Marshal.StringToCoTaskMemUTF8(s.Name)).ToArray();
+    }
+
+    /// <summary>Creates a session from a model file; ORT reads it (and its external data) itself.</summary>
+    public static OrtSession Create(string modelPath, OrtSessionOptionsHandle options)
+    {
+        var rt = OrtRuntime.Current;
+        return new OrtSession(rt.Api.CreateSession(rt.Env, modelPath, options));
+    }
+
+    /// <summary>Creates a session from serialized model bytes (external data resolves as the options say).</summary>
+    public static OrtSession Create(byte[] model, OrtSessionOptionsHandle options)
+    {
+        var rt = OrtRuntime.Current;
+        return new OrtSession(rt.Api.CreateSessionFromArray(rt.Env, model, options));
+    }
+
+    /// <summary>Inputs as ORT reports them (initializers excluded), in ORT's order.</summary>
+    public IReadOnlyList<ValueSpec> Inputs { get; }
+    public IReadOnlyList<ValueSpec> Outputs { get; }
+
+    internal OrtSessionHandle Handle => _session;
+
+    private static ValueSpec Describe(string name, IntPtr typeInfo)
+    {
+        var api = OrtApi.Current;
+        switch (api.GetOnnxTypeFromTypeInfo(typeInfo))
+        {
+            case 1: // tensor
+            {
+                var (type, shape) = TensorInfo(api.CastTypeInfoToTensorInfo(typeInfo));
+                return new ValueSpec(name, ValueKind.Tensor, type, shape);
+            }
+            case 2: // sequence
+            {
+                using var elem = api.GetSequenceElementType(api.CastTypeInfoToSequenceTypeInfo(typeInfo));
+                var inner = Describe(name, elem.Ptr);
+                return inner with { Kind = ValueKind.Sequence };
+            }
+            case 6: // optional
+            {
+                using var contained = api.GetOptionalContainedTypeInfo(api.CastTypeInfoToOptionalTypeInfo(typeInfo));
+                var inner = Describe(name, contained.Ptr);
+                return inner with { Kind = ValueKind.Optional };
+            }
+            default: // maps, sparse tensors: PolyNet cannot feed or read them
+                return new ValueSpec(name, ValueKind.Tensor, ElementType.Undefined, null);
+        }
+    }
+
+    private static (ElementType, SymbolicShape) TensorInfo(IntPtr info)
+    {
+        var api = OrtApi.Current;
+        var type = (ElementType)api.GetTensorElementType(info);
+        var (dims, syms) = api.GetShape(info);
+        var shape = new SymbolicShape(dims.Select((d, i) => d >= 0 ? SymbolicDim.Fixed(d) : syms[i].Length > 0 ? SymbolicDim.Named(syms[i]) : SymbolicDim.Unknown).ToList());
+        return (type, shape);
+    }
+
+    /// <summary>
+    /// Runs the model on <paramref name="feeds"/> (by input name) and returns <paramref name="outputNames"/>
+    /// (default: every output) in that order. An empty optional feed is left out, which ORT reads as "no value".
+    /// </summary>
+    public ValueMap Run(ValueMap feeds, IReadOnlyList<string>? outputNames = null, OrtRunOptionsHandle? runOptions = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var api = OrtApi.Current;
+        var outIdx = outputNames is null
+            ? Enumerable.Range(0, Outputs.Count).ToArray()
+            : outputNames.Select(n => _outputIndex.TryGetValue(n, out var i) ? i : throw new InvalidInputException($"the model has no output named '{n}'")).ToArray();
+
+        var pins = new List<GCHandle>(feeds.Count);
+        var owned = new List<OrtValueHandle>(feeds.Count);
+        var inNames = new List<IntPtr>(feeds.Count);
+        var inValues = new List<IntPtr>(feeds.Count);
+        var outValues = new IntPtr[outIdx.Length];
+        try
+        {
+            foreach (var (name, value) in feeds)
+            {
+                if (!_inputIndex.TryGetValue(name, out var i))
+                    throw new InvalidInputException($"the model has no input named '{name}' (inputs: {string.Join(", ", Inputs.Select(s => s.Name))})");
+                var v = value is OptionalData opt ? opt.Value : value;
+                if (v is null) continue;
+                var h = ToOrtValue(v, pins, owned);
+                inNames.Add(_inputNames[i]);
+                inValues.Add(h.Ptr);
+            }
+            var outNames = outIdx.Select(i => _outputNames[i]).ToArray();
+            var inN = inNames.ToArray();
+            var inV = inValues.ToArray();
+            fixed (IntPtr* pn = inN)
+            fixed (IntPtr* pv = inV)
+            fixed (IntPtr* po = outNames)
+            fixed (IntPtr* pov = outValues)
+                api.Run(_session, runOptions, pn, pv, inN.Length, po, outNames.Length, pov);
+
+            var result = new ValueMap();
+            for (int k = 0; k < outIdx.Length; k++)
+            {
+                var spec = Outputs[outIdx[k]];
+                result.Add(spec.Name, FromOrtValue(outValues[k], spec.Kind));
+            }
+            return result;
+        }
+        finally
+        {
+            foreach (var p in outValues)
+                if (p != IntPtr.Zero) api.Release(OrtApiIndex.ReleaseValue, p);
+            foreach (var h in owned) h.Dispose();
+            foreach (var p in pins) p.Free();
+        }
+    }
+
+    private OrtValueHandle ToOrtValue(OnnxValue v, List<GCHandle> pins, List<OrtValueHandle> owned)
+    {
+        var api = OrtApi.Current;
+        switch (v)
+        {
+            case TensorData t when t.ElementType == ElementType.String:
+            {
+                var h = api.CreateTensorAsOrtValue(t.Shape.Dims, (int)ElementType.String);
+                owned.Add(h);
+                api.FillStringTensor(h, t.Strings);
+                return h;
+            }
+            case TensorData t:
+            {
+                var pin = GCHandle.Alloc(t.RawBytes, GCHandleType.Pinned);
+                pins.Add(pin);
+                var h = api.CreateTensorWithDataAsOrtValue(_cpu, (void*)pin.AddrOfPinnedObject(), (nuint)t.RawBytes.Length, t.Shape.Dims, (int)t.ElementType);
+                owned.Add(h);
+                return h;
+            }
+            case SequenceData s:
+            {
+                var items = s.Items.Select(item => ToOrtValue(item, pins, owned).Ptr).ToArray();
+                var h = api.CreateSequence(items);
+                owned.Add(h);
+                return h;
+            }
+            default:
+                throw new InvalidInputException($"cannot feed a {v.Kind} value to ONNX Runtime");
+        }
+    }
+
+    private static OnnxValue FromOrtValue(IntPtr value, ValueKind declared)
+    {
+        var api = OrtApi.Current;
+        if (value == IntPtr.Zero || (declared == ValueKind.Optional && !api.HasValue(value)))
+            return new OptionalData(null);
+        OnnxValue result;
+        switch (api.GetValueType(value))
+        {
+            case 1:
+                result = CopyTensor(value);
+                break;
+            case 2:
+            {
+                int n = api.GetValueCount(value);
+                var items = new List<TensorData>(n);
+                for (int i = 0; i < n; i++)
+                {
+                    using var item = api.GetValue(value, i);
+                    items.Add(CopyTensor(item.Ptr));
+                }
+                result = new SequenceData(items.Count > 0 ? items[0].ElementType : ElementType.Float, items);
+                break;
+            }
+            case var other:
+                throw new PolyNetException($"ONNX Runtime returned a value of ONNX type {other}, which PolyNet cannot read (maps and sparse tensors are not supported)", ExitCodes.RunnerFailed);
+        }
+        return declared == ValueKind.Optional ? new OptionalData(result) : result;
+    }
+
+    private static TensorData CopyTensor(IntPtr value)
+    {
+        var api = OrtApi.Current;
+        ElementType type;
+        TensorShape shape;
+        using (var info = api.GetTensorTypeAndShape(value))
+        {
+            type = (ElementType)api.GetTensorElementType(info.Ptr);
+            shape = new TensorShape(api.GetShape(info.Ptr).Dims);
+        }
+        if (type == ElementType.String)
+            return new TensorData(shape, api.GetStrings(value, shape.ElementCount));
+        if (!type.IsSupported())
+            throw new PolyNetException($"ONNX Runtime returned a {type.DisplayName()} tensor, which PolyNet cannot compare yet", ExitCodes.RunnerFailed);
+        var t = TensorData.Allocate(type, shape);
+        if (t.RawBytes.Length > 0)
+        {
+            var src = api.GetTensorMutableData(value);
+            new ReadOnlySpan<byte>(src, t.RawBytes.Length).CopyTo(t.RawBytes);
+        }
+        return t;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _session.Dispose();
+        _cpu.Dispose();
+        foreach (var p in _inputNames) Marshal.FreeCoTaskMem(p);
+        foreach (var p in _outputNames) Marshal.FreeCoTaskMem(p);
+    }
+}

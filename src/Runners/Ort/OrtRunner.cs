@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using PolyNet.Onnx;
+using PolyNet.Runners.Native;
+using PolyNet.Runners.Specs;
+
+namespace PolyNet.Runners.Ort;
+
+/// <summary>
+/// What a runner runs: the model as loaded, plus extra tensors to expose as outputs (layerwise comparison).
+/// Runners that change the model (precision emulation, marked outputs) serialize their copy; others let
+/// ONNX Runtime read the file itself, which is what a user running ORT directly would do.
+/// </summary>
+public sealed class RunnerContext
+{
+    public required OnnxModel Model { get; init; }
+    /// <summary>Intermediate tensors to add as outputs, in this order, after the model's own outputs.</summary>
+    public IReadOnlyList<string> ExtraOutputs { get; init; } = [];
+}
+
+/// <summary>
+/// Base of every runner on ONNX Runtime: parses the session keys every ORT runner shares, creates the session
+/// (from the file when the model is unchanged, from bytes otherwise), runs it, and times it. A subclass adds its
+/// execution provider in <see cref="ConfigureProvider"/> and may change the model in <see cref="PrepareModel"/>.
+/// </summary>
+public abstract class OrtRunner : IRunner
+{
+    /// <summary>Keys every ORT-based runner accepts.</summary>
+    public static readonly IReadOnlyList<RunnerKey> SessionKeys =
+    [
+        new("opt", "disable|basic|extended|layout|all", "graph optimization level (default all)"),
+        new("intra", "N", "intra-op threads (0: ORT's default, one per physical core)"),
+        new("inter", "N", "inter-op threads (used with exec=parallel)"),
+        new("exec", "sequential|parallel", "execution mode (default sequential)"),
+        new("deterministic", "0|1", "ask kernels for deterministic algorithms"),
+        new("arena", "0|1", "CPU memory arena (default 1)"),
+        new("mem_pattern", "0|1", "memory pattern planning (default 1)"),
+        new("save_optimized", "PATH", "write the model as ORT optimized it to PATH"),
+        new("profile", "PREFIX", "write ORT's JSON profile with this file prefix"),
+        new("config.*", "VALUE", "any session config entry, e.g. config.session.set_denormal_as_zero=1"),
+    ];
+
+    private readonly Stopwatch _watch = new();
+    private OrtSession? _session;
+    private readonly List<string> _notes = [];
+
+    protected OrtRunner(RunnerSpec spec, RunnerContext context, IReadOnlyList<RunnerKey> accepted)
+    {
+        Spec = spec;
+        Context = context;
+        Keys = new RunnerKeys(spec, accepted);
+        // Validate values now, so a bad spec fails before any model is built.
+        _ = OptimizationLevel;
+        _ = Keys.GetInt("intra", 0);
+        _ = Keys.GetInt("inter", 0);
+        _ = Keys.GetChoice("exec", "sequential", "parallel");
+        _ = Keys.GetBool("deterministic");
+        _ = Keys.GetBool("arena");
+        _ = Keys.GetBool("mem_pattern");
+    }
+
+    public RunnerSpec Spec { get; }
+    public RunnerContext Context { get; }
+    protected RunnerKeys Keys { get; }
+    public string Name => Spec.Name;
+    public TimeSpan LastInferenceTime { get; private set; }
+    public TimeSpan ActivationTime { get; private set; }
+    public IReadOnlyList<string> Notes => _notes;
+    public IReadOnlyList<ValueSpec> Inputs => Session.Inputs;
+    public IReadOnlyList<ValueSpec> Outputs => Session.Outputs;
+
+    protected OrtSession Session => _session ?? throw new InvalidOperationException($"runner {Name} is not activated");
+
+    protected void Note(string note) => _notes.Add(note);
+
+    private int OptimizationLevel => Keys.GetChoice("opt", "disable", "basic", "extended", "layout", "all") switch
+    {
+        "disable" => 0,
+        "basic" => 1,
+        "extended" => 2,
+        "layout" => 3,
+        _ => 99,
+    };
+
+    /// <summary>Adds this runner's execution provider to the session options (nothing for the CPU runner).</summary>
+    protected abstract void ConfigureProvider(OrtRuntime runtime, OrtSessionOptionsHandle options);
+
+    /// <summary>The model to run if it differs from the file (null: run the file as is).</summary>
+    protected virtual OnnxModel? PrepareModel(OnnxModel model)
+        => Context.ExtraOutputs.Count == 0 ? null : PolyNet.Onnx.Transforms.ModelOutputs.Expose(model, Context.ExtraOutputs);
+
+    public void Activate()
+    {
+        if (_session is not null) return;
+        var start = Stopwatch.GetTimestamp();
+        var runtime = OrtRuntime.Current;
+        var api = runtime.Api;
+        try
+        {
+            using var options = api.CreateSessionOptions();
+            api.SetSessionGraphOptimizationLevel(options, OptimizationLevel);
+            if (Keys.GetInt("intra", 0) is { } intra) api.SetIntraOpNumThreads(options, intra);
+            if (Keys.GetInt("inter", 0) is { } inter) api.SetInterOpNumThreads(options, inter);
+            if (Keys.GetChoice("exec", "sequential", "parallel") == "parallel") api.SetSessionExecutionMode(options, 1);
+            if (Keys.GetBool("deterministic") == true) api.SetDeterministicCompute(options, true);
+            if (Keys.GetBool("arena") == false) api.DisableCpuMemArena(options);
+            if (Keys.GetBool("mem_pattern") == false) api.DisableMemPattern(options);
+            if (Keys.Get("save_optimized") is { } opt) api.SetOptimizedModelFilePath(options, opt);
+            if (Keys.Get("profile") is { } prefix) api.EnableProfiling(options, prefix);
+            api.SetSessionLogId(options, Name);
+            foreach (var (k, v) in Keys.WithPrefix("config.")) api.AddSessionConfigEntry(options, k, v);
+            ConfigureProvider(runtime, options);
+
+            var prepared = PrepareModel(Context.Model);
+            if (prepared is null && Context.Model.Path is { } path)
+                _session = OrtSession.Create(path, options);
+            else
+            {
+                var model = prepared ?? Context.Model;
+                if (model.HasExternalData && model.BaseDirectory is { } dir)
+                    api.AddSessionConfigEntry(options, "session.model_external_initializers_file_folder_path", dir);
+                _session = OrtSession.Create(model.ToBytes(), options);
+            }
+        }
+        catch (OrtException e)
+        {
+            throw new RunnerException($"{Name}: {e.Message}", e);
+        }
+        ActivationTime = Stopwatch.GetElapsedTime(start);
+    }
+
+    public ValueMap Infer(ValueMap feeds)
+    {
+        var session = Session;
+        try
+        {
+            _watch.Restart();
+            var result = session.Run(feeds);
+            _watch.Stop();
+            LastInferenceTime = _watch.Elapsed;
+            return result;
+        }
+        catch (OrtException e)
+        {
+            throw new RunnerException($"{Name}: {e.Message}", e);
+        }
+    }
+
+    public void Dispose()
+    {
+        _session?.Dispose();
+        _session = null;
+        GC.SuppressFinalize(this);
+    }
+}

@@ -1,0 +1,111 @@
+using System.Globalization;
+using PolyNet.Runners.Native;
+using PolyNet.Runners.Specs;
+
+namespace PolyNet.Runners.Ort;
+
+/// <summary>
+/// TensorRT through ONNX Runtime's TensorRT execution provider (`--runner trt[:key=value,...]`). Needs TensorRT
+/// (libnvinfer.so.10) and a GPU build of ONNX Runtime that includes the provider. Where either is missing the
+/// runner fails with one line naming what is missing (exit 3). Keys map to ORT's trt_* provider options.
+/// </summary>
+public sealed class TensorRtRunner : OrtRunner
+{
+    public const string Kind = "trt";
+    public const string ProviderName = "TensorrtExecutionProvider";
+    /// <summary>TensorRT's core library names PolyNet looks for, newest first.</summary>
+    public static readonly string[] TensorRtLibraries = ["libnvinfer.so.10", "libnvinfer.so.8"];
+
+    public static readonly IReadOnlyList<RunnerKey> AcceptedKeys =
+    [
+        .. SessionKeys,
+        new("device", "N", "CUDA device ordinal (default 0)"),
+        new("fp16", "0|1", "allow FP16 kernels (trt_fp16_enable)"),
+        new("int8", "0|1", "allow INT8 kernels (trt_int8_enable); needs calib="),
+        new("calib", "PATH", "INT8 calibration table; a TensorRT cache (TRT-...) is used natively"),
+        new("engine_cache", "DIR", "cache built engines in DIR (trt_engine_cache_enable, trt_engine_cache_path)"),
+        new("timing_cache", "DIR", "keep TensorRT's timing cache in DIR"),
+        new("workspace", "BYTES", "builder workspace limit, e.g. 4G (trt_max_workspace_size)"),
+        new("min_shapes", "NAME:DIMS", "optimization profile minimum shape of an input, e.g. x:1x3x224x224; repeat per input"),
+        new("opt_shapes", "NAME:DIMS", "optimization profile optimal shape; repeat per input"),
+        new("max_shapes", "NAME:DIMS", "optimization profile maximum shape; repeat per input"),
+        new("builder_opt", "0..5", "builder optimization level (trt_builder_optimization_level)"),
+        new("fallback", "0|1", "let nodes TensorRT cannot take fall back to CUDA/CPU (default 1)"),
+        new("ep.*", "VALUE", "any TensorRT provider option verbatim, e.g. ep.trt_dla_enable=1"),
+    ];
+
+    private readonly ISystemProbe _probe;
+
+    public TensorRtRunner(RunnerSpec spec, RunnerContext context, ISystemProbe? probe = null) : base(spec, context, AcceptedKeys)
+    {
+        _probe = probe ?? SystemProbe.Default;
+        _ = ProviderOptions();
+        if (Keys.GetBool("int8") == true && Keys.Get("calib") is null)
+            throw Keys.Bad("int8", "1", "int8=1 together with calib=CALIBRATION_TABLE");
+    }
+
+    /// <summary>The trt_* provider options ORT receives, from the spec's keys.</summary>
+    public List<KeyValuePair<string, string>> ProviderOptions()
+    {
+        var o = new List<KeyValuePair<string, string>>();
+        string B(bool b) => b ? "1" : "0";
+        o.Add(new("device_id", (Keys.GetInt("device", 0) ?? 0).ToString(CultureInfo.InvariantCulture)));
+        if (Keys.GetBool("fp16") is { } fp16) o.Add(new("trt_fp16_enable", B(fp16)));
+        if (Keys.GetBool("int8") is { } int8) o.Add(new("trt_int8_enable", B(int8)));
+        if (Keys.Get("calib") is { } calib)
+        {
+            o.Add(new("trt_int8_calibration_table_name", calib));
+            bool native = File.Exists(calib) && File.ReadLines(calib).FirstOrDefault()?.StartsWith("TRT-", StringComparison.Ordinal) == true;
+            o.Add(new("trt_int8_use_native_calibration_table", B(native)));
+        }
+        if (Keys.Get("engine_cache") is { } cache)
+        {
+            o.Add(new("trt_engine_cache_enable", "1"));
+            o.Add(new("trt_engine_cache_path", cache));
+        }
+        if (Keys.Get("timing_cache") is { } timing)
+        {
+            o.Add(new("trt_timing_cache_enable", "1"));
+            o.Add(new("trt_timing_cache_path", timing));
+        }
+        if (Keys.GetBytes("workspace") is { } ws) o.Add(new("trt_max_workspace_size", ws.ToString(CultureInfo.InvariantCulture)));
+        foreach (var (key, option) in new[] { ("min_shapes", "trt_profile_min_shapes"), ("opt_shapes", "trt_profile_opt_shapes"), ("max_shapes", "trt_profile_max_shapes") })
+        {
+            var shapes = Keys.GetAll(key).ToList();
+            foreach (var s in shapes)
+            {
+                int c = s.LastIndexOf(':');
+                if (c <= 0 || !Onnx.TensorShape.TryParse(s[(c + 1)..], out _, out var err))
+                    throw Keys.Bad(key, s, "NAME:DIMS such as x:1x3x224x224");
+            }
+            if (shapes.Count > 0) o.Add(new(option, string.Join(",", shapes)));
+        }
+        if (Keys.GetInt("builder_opt", 0) is { } level) o.Add(new("trt_builder_optimization_level", level.ToString(CultureInfo.InvariantCulture)));
+        o.AddRange(Keys.WithPrefix("ep."));
+        return o;
+    }
+
+    /// <summary>Null when TensorRT can run here; otherwise one line naming everything that is missing.</summary>
+    public string? WhatIsMissing(OrtRuntime runtime)
+    {
+        var missing = new List<string>();
+        if (GpuChecks.NoNvidiaDriver(_probe) is { } noGpu) missing.Add(noGpu);
+        if (!TensorRtLibraries.Any(_probe.CanLoadLibrary))
+            missing.Add($"TensorRT is not installed ({string.Join(" / ", TensorRtLibraries)} not found on the library path)");
+        if (!runtime.AvailableProviders.Contains(ProviderName))
+            missing.Add($"ONNX Runtime {runtime.Version} at {runtime.LibraryPath} has no TensorRT execution provider (use a GPU build with TensorRT support via --ort-library or POLYNET_ORT_LIBRARY)");
+        return missing.Count == 0 ? null : string.Join("; ", missing);
+    }
+
+    protected override void ConfigureProvider(OrtRuntime runtime, OrtSessionOptionsHandle options)
+    {
+        if (WhatIsMissing(runtime) is { } missing)
+            throw new RunnerException($"{Name}: unavailable: {missing}");
+        var api = runtime.Api;
+        if (Keys.GetBool("fallback") == false) api.AddSessionConfigEntry(options, "session.disable_cpu_ep_fallback", "1");
+        using var trt = api.CreateTensorRTProviderOptions();
+        api.UpdateTensorRTProviderOptions(trt, ProviderOptions());
+        api.SessionOptionsAppendExecutionProvider_TensorRT_V2(options, trt);
+        Note($"ONNX Runtime {runtime.Version}, TensorRT execution provider");
+    }
+}
