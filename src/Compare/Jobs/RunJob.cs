@@ -110,7 +110,7 @@ public static class RunJob
                 }
                 if (expected is not null)
                 {
-                    var reference = expected.Samples[s];
+                    var reference = InputValidation.ConformBFloat16(outputs, expected.Samples[s]);
                     var label = $"expected ({Path.GetFileName(o.LoadOutputs!.TrimEnd('/'))})";
                     for (int k = 0; k < runners.Count; k++)
                         Add(pairs, onPair, ComparePair(s, label, reference, runners[k].Name, results[k], o, onlyShared: true));
@@ -166,10 +166,13 @@ public static class RunJob
         {
             var loaded = DataFiles.Load(o.LoadInputs, DataRole.Inputs, inputs);
             if (loaded.Samples.Count == 0) throw InvalidInputException.ForFile(o.LoadInputs, "holds no samples");
-            for (int s = 0; s < loaded.Samples.Count; s++)
-                InputValidation.CheckFeed(inputs, loaded.Samples[s], loaded.Samples.Count == 1 ? o.LoadInputs : $"{o.LoadInputs} (sample {s})");
+            var notes = new List<string>();
+            var conformed = loaded.Samples.Select(s => InputValidation.ConformBFloat16(inputs, s, notes)).ToList();
+            foreach (var n in notes.Distinct()) log.Info($"inputs: {n}");
+            for (int s = 0; s < conformed.Count; s++)
+                InputValidation.CheckFeed(inputs, conformed[s], conformed.Count == 1 ? o.LoadInputs : $"{o.LoadInputs} (sample {s})");
             log.Info($"inputs: {loaded.Samples.Count} sample(s) from {o.LoadInputs}{(loaded.ByPosition ? " (matched to the model's inputs by position)" : "")}");
-            return loaded.Samples.ToList();
+            return conformed;
         }
         o.InputShapes.Validate(inputs);
         o.ValueRanges.Validate(inputs.Select(i => i.Name));

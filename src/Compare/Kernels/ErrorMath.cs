@@ -30,11 +30,11 @@ public static class ErrorMath
     }
 
     public static bool Passes(double abs, double r, double atol, double rtol)
-        => abs <= Math.Min(atol + rtol * Math.Abs(r), double.MaxValue);
+        => abs == 0 || abs <= Math.Min(atol + rtol * Math.Abs(r), double.MaxValue);
 
     /// <summary>The smallest atol that would let this element pass with <paramref name="rtol"/> (0 if it already passes with atol 0).</summary>
     public static double NeededAtol(double abs, double r, double rtol)
-        => double.IsPositiveInfinity(abs) ? double.PositiveInfinity : Math.Max(0, abs - rtol * Math.Abs(r));
+        => double.IsPositiveInfinity(abs) ? double.PositiveInfinity : abs == 0 ? 0 : Math.Max(0, abs - rtol * Math.Abs(r));
 
     /// <summary>The smallest rtol that would let this element pass with <paramref name="atol"/>.</summary>
     public static double NeededRtol(double abs, double r, double atol)

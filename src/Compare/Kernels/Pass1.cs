@@ -129,7 +129,7 @@ internal static class Pass1Kernel
             var rel = abs / ar;
             rel = Vector256.ConditionalSelect(absIsZero, zero, rel);
             rel = Vector256.ConditionalSelect(~Vector256.Equals(rel, rel), inf, rel);
-            var ok = Vector256.LessThanOrEqual(abs, Vector256.Min(vAtol + vRtol * ar, fmax));
+            var ok = Vector256.LessThanOrEqual(abs, Vector256.Min(vAtol + vRtol * ar, fmax)) | absIsZero;
             mismatch -= (~ok).AsInt32();
             nanR -= isNanR.AsInt32();
             nanC -= isNanC.AsInt32();
@@ -149,7 +149,7 @@ internal static class Pass1Kernel
             sumRel += relF; sumRelSq += relF * relF;
             maxAbs = Vector256.Max(maxAbs, abs);
             maxRel = Vector256.Max(maxRel, rel);
-            var ta = Vector256.ConditionalSelect(absInf, inf, abs - vRtol * ar);
+            var ta = Vector256.ConditionalSelect(absInf, inf, Vector256.ConditionalSelect(absIsZero, zero, abs - vRtol * ar));
             needA = Vector256.Max(needA, ta);
             var tr = (abs - vAtol) / ar;
             tr = Vector256.ConditionalSelect(~Vector256.Equals(tr, tr), inf, tr);
@@ -207,7 +207,7 @@ internal static class Pass1Kernel
         float abs = AbsF(r, c);
         float ar = Math.Abs(r);
         float rel = RelF(abs, ar);
-        if (!(abs <= Math.Min(atol + rtol * ar, float.MaxValue))) a.Mismatch++;
+        if (!(abs == 0 || abs <= Math.Min(atol + rtol * ar, float.MaxValue))) a.Mismatch++;
         if (float.IsNaN(r)) a.NanRef++; else if (float.IsInfinity(r)) a.InfRef++;
         if (float.IsNaN(c)) a.NanCand++; else if (float.IsInfinity(c)) a.InfCand++;
         if (float.IsPositiveInfinity(abs)) a.InfAbs++; else { a.SumAbs += abs; a.SumAbsSq += abs * abs; a.MaxFinAbs = Math.Max(a.MaxFinAbs, abs); }
@@ -216,7 +216,7 @@ internal static class Pass1Kernel
         if (rel > 0) a.MinPosRel = Math.Min(a.MinPosRel, rel);
         if (abs > a.MaxAbs) { a.MaxAbs = abs; a.MaxAbsIndex = index; }
         if (rel > a.MaxRel) { a.MaxRel = rel; a.MaxRelIndex = index; }
-        float ta = float.IsPositiveInfinity(abs) ? float.PositiveInfinity : abs - rtol * ar;
+        float ta = float.IsPositiveInfinity(abs) ? float.PositiveInfinity : abs == 0 ? 0 : abs - rtol * ar;
         a.NeedAtol = Math.Max(a.NeedAtol, ta);
         float tr = (abs - atol) / ar;
         if (float.IsNaN(tr)) tr = float.PositiveInfinity;

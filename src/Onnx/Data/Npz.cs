@@ -14,6 +14,9 @@ public static class Npz
     /// A member is also never read past the uncompressed size its ZIP entry declares.</summary>
     public static long MaxArrayBytes { get; set; } = Array.MaxLength;
 
+    /// <summary>The time stamp written for every member (ZIP cannot express earlier than 1980).</summary>
+    private static readonly DateTimeOffset FixedTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     public static ValueMap Read(string path)
     {
         if (!File.Exists(path)) throw InvalidInputException.ForFile(path, Directory.Exists(path) ? "is a folder, not an .npz file" : "no such file");
@@ -66,6 +69,7 @@ public static class Npz
                 foreach (var (name, t) in Flatten(values))
                 {
                     var entry = zip.CreateEntry(name + ".npy", CompressionLevel.NoCompression);
+                    entry.LastWriteTime = FixedTime; // identical data gives identical files
                     using var s = entry.Open();
                     Npy.Write(s, t.ElementType == ElementType.BFloat16 ? ToFloat32(t) : t);
                 }

@@ -193,6 +193,8 @@ public sealed class OnnxModel
             if (policy == ExternalDataPolicy.Embed)
             {
                 long total = InlineBytes(copy);
+                if (total > MaxProtoBytes - (64 << 20))
+                    throw InvalidInputException.ForFile(path, $"the model's tensors ({total >> 20} MiB) exceed ONNX's 2 GB file limit; save with external data");
                 foreach (var t in ModelWalker.AllTensors(copy))
                     if (ExternalData.IsExternal(t))
                     {

@@ -114,26 +114,24 @@ public sealed class TensorData : OnnxValue
     public double GetDouble(long i)
     {
         var b = _bytes.AsSpan();
-        checked
+        int k = checked((int)i);
+        return ElementType switch
         {
-            return ElementType switch
-            {
-                ElementType.Float => BinaryPrimitives.ReadSingleLittleEndian(b[(int)(i * 4)..]),
-                ElementType.Double => BinaryPrimitives.ReadDoubleLittleEndian(b[(int)(i * 8)..]),
-                ElementType.Float16 => (double)BinaryPrimitives.ReadHalfLittleEndian(b[(int)(i * 2)..]),
-                ElementType.BFloat16 => BFloat16.BitsToFloat(BinaryPrimitives.ReadUInt16LittleEndian(b[(int)(i * 2)..])),
-                ElementType.Int8 => (sbyte)b[(int)i],
-                ElementType.UInt8 => b[(int)i],
-                ElementType.Bool => b[(int)i] != 0 ? 1 : 0,
-                ElementType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(b[(int)(i * 2)..]),
-                ElementType.UInt16 => BinaryPrimitives.ReadUInt16LittleEndian(b[(int)(i * 2)..]),
-                ElementType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(b[(int)(i * 4)..]),
-                ElementType.UInt32 => BinaryPrimitives.ReadUInt32LittleEndian(b[(int)(i * 4)..]),
-                ElementType.Int64 => BinaryPrimitives.ReadInt64LittleEndian(b[(int)(i * 8)..]),
-                ElementType.UInt64 => BinaryPrimitives.ReadUInt64LittleEndian(b[(int)(i * 8)..]),
-                _ => throw new InvalidOperationException($"{ElementType.DisplayName()} elements have no numeric value"),
-            };
-        }
+            ElementType.Float => BinaryPrimitives.ReadSingleLittleEndian(b[(k * 4)..]),
+            ElementType.Double => BinaryPrimitives.ReadDoubleLittleEndian(b[(k * 8)..]),
+            ElementType.Float16 => (double)BinaryPrimitives.ReadHalfLittleEndian(b[(k * 2)..]),
+            ElementType.BFloat16 => BFloat16.BitsToFloat(BinaryPrimitives.ReadUInt16LittleEndian(b[(k * 2)..])),
+            ElementType.Int8 => unchecked((sbyte)b[k]),
+            ElementType.UInt8 => b[k],
+            ElementType.Bool => b[k] != 0 ? 1 : 0,
+            ElementType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(b[(k * 2)..]),
+            ElementType.UInt16 => BinaryPrimitives.ReadUInt16LittleEndian(b[(k * 2)..]),
+            ElementType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(b[(k * 4)..]),
+            ElementType.UInt32 => BinaryPrimitives.ReadUInt32LittleEndian(b[(k * 4)..]),
+            ElementType.Int64 => BinaryPrimitives.ReadInt64LittleEndian(b[(k * 8)..]),
+            ElementType.UInt64 => BinaryPrimitives.ReadUInt64LittleEndian(b[(k * 8)..]),
+            _ => throw new InvalidOperationException($"{ElementType.DisplayName()} elements have no numeric value"),
+        };
     }
 
     /// <summary>Element <paramref name="i"/> formatted for a report: exact integers, shortest round-trip floats.</summary>

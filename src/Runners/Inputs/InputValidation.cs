@@ -58,4 +58,43 @@ public static class InputValidation
                 throw new InvalidInputException($"{source}: input '{spec.Name}' is a {spec.Kind.ToString().ToLowerInvariant()} in the model, but the data is a {v.Describe()}");
         }
     }
+
+    /// <summary>
+    /// numpy has no bfloat16, so bfloat16 data arrives as uint16 bit patterns (the ONNX backend tests store it so) or
+    /// as float32 values. Where the model wants bfloat16, such a tensor is converted: uint16 reinterpreted bit for bit,
+    /// float32 only when every value is exactly a bfloat16 (otherwise it stays as is and the type check reports it).
+    /// Everything else is returned unchanged: no other silent conversion exists.
+    /// </summary>
+    public static ValueMap ConformBFloat16(IReadOnlyList<ValueSpec> specs, ValueMap values, List<string>? notes = null)
+    {
+        ValueMap? result = null;
+        foreach (var (name, v) in values)
+        {
+            var spec = specs.FirstOrDefault(s => s.Name == name);
+            var converted = spec is { ElementType: ElementType.BFloat16 } && v is TensorData t ? ToBFloat16(t) : null;
+            if (converted is not null)
+            {
+                notes?.Add($"'{name}': the data is {((TensorData)v).ElementType.DisplayName()}, the model's type is bfloat16: read as bfloat16");
+                result ??= new ValueMap(values);
+                result.Set(name, converted);
+            }
+        }
+        return result ?? values;
+    }
+
+    private static TensorData? ToBFloat16(TensorData t)
+    {
+        if (t.ElementType == ElementType.UInt16) return new TensorData(ElementType.BFloat16, t.Shape, t.RawBytes);
+        if (t.ElementType != ElementType.Float) return null;
+        var src = t.Span<float>();
+        var dst = TensorData.Allocate(ElementType.BFloat16, t.Shape);
+        var d = dst.Span<ushort>();
+        for (int i = 0; i < src.Length; i++)
+        {
+            uint bits = BitConverter.SingleToUInt32Bits(src[i]);
+            if ((bits & 0xFFFF) != 0) return null;
+            d[i] = (ushort)(bits >> 16);
+        }
+        return dst;
+    }
 }
