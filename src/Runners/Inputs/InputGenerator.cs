@@ -108,22 +108,23 @@ public sealed class InputGenerator
             case ElementType.String:
             {
                 var s = t.Strings;
-                for (long i = 0; i < n; i++) s[i] = IntegerIn(rng, Math.Ceiling(lo), Math.Floor(hi), name).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (ToInt128Ceiling(lo) > ToInt128Floor(hi)) throw new InvalidInputException($"--val-range holds no integer for input '{name}'");
+                for (long i = 0; i < n; i++) s[i] = IntegerIn(rng, ToInt128Ceiling(lo), ToInt128Floor(hi)).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 break;
             }
             default:
             {
-                var (tmin, tmax) = type.IntegerRange();
-                double l = Math.Max(Math.Ceiling(lo), tmin), h = Math.Min(Math.Floor(hi), tmax);
+                var (tmin, tmax) = IntegerBounds(type);
+                Int128 l = Int128.Max(ToInt128Ceiling(lo), tmin), h = Int128.Min(ToInt128Floor(hi), tmax);
                 if (l > h)
                     throw new InvalidInputException($"--val-range [{lo},{hi}] holds no {type.DisplayName()} value for input '{name}'");
                 var bytes = t.RawBytes.AsSpan();
                 int size = type.ByteSize();
-                Span<byte> tmp = stackalloc byte[8];
+                Span<byte> tmp = stackalloc byte[16];
                 for (long i = 0; i < n; i++)
                 {
-                    long v = IntegerIn(rng, l, h, name);
-                    BitConverter.TryWriteBytes(tmp, v);
+                    Int128 v = IntegerIn(rng, l, h);
+                    System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(tmp, (UInt128)v);
                     tmp[..size].CopyTo(bytes[(int)(i * size)..]);
                 }
                 break;
@@ -132,14 +133,29 @@ public sealed class InputGenerator
         return t;
     }
 
-    private static long IntegerIn(SplitMix64 rng, double lo, double hi, string name)
+    /// <summary>A uniform integer in [lo, hi] (both inclusive); ranges up to 2^64 values wide.</summary>
+    private static Int128 IntegerIn(SplitMix64 rng, Int128 lo, Int128 hi)
     {
-        if (lo > hi) throw new InvalidInputException($"--val-range holds no integer for input '{name}'");
-        // Span as an unsigned count, so [long.MinValue, long.MaxValue] works too.
-        ulong span = (ulong)((decimal)hi - (decimal)lo) + 1;
-        ulong r = span == 0 ? rng.Next() : rng.Next() % span;
-        return (long)((ulong)(long)lo + r);
+        var span = (UInt128)(hi - lo) + 1;
+        ulong r = span > ulong.MaxValue ? rng.Next() : rng.Next() % (ulong)span;
+        return lo + r;
     }
+
+    private static (Int128 Min, Int128 Max) IntegerBounds(ElementType t) => t switch
+    {
+        ElementType.Int8 => (sbyte.MinValue, sbyte.MaxValue),
+        ElementType.Int16 => (short.MinValue, short.MaxValue),
+        ElementType.Int32 => (int.MinValue, int.MaxValue),
+        ElementType.Int64 => (long.MinValue, long.MaxValue),
+        ElementType.UInt8 => (0, byte.MaxValue),
+        ElementType.UInt16 => (0, ushort.MaxValue),
+        ElementType.UInt32 => (0, uint.MaxValue),
+        ElementType.UInt64 => (0, ulong.MaxValue),
+        _ => throw new InvalidInputException($"cannot generate {t.DisplayName()} values"),
+    };
+
+    private static Int128 ToInt128Ceiling(double v) => double.IsNegativeInfinity(v) || v < -1e38 ? Int128.MinValue : (Int128)Math.Ceiling(v);
+    private static Int128 ToInt128Floor(double v) => double.IsPositiveInfinity(v) || v > 1e38 ? Int128.MaxValue : (Int128)Math.Floor(v);
 
     private static ulong Mix(ulong seed, string name, int sample)
     {

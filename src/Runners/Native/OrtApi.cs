@@ -53,6 +53,9 @@ internal sealed unsafe class OrtApi
 
     internal void Release(int index, IntPtr p) => ((delegate* unmanaged<IntPtr, void>)_t[index])(p);
 
+    /// <summary>Takes ownership of an OrtValue that ORT returned through an out array (Run's outputs).</summary>
+    internal static OrtValueHandle OwnValue(IntPtr p) => Own<OrtValueHandle>(p);
+
     private static T Own<T>(IntPtr p) where T : OrtHandle, new()
     {
         var h = new T();

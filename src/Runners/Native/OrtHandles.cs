@@ -10,13 +10,21 @@ namespace PolyNet.Runners.Native;
 /// </summary>
 public abstract class OrtHandle : SafeHandle
 {
+    private static long _live;
     private readonly int _release;
 
     protected OrtHandle(int releaseIndex) : base(IntPtr.Zero, ownsHandle: true) => _release = releaseIndex;
 
+    /// <summary>How many native objects PolyNet owns right now (all kinds): a leak check for tests and diagnostics.</summary>
+    public static long LiveCount => Interlocked.Read(ref _live);
+
     public override bool IsInvalid => handle == IntPtr.Zero;
 
-    internal void Attach(IntPtr p) => SetHandle(p);
+    internal void Attach(IntPtr p)
+    {
+        SetHandle(p);
+        if (p != IntPtr.Zero) Interlocked.Increment(ref _live);
+    }
 
     /// <summary>The raw pointer, for a native call that does not outlive this handle.</summary>
     internal IntPtr Ptr => IsClosed ? throw new ObjectDisposedException(GetType().Name) : handle;
@@ -24,6 +32,7 @@ public abstract class OrtHandle : SafeHandle
     protected override bool ReleaseHandle()
     {
         OrtApi.Current.Release(_release, handle);
+        Interlocked.Decrement(ref _live);
         return true;
     }
 }

@@ -143,6 +143,8 @@ public sealed unsafe class OrtSession : IDisposable
             fixed (IntPtr* pov = outValues)
                 api.Run(_session, runOptions, pn, pv, inN.Length, po, outNames.Length, pov);
 
+            // ORT hands the outputs over: own them at once, so they are released whatever happens next.
+            foreach (var p in outValues) owned.Add(OrtApi.OwnValue(p));
             var result = new ValueMap();
             for (int k = 0; k < outIdx.Length; k++)
             {
@@ -153,8 +155,6 @@ public sealed unsafe class OrtSession : IDisposable
         }
         finally
         {
-            foreach (var p in outValues)
-                if (p != IntPtr.Zero) api.Release(OrtApiIndex.ReleaseValue, p);
             foreach (var h in owned) h.Dispose();
             foreach (var p in pins) p.Free();
         }

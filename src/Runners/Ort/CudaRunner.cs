@@ -58,10 +58,14 @@ public sealed class CudaRunner : OrtRunner
         return o;
     }
 
-    /// <summary>Which provider library a plugin load would use, or null.</summary>
-    public string? ProviderLibrary(OrtRuntime runtime)
-        => Keys.Get("provider_lib") ?? _probe.Environment(ProviderLibraryVariable) ?? runtime.ProviderLibraryBeside(ProviderLibraryFile);
+    /// <summary>The provider library named by provider_lib= or $POLYNET_CUDA_PROVIDER_LIBRARY, or null.</summary>
+    public string? ExplicitProviderLibrary => Keys.Get("provider_lib") ?? _probe.Environment(ProviderLibraryVariable);
 
+    /// <summary>
+    /// Chooses the way in: an explicitly named provider library is loaded as a plugin; otherwise a build that
+    /// lists the CUDA provider gets the classic call; otherwise a provider library next to ORT is loaded as a plugin.
+    /// Each dead end is one line saying what is missing.
+    /// </summary>
     protected override void ConfigureProvider(OrtRuntime runtime, OrtSessionOptionsHandle options)
     {
         var api = runtime.Api;
@@ -71,17 +75,34 @@ public sealed class CudaRunner : OrtRunner
         if (Keys.GetBool("fallback") == false) api.AddSessionConfigEntry(options, "session.disable_cpu_ep_fallback", "1");
         var providerOptions = ProviderOptions();
 
-        if (runtime.AvailableProviders.Contains(ProviderName))
+        if (ExplicitProviderLibrary is { } named)
         {
-            using var cuda = api.CreateCUDAProviderOptions();
-            api.UpdateCUDAProviderOptions(cuda, [new("device_id", device.ToString(System.Globalization.CultureInfo.InvariantCulture)), .. providerOptions]);
-            api.SessionOptionsAppendExecutionProvider_CUDA_V2(options, cuda);
-            Note($"ONNX Runtime {runtime.Version} (GPU build), CUDA execution provider on device {device}");
+            AppendPlugin(runtime, options, named, device, providerOptions);
             return;
         }
-
-        var lib = ProviderLibrary(runtime)
+        if (runtime.AvailableProviders.Contains(ProviderName))
+        {
+            try
+            {
+                using var cuda = api.CreateCUDAProviderOptions();
+                api.UpdateCUDAProviderOptions(cuda, [new("device_id", device.ToString(System.Globalization.CultureInfo.InvariantCulture)), .. providerOptions]);
+                api.SessionOptionsAppendExecutionProvider_CUDA_V2(options, cuda);
+                Note($"ONNX Runtime {runtime.Version}, CUDA execution provider on device {device}");
+                return;
+            }
+            catch (OrtException e)
+            {
+                throw new RunnerException($"{Name}: unavailable: ONNX Runtime {runtime.Version} at {runtime.LibraryPath} could not start its CUDA execution provider: {GpuChecks.ExplainLoadFailure(e.OrtMessage)}", e);
+            }
+        }
+        var beside = runtime.ProviderLibraryBeside(ProviderLibraryFile)
             ?? throw new RunnerException($"{Name}: unavailable: ONNX Runtime {runtime.Version} at {runtime.LibraryPath} is a CPU build without the CUDA execution provider, and no CUDA provider library was found ({ProviderLibraryFile} beside it, provider_lib=PATH, or ${ProviderLibraryVariable})");
+        AppendPlugin(runtime, options, beside, device, providerOptions);
+    }
+
+    private void AppendPlugin(OrtRuntime runtime, OrtSessionOptionsHandle options, string lib, int device, List<KeyValuePair<string, string>> providerOptions)
+    {
+        var api = runtime.Api;
         if (!_probe.FileExists(lib))
             throw new RunnerException($"{Name}: unavailable: CUDA provider library {lib} does not exist");
         lock (Gate)
@@ -105,6 +126,6 @@ public sealed class CudaRunner : OrtRunner
         if (device >= cudaDevices.Length)
             throw new RunnerException($"{Name}: device={device} does not exist (ONNX Runtime sees {cudaDevices.Length} CUDA device(s))");
         api.SessionOptionsAppendExecutionProvider_V2(options, runtime.Env, [cudaDevices[device]], providerOptions);
-        Note($"ONNX Runtime {runtime.Version} (CPU build) with the CUDA provider plugin {lib}, device {device}");
+        Note($"ONNX Runtime {runtime.Version} with the CUDA provider plugin {lib}, device {device}");
     }
 }
