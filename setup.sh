@@ -44,7 +44,13 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 if [ $want_test -eq 1 ]; then
-  apt_install libonnx-testdata python3-numpy chromium
+  apt_install libonnx-testdata python3-numpy chromium locales
+  # ONNX's StringNormalizer tests ask ONNX Runtime for the en_US.UTF-8 locale.
+  if ! locale -a 2>/dev/null | grep -qi '^en_US\.utf8$'; then
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo sed -i 's/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/' /etc/locale.gen
+    $sudo locale-gen >/dev/null
+  fi
 fi
 
 # --- build ---------------------------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ public static class CliApp
         ParseResult parsed;
         try
         {
-            parsed = root.Parse(args);
+            parsed = root.Parse(MultiValue.Expand(args));
         }
         catch (PolyNetException e)
         {
@@ -59,8 +59,7 @@ public static class CliApp
         }
         if (parsed.Errors.Count > 0)
         {
-            foreach (var e in parsed.Errors) error.WriteLine($"polynet: error: {e.Message}");
-            error.WriteLine("polynet: see 'polynet --help' or 'polynet COMMAND --help'");
+            error.WriteLine($"polynet: error: {string.Join("; ", parsed.Errors.Select(e => e.Message))} (see 'polynet --help' or 'polynet COMMAND --help')");
             return ExitCodes.BadInput;
         }
         try

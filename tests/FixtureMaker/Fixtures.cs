@@ -119,4 +119,54 @@ public static class Fixtures
         b.Output("y", ElementType.Float, 1, 4);
         return b.Build();
     }
+
+    /// <summary>
+    /// ResNet-50 (He et al. 2015) as exported for inference: BatchNormalization folded into the convolutions
+    /// (Conv with bias), input "input" [1,3,224,224], output "logits" [1,1000], random He-initialized weights.
+    /// About 25.5 million parameters (102 MB): built for benchmarks, never committed.
+    /// </summary>
+    public static ModelProto ResNet50(long seed = 1)
+    {
+        var b = new ModelBuilder("resnet50", opset: 17);
+        long s = seed * 1000;
+        string Conv(string x, string name, long cin, long cout, long k, long stride, long pad, bool relu)
+        {
+            double bound = Math.Sqrt(6.0 / (cin * k * k));
+            var w = b.Initializer($"{name}.weight", Weights($"{name}.weight", s++, -bound, bound, cout, cin, k, k));
+            var bias = b.Initializer($"{name}.bias", Weights($"{name}.bias", s++, -0.05, 0.05, cout));
+            var y = b.Node("Conv", [x, w, bias], new Dictionary<string, object>
+            {
+                ["kernel_shape"] = new[] { k, k }, ["strides"] = new[] { stride, stride }, ["pads"] = new[] { pad, pad, pad, pad },
+            }, name: name);
+            return relu ? b.Node("Relu", [y], name: name + "_relu") : y;
+        }
+        var input = b.Input("input", ElementType.Float, 1, 3, 224, 224);
+        var x = Conv(input, "conv1", 3, 64, 7, 2, 3, relu: true);
+        x = b.Node("MaxPool", [x], new Dictionary<string, object> { ["kernel_shape"] = new long[] { 3, 3 }, ["strides"] = new long[] { 2, 2 }, ["pads"] = new long[] { 1, 1, 1, 1 } }, name: "maxpool");
+        long cin = 64;
+        int[] blocks = [3, 4, 6, 3];
+        for (int layer = 0; layer < 4; layer++)
+        {
+            long width = 64L << layer, cout = width * 4;
+            for (int blk = 0; blk < blocks[layer]; blk++)
+            {
+                long stride = blk == 0 && layer > 0 ? 2 : 1;
+                var n = $"layer{layer + 1}.{blk}";
+                var h = Conv(x, n + ".conv1", cin, width, 1, 1, 0, relu: true);
+                h = Conv(h, n + ".conv2", width, width, 3, stride, 1, relu: true);
+                h = Conv(h, n + ".conv3", width, cout, 1, 1, 0, relu: false);
+                var shortcut = blk == 0 ? Conv(x, n + ".downsample", cin, cout, 1, stride, 0, relu: false) : x;
+                var sum = b.Node("Add", [h, shortcut], name: n + ".add");
+                x = b.Node("Relu", [sum], name: n + ".relu");
+                cin = cout;
+            }
+        }
+        var gap = b.Node("GlobalAveragePool", [x], name: "avgpool");
+        var flat = b.Node("Flatten", [gap], new Dictionary<string, object> { ["axis"] = 1L }, name: "flatten");
+        var fw = b.Initializer("fc.weight", Weights("fc.weight", s++, -0.03, 0.03, 1000, 2048));
+        var fb = b.Initializer("fc.bias", Weights("fc.bias", s++, -0.01, 0.01, 1000));
+        b.Node("Gemm", [flat, fw, fb], new Dictionary<string, object> { ["transB"] = 1L }, name: "fc", output: "logits");
+        b.Output("logits", ElementType.Float, 1, 1000);
+        return b.Build();
+    }
 }

@@ -4,35 +4,49 @@ namespace PolyNet.Cli.Commands;
 
 /// <summary>
 /// Options that take several values after one flag (Polygraphy's spelling, <c>--atol 1e-5 out0:1e-3</c>) and may also
-/// repeat. A flag takes the following tokens only while they look like its values, so a positional argument after
-/// it (the model) is not swallowed.
+/// repeat. Before parsing, <see cref="Expand"/> rewrites <c>--atol a b</c> as <c>--atol a --atol b</c>, taking a token as
+/// the flag's value only while it looks like one; so a positional argument after the values (the model) is not
+/// swallowed, and each value reaches the parser as a plain repeated option.
 /// </summary>
 internal static class MultiValue
 {
+    private static readonly Dictionary<string, Func<string, bool>> Registry = new(StringComparer.Ordinal);
+
     public static Option<string[]> Create(string name, string description, string helpName, Func<string, bool> looksLikeValue)
     {
-        var option = new Option<string[]>(name)
+        lock (Registry) Registry[name] = looksLikeValue;
+        return new Option<string[]>(name)
         {
-            Description = description,
+            Description = description + " (several after one flag, or repeat the flag)",
             HelpName = helpName,
-            AllowMultipleArgumentsPerToken = true,
             Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
         };
-        option.CustomParser = result =>
-        {
-            int take = 0;
-            foreach (var t in result.Tokens)
-            {
-                if (take > 0 && !looksLikeValue(t.Value)) break;
-                take++;
-            }
-            if (take < result.Tokens.Count) result.OnlyTake(take);
-            return result.Tokens.Take(take).Select(t => t.Value).ToArray();
-        };
-        return option;
     }
 
-    /// <summary>"NAME:DIMS" or "DIMS"-like: a shape spec ends in digits, 'x', brackets or commas after the last ':'.</summary>
+    /// <summary>Rewrites "--opt v1 v2" as "--opt v1 --opt v2" for every registered multi-value option.</summary>
+    public static string[] Expand(IReadOnlyList<string> args)
+    {
+        var result = new List<string>(args.Count);
+        for (int i = 0; i < args.Count; i++)
+        {
+            var a = args[i];
+            result.Add(a);
+            if (a == "--") { result.AddRange(args.Skip(i + 1)); break; }
+            Func<string, bool>? looks;
+            lock (Registry) Registry.TryGetValue(a, out looks);
+            if (looks is null) continue;
+            if (i + 1 < args.Count) result.Add(args[++i]); // the first value is the flag's whatever it looks like
+            while (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal) && looks(args[i + 1]))
+            {
+                result.Add(a);
+                result.Add(args[++i]);
+            }
+        }
+        return result.ToArray();
+    }
+
+    /// <summary>"NAME:DIMS": a shape spec ends in digits, 'x', brackets or commas after the last ':'.</summary>
     public static bool LooksLikeShape(string s)
     {
         int c = s.LastIndexOf(':');

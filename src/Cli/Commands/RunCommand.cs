@@ -69,6 +69,8 @@ internal static class RunCommand
                 throw new InvalidInputException("nothing to compare: give two or more --runner configurations (e.g. --runner onnxrt --runner onnxrt:opt=disable), or one with --load-outputs");
             specs.Add(RunnerSpec.Parse("onnxrt"));
         }
+        if (specs.Count == 1 && s.LoadOutputs is null && s.SaveOutputs is null)
+            throw new InvalidInputException($"nothing to compare: one runner ({specs[0].Text}) and no --load-outputs; add a second --runner, compare with stored outputs, or --save-outputs to keep this runner's outputs for a later 'polynet compare'");
         RunnerSpec.MakeNamesUnique(specs);
         var log = new WriterLog(output, error, s.Verbose, s.Quiet);
         Logging.Configure(s.OrtLibrary, error, s.Verbose);

@@ -62,7 +62,9 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
         foreach (var run in r.Runners)
             w.WriteLine($"[I] {run.Name}: activation {JobText.Ms(run.Activation)}, inference mean {JobText.Ms(run.MeanInference)} over {run.Inferences.Count} run(s)");
         foreach (var f in r.FilesWritten) w.WriteLine($"[I] wrote {f}");
-        if (r.Passed)
+        if (pairs == 0)
+            w.WriteLine($"[I] RAN | {r.Runners.Count} runner configuration(s) over {r.Samples} sample(s); nothing compared");
+        else if (r.Passed)
             w.WriteLine($"[I] PASSED | {pairs} comparison(s) of {r.Runners.Count} runner configuration(s) over {r.Samples} sample(s): all {outputs} output comparison(s) within tolerance");
         else
         {

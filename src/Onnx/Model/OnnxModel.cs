@@ -9,7 +9,10 @@ public enum ExternalDataMode
 {
     /// <summary>Check every reference (inside the folder, file exists, sizes fit) and leave the bytes in their files.</summary>
     Validate,
-    /// <summary>Check, then read every external tensor into memory (raw_data), making the model self-contained.</summary>
+    /// <summary>
+    /// Check, then make every external tensor's bytes part of the model (raw_data), so it no longer refers to side
+    /// files. The bytes are memory-mapped, not copied: loading costs almost nothing and pages are read on first use.
+    /// </summary>
     Load,
 }
 
@@ -131,19 +134,38 @@ public sealed class OnnxModel
 
     private void CheckExternalData(ExternalDataMode mode)
     {
-        foreach (var t in ModelWalker.AllTensors(Proto))
+        var maps = new Dictionary<string, System.IO.MemoryMappedFiles.MemoryMappedFile>(StringComparer.Ordinal);
+        try
         {
-            if (!ExternalData.IsExternal(t)) continue;
-            if (BaseDirectory is null)
-                throw InvalidInputException.ForFile(DisplayName, $"tensor '{t.Name}' refers to external data but the model has no folder to find it in");
-            if (mode == ExternalDataMode.Load)
-                Embed(t, ExternalData.Read(t, BaseDirectory, DisplayName));
-            else
-                ExternalData.Validate(t, BaseDirectory, DisplayName);
+            foreach (var t in ModelWalker.AllTensors(Proto))
+            {
+                if (!ExternalData.IsExternal(t)) continue;
+                if (BaseDirectory is null)
+                    throw InvalidInputException.ForFile(DisplayName, $"tensor '{t.Name}' refers to external data but the model has no folder to find it in");
+                var file = ExternalData.Validate(t, BaseDirectory, DisplayName);
+                if (mode != ExternalDataMode.Load) continue;
+                var info = ExternalData.Parse(t, DisplayName);
+                long length = info.Length ?? new FileInfo(file).Length - info.Offset;
+                if (length > Array.MaxLength)
+                    throw InvalidInputException.ForFile(DisplayName, $"tensor '{t.Name}' is {length} bytes, more than one in-memory tensor may hold");
+                if (length == 0)
+                {
+                    Embed(t, ReadOnlyMemory<byte>.Empty);
+                    continue;
+                }
+                if (!maps.TryGetValue(file, out var map))
+                    maps[file] = map = System.IO.MemoryMappedFiles.MemoryMappedFile.CreateFromFile(file, FileMode.Open, null, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read);
+                Embed(t, MappedMemory.Map(map, info.Offset, (int)length).Memory);
+            }
+        }
+        finally
+        {
+            // Views keep their own reference to the mapping; the file objects themselves are no longer needed.
+            foreach (var m in maps.Values) m.Dispose();
         }
     }
 
-    private static void Embed(TensorProto t, byte[] bytes)
+    private static void Embed(TensorProto t, ReadOnlyMemory<byte> bytes)
     {
         t.ExternalData.Clear();
         t.ClearDataLocation();

@@ -69,6 +69,9 @@ public sealed unsafe class OrtSession : IDisposable
 
     internal OrtSessionHandle Handle => _session;
 
+    /// <summary>Time spent inside ORT's Run during the last <see cref="Run"/> (the rest is PolyNet's own work).</summary>
+    public TimeSpan LastNativeRunTime { get; private set; }
+
     private static ValueSpec Describe(string name, IntPtr typeInfo)
     {
         var api = OrtApi.Current;
@@ -137,11 +140,13 @@ public sealed unsafe class OrtSession : IDisposable
             var outNames = outIdx.Select(i => _outputNames[i]).ToArray();
             var inN = inNames.ToArray();
             var inV = inValues.ToArray();
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
             fixed (IntPtr* pn = inN)
             fixed (IntPtr* pv = inV)
             fixed (IntPtr* po = outNames)
             fixed (IntPtr* pov = outValues)
                 api.Run(_session, runOptions, pn, pv, inN.Length, po, outNames.Length, pov);
+            LastNativeRunTime = System.Diagnostics.Stopwatch.GetElapsedTime(start);
 
             // ORT hands the outputs over: own them at once, so they are released whatever happens next.
             foreach (var p in outValues) owned.Add(OrtApi.OwnValue(p));

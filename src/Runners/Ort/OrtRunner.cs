@@ -63,6 +63,8 @@ public abstract class OrtRunner : IRunner
     protected RunnerKeys Keys { get; }
     public string Name => Spec.Name;
     public TimeSpan LastInferenceTime { get; private set; }
+    /// <summary>The part of <see cref="LastInferenceTime"/> spent inside ONNX Runtime's Run.</summary>
+    public TimeSpan LastNativeRunTime => Session.LastNativeRunTime;
     public TimeSpan ActivationTime { get; private set; }
     public IReadOnlyList<string> Notes => _notes;
     public IReadOnlyList<ValueSpec> Inputs => Session.Inputs;

@@ -184,6 +184,8 @@ public class OnnxModelTests
     public void A_model_over_2_GB_is_saved_with_external_data_and_loads_back()
     {
         using var dir = new TempDir();
+        long free = new DriveInfo(dir.Path).AvailableFreeSpace;
+        if (free < 6L << 30) Assert.Skip($"needs 6 GiB of free disk for a 2.2 GiB model; {dir.Path} has {free >> 20} MiB");
         const int size = 760 << 20; // three of these make 2.2 GiB
         var block = GC.AllocateUninitializedArray<byte>(size);
         new Random(5).NextBytes(block.AsSpan(0, 1 << 20));

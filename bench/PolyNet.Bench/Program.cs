@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using PolyNet.Bench;
+using PolyNet.FixtureMaker;
+using PolyNet.Onnx;
+using PolyNet.Onnx.Proto;
+using PolyNet.Runners;
+using PolyNet.Runners.Ort;
+using PolyNet.Runners.Specs;
+
+// Usage (bench/run.sh drives these):
+//   make-models DIR                                   ResNet-50 (102 MB) and a 1 GiB model with external data
+//   overhead MODEL INPUT OUTPUT DIMS WARMUP RUNS      PolyNet's onnxrt runner around ORT's Run, timed per run
+//   load MODEL REPEATS                               OnnxModel.Load against reading the same bytes
+//   compare N REPEATS                                 the full comparison report on N float32 elements
+switch (args.FirstOrDefault())
+{
+    case "make-models":
+    {
+        var dir = args[1];
+        Directory.CreateDirectory(dir);
+        File.WriteAllBytes(Path.Combine(dir, "resnet50.onnx"), Fixtures.ResNet50().ToByteArray());
+        Big.Write(Path.Combine(dir, "big_external.onnx"), 1L << 30);
+        Console.WriteLine($"models written to {dir}");
+        return 0;
+    }
+    case "overhead":
+    {
+        var model = OnnxModel.Load(args[1]);
+        using var runner = RunnerFactory.Create(RunnerSpec.Parse(args.Length > 7 ? args[7] : "onnxrt"), new RunnerContext { Model = model });
+        var sw = Stopwatch.StartNew();
+        runner.Activate();
+        double session = sw.Elapsed.TotalMilliseconds;
+        TensorShape.TryParse(args[4], out var shape, out _);
+        var data = TensorData.Allocate(ElementType.Float, shape);
+        var f = data.Span<float>();
+        ulong state = 1;
+        for (int i = 0; i < f.Length; i++) { state = state * 6364136223846793005UL + 1442695040888963407UL; f[i] = (state >> 40) / 16777216.0f; }
+        var feed = new ValueMap { { args[2], data } };
+        int warmup = int.Parse(args[5]), runs = int.Parse(args[6]);
+        var times = new List<double>();
+        for (int i = 0; i < warmup + runs; i++)
+        {
+            // What `polynet run` pays per inference: the feed handed over, ORT's Run, the outputs copied out.
+            var start = Stopwatch.GetTimestamp();
+            var outs = runner.Infer(feed);
+            double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            _ = outs.Tensor(args[3]);
+            double native = ((OrtRunner)runner).LastNativeRunTime.TotalMilliseconds;
+            if (i >= warmup) { times.Add(ms); Console.WriteLine($"run_ms {ms:0.0000} native_ms {native:0.0000} added_ms {ms - native:0.0000}"); }
+        }
+        times.Sort();
+        Console.WriteLine($"summary session_ms {session:0.0} runs {runs} min_ms {times[0]:0.0000} median_ms {times[runs / 2]:0.0000} mean_ms {times.Average():0.0000} max_ms {times[^1]:0.0000}");
+        return 0;
+    }
+    case "load":
+        return LoadBench.Run(args[1], int.Parse(args[2]));
+    default:
+        Console.Error.WriteLine("usage: PolyNet.Bench make-models DIR | overhead ... | load MODEL REPEATS");
+        return 2;
+}
+
+namespace PolyNet.Bench
+{
+    /// <summary>A model with 1 GiB of weights in a side file: MatMul chains over four 256 MiB initializers.</summary>
+    internal static class Big
+    {
+        public static void Write(string path, long totalBytes)
+        {
+            var b = new ModelBuilder("big_external", opset: 17);
+            var x = b.Input("x", ElementType.Float, 1, 8192);
+            int parts = 4;
+            long rows = totalBytes / parts / 4 / 8192; // float32 rows of 8192
+            var proto = b.Build();
+            string current = x;
+            var rng = new Random(1);
+            for (int p = 0; p < parts; p++)
+            {
+                var bytes = GC.AllocateUninitializedArray<byte>((int)(rows * 8192 * 4));
+                rng.NextBytes(bytes.AsSpan(0, 4096));
+                var t = new TensorProto { Name = $"w{p}", DataType = (int)ElementType.Float, RawData = UnsafeByteOperations.UnsafeWrap(bytes) };
+                t.Dims.Add(8192);
+                t.Dims.Add(rows);
+                proto.Graph.Initializer.Add(t);
+                proto.Graph.Node.Add(new NodeProto { Name = $"mm{p}", OpType = "MatMul", Input = { current, $"w{p}" }, Output = { $"h{p}" } });
+                current = $"h{p}";
+            }
+            proto.Graph.Output.Add(ModelBuilder.MakeValueInfo(current, ElementType.Float, [1L, rows]));
+            OnnxModel.FromProto(proto).Save(path, new ModelSaveOptions { ExternalData = ExternalDataPolicy.External });
+        }
+    }
+
+    internal static class LoadBench
+    {
+        public static int Run(string path, int repeats)
+        {
+            var files = new List<string> { path };
+            var probe = OnnxModel.Load(path);
+            foreach (var t in ModelWalker.AllTensors(probe.Proto))
+                if (ExternalData.IsExternal(t))
+                    files.Add(ExternalData.ResolvePath(probe.BaseDirectory!, ExternalData.Parse(t, path), path, t.Name));
+            files = files.Distinct().ToList();
+            long bytes = files.Sum(f => new FileInfo(f).Length);
+            double bestRead = double.MaxValue, bestLoad = double.MaxValue, bestValidate = double.MaxValue;
+            for (int r = 0; r < repeats; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                long n = 0;
+                foreach (var f in files)
+                {
+                    // The floor: every byte read once through one reused 16 MiB buffer (no memory to commit, nothing kept).
+                    using var h = File.OpenHandle(f, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+                    long len = RandomAccess.GetLength(h);
+                    var buf = GC.AllocateUninitializedArray<byte>((int)Math.Min(len, 16 << 20));
+                    ulong xr = 0;
+                    for (long off = 0; off < len;)
+                    {
+                        int k = RandomAccess.Read(h, buf.AsSpan(0, (int)Math.Min(buf.Length, len - off)), off);
+                        foreach (var word in System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(buf.AsSpan(0, k))) xr ^= word;
+                        off += k;
+                        n += k;
+                    }
+                    if (xr == 42) Console.Write("");
+                }
+                bestRead = Math.Min(bestRead, sw.Elapsed.TotalMilliseconds);
+                GC.Collect();
+                sw.Restart();
+                // Load mode and then every weight byte touched once (so the mapping is really read, as a user of the data would).
+                var m = OnnxModel.Load(path, ExternalDataMode.Load);
+                ulong x = 0;
+                foreach (var t in m.Graph.Initializer)
+                    foreach (var word in System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(t.RawData.Span)) x ^= word;
+                bestLoad = Math.Min(bestLoad, sw.Elapsed.TotalMilliseconds);
+                GC.KeepAlive(m);
+                if (x == 42) Console.Write("");
+                m = null;
+                GC.Collect();
+                sw.Restart();
+                var v = OnnxModel.Load(path, ExternalDataMode.Validate);
+                bestValidate = Math.Min(bestValidate, sw.Elapsed.TotalMilliseconds);
+                GC.KeepAlive(v);
+            }
+            Console.WriteLine($"load bytes {bytes} read_ms {bestRead:0.0} load_ms {bestLoad:0.0} ratio {bestLoad / bestRead:0.00} validate_ms {bestValidate:0.0} (read: every byte read and XOR-ed; load: OnnxModel.Load(Load) and every weight byte XOR-ed)");
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# PolyNet's benchmarks (see BENCHMARKS.md). Needs ./setup.sh first; python3-numpy for the numpy baseline (./setup.sh --test).
+#   ./bench/run.sh            all benchmarks
+#   ./bench/run.sh overhead   PolyNet around ORT's Run vs a C program calling ORT directly (ResNet-50, CPU)
+#   ./bench/run.sh load       loading a 1 GiB model with external data vs reading its bytes
+#   ./bench/run.sh compare    the full comparison report on 50 million float32 elements vs one pass and numpy
+# Results go to stdout and to bench/results/*.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+lib=.deps/onnxruntime/libonnxruntime.so.1
+[ -s "$lib" ] || { echo "bench: run ./setup.sh first (ONNX Runtime is missing)" >&2; exit 2; }
+out=bench/results
+mkdir -p "$out"
+echo "bench: building (Release) ..." >&2
+gcc -O2 -o bench/c/ort_bench bench/c/ort_bench.c -ldl
+dotnet build bench/PolyNet.Bench -c Release -o .build/bench -nologo -v q -clp:ErrorsOnly >/dev/null
+B="dotnet .build/bench/PolyNet.Bench.dll"
+if [ ! -s "$out/resnet50.onnx" ] || [ ! -s "$out/big_external.onnx.data" ]; then
+  echo "bench: generating models (ResNet-50 with random weights, a 1 GiB external-data model) ..." >&2
+  $B make-models "$out" >/dev/null
+fi
+
+if [ "$what" = all ] || [ "$what" = overhead ]; then
+  echo "== overhead: time per inference, ResNet-50 1x3x224x224, ONNX Runtime $(cat .deps/onnxruntime/VERSION) CPU, default threads"
+  # Interleaved rounds (C, PolyNet, C again) so drift on a shared machine hits both alike; the two C series
+  # measure the noise itself: a difference between PolyNet and C within the C-to-C difference is noise.
+  rounds=10 runs=40
+  : > "$out/overhead_c.txt"; : > "$out/overhead_c2.txt"; : > "$out/overhead_polynet.txt"
+  for r in $(seq $rounds); do
+    bench/c/ort_bench "$lib" "$out/resnet50.onnx" input logits 1x3x224x224 10 $runs | grep '^run_ms' >> "$out/overhead_c.txt"
+    $B overhead "$out/resnet50.onnx" input logits 1x3x224x224 10 $runs | grep '^run_ms' >> "$out/overhead_polynet.txt"
+    bench/c/ort_bench "$lib" "$out/resnet50.onnx" input logits 1x3x224x224 10 $runs | grep '^run_ms' >> "$out/overhead_c2.txt"
+  done
+  python3 - "$out/overhead_c.txt" "$out/overhead_c2.txt" "$out/overhead_polynet.txt" <<'PY' | tee "$out/overhead.txt"
+import sys, statistics as st
+def load(p): return sorted(float(l.split()[1]) for l in open(p))
+c1, c2, p = load(sys.argv[1]), load(sys.argv[2]), load(sys.argv[3])
+c = sorted(c1 + c2)
+for name, v in (("C program, series 1", c1), ("C program, series 2", c2), ("PolyNet onnxrt runner", p)):
+    print(f"{name:24s} runs {len(v):4d}  min {v[0]:8.3f} ms  median {st.median(v):8.3f} ms  mean {st.mean(v):8.3f} ms")
+print(f"PolyNet vs C (both series): median {100*(st.median(p)/st.median(c)-1):+.2f}%  min {100*(p[0]/c[0]-1):+.2f}%  (target: within 3%)")
+print(f"noise, C series 2 vs 1:     median {100*(st.median(c2)/st.median(c1)-1):+.2f}%  min {100*(c2[0]/c1[0]-1):+.2f}%")
+added = sorted(float(l.split()[5]) for l in open(sys.argv[3]))
+print(f"PolyNet's own work per inference, measured inside the process (feed handed over, outputs copied out, around ORT's Run):")
+print(f"                            median {st.median(added)*1000:.1f} us  max {added[-1]*1000:.1f} us  = {100*st.median(added)/st.median(p):.3f}% of the median inference")
+PY
+fi
+
+if [ "$what" = all ] || [ "$what" = load ]; then
+  echo "== load: 1 GiB model with external data (best of 3, warm page cache)"
+  $B load "$out/big_external.onnx" 3 | tee "$out/load.txt"
+fi
+
+if [ "$what" = all ] || [ "$what" = compare ]; then
+  echo "== compare: full comparison report, 50,000,000 float32 elements"
+  $B compare 50000000 3 | tee "$out/compare.txt"
+fi

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need (./setup.sh --test: ONNX Runtime, Debian's libonnx-testdata, numpy, chromium,
+# the en_US.UTF-8 locale) and runs every test. Tests that need a GPU or TensorRT report as skipped, with the reason.
+set -euo pipefail
+cd "$(dirname "$0")"
+./setup.sh --test
+dotnet test PolyNet.sln --nologo "$@"

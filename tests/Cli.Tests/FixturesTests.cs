@@ -1,0 +1,24 @@
+using Google.Protobuf;
+using PolyNet.FixtureMaker;
+using PolyNet.Tests;
+using Xunit;
+
+namespace PolyNet.Cli.Tests;
+
+public class FixturesTests
+{
+    [Fact]
+    public void Committed_fixture_models_are_what_the_fixture_maker_makes()
+    {
+        var made = new Dictionary<string, byte[]>
+        {
+            ["mlp.onnx"] = Fixtures.Mlp().ToByteArray(),
+            ["convnet.onnx"] = Fixtures.ConvNet().ToByteArray(),
+            ["dynamic_batch.onnx"] = Fixtures.DynamicBatch().ToByteArray(),
+            ["mixed_types.onnx"] = Fixtures.MixedTypes().ToByteArray(),
+            ["exp_divergence.onnx"] = Fixtures.ExpDivergence().ToByteArray(),
+        };
+        foreach (var (name, bytes) in made)
+            Assert.True(bytes.AsSpan().SequenceEqual(File.ReadAllBytes(TestPaths.Model(name))), $"fixtures/models/{name} is stale: run dotnet run --project tests/FixtureMaker -- fixtures");
+    }
+}
