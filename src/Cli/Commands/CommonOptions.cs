@@ -8,9 +8,9 @@ namespace PolyNet.Cli.Commands;
 internal sealed class ToleranceOptions
 {
     public readonly Option<string[]> Atol = MultiValue.Create("--atol",
-        $"Absolute tolerance: a default and/or OUTPUT:VALUE per output (default {ToleranceSet.DefaultAtol})", "[OUTPUT:]VALUE", ToleranceSet.LooksLikeNumberSpec);
+        "Absolute tolerance: a default and/or OUTPUT:VALUE per output (default 1e-5)", "[OUTPUT:]VALUE", ToleranceSet.LooksLikeNumberSpec);
     public readonly Option<string[]> Rtol = MultiValue.Create("--rtol",
-        $"Relative tolerance, relative to |reference| (default {ToleranceSet.DefaultRtol})", "[OUTPUT:]VALUE", ToleranceSet.LooksLikeNumberSpec);
+        "Relative tolerance, relative to |reference| (default 1e-5)", "[OUTPUT:]VALUE", ToleranceSet.LooksLikeNumberSpec);
     public readonly Option<string[]> Stat = MultiValue.Create("--check-error-stat",
         "What is checked: elemwise (default: every element within atol + rtol·|ref|), max, mean, median, quantile", "[OUTPUT:]STAT",
         s => ToleranceSet.TryParseStat(s.Split(':')[^1], out _));

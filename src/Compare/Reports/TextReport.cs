@@ -31,7 +31,9 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
         var m = o.Metrics;
         if (m is null || m.Count == 0) return;
         if (m.WorstAbs is { } worst && (m.AbsError.Max > 0 || !o.Passed))
-            w.WriteLine($"        largest error at {worst.Index}: reference {worst.Reference} vs candidate {worst.Candidate} (abs {F(worst.AbsError)}, rel {F(worst.RelError)})");
+            w.WriteLine($"        largest abs error at {worst.Index}: reference {worst.Reference} vs candidate {worst.Candidate} (abs {F(worst.AbsError)}, rel {F(worst.RelError)})");
+        if (!o.Passed && !o.Exact && m.WorstRel is { } wr && wr.FlatIndex != m.WorstAbs?.FlatIndex && m.RelError.Max > 0)
+            w.WriteLine($"        largest rel error at {wr.Index}: reference {wr.Reference} vs candidate {wr.Candidate} (abs {F(wr.AbsError)}, rel {F(wr.RelError)})");
         if (o.Exact)
         {
             if (m.Mismatches > 0) w.WriteLine($"        {m.Mismatches} of {m.Count} elements differ; max |difference| {F(m.AbsError.Max)}");
@@ -92,7 +94,7 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
     private static string Values(Distribution d)
         => $"min {F(d.Min)}, max {F(d.Max)}, mean {F(d.Mean)}, std {F(d.Std)}, median {F(d.Median)}";
 
-    private static string Cos(double c) => c >= 0.9999 && c < 1 ? c.ToString("0.#########", System.Globalization.CultureInfo.InvariantCulture) : F(c);
+    private static string Cos(double c) => c >= 0.99 ? c.ToString("0.000000000", System.Globalization.CultureInfo.InvariantCulture) : F(c);
 
     private static string F(double v) => Format.Number(v);
 }

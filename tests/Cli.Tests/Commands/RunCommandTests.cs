@@ -27,7 +27,7 @@ public class RunCommandTests
         var r = Run("run", M("convnet.onnx"), "--runner", "onnxrt", "onnxrt:opt=disable", "--atol", "0", "--rtol", "0");
         Assert.Equal(1, r.Code);
         Assert.Contains("logits (float32 1x10): FAILED", r.Out);
-        Assert.Matches(@"largest error at \[0, \d\]: reference -?[\d.e-]+ vs candidate -?[\d.e-]+ \(abs [\d.e+-]+, rel [\d.e+-]+\)", r.Out);
+        Assert.Matches(@"largest abs error at \[0, \d\]: reference -?[\d.e-]+ vs candidate -?[\d.e-]+ \(abs [\d.e+-]+, rel [\d.e+-]+\)", r.Out);
         Assert.Contains("would pass with atol ≥", r.Out);
         Assert.Contains("abs error histogram:", r.Out);
         Assert.Contains("[E] FAILED | 1 of 1 output comparison(s) failed", r.Out);
