@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 ./setup.sh --test
+rm -f .build/conformance.txt
 dotnet test PolyNet.sln --nologo "$@"
+[ -f .build/conformance.txt ] && cat .build/conformance.txt
