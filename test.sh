@@ -6,4 +6,4 @@ cd "$(dirname "$0")"
 ./setup.sh --test
 rm -f .build/conformance.txt
 dotnet test PolyNet.sln --nologo "$@"
-[ -f .build/conformance.txt ] && cat .build/conformance.txt
+if [ -f .build/conformance.txt ]; then cat .build/conformance.txt; fi
