@@ -55,6 +55,8 @@ switch (args.FirstOrDefault())
     }
     case "load":
         return LoadBench.Run(args[1], int.Parse(args[2]));
+    case "compare":
+        return CompareBench.Run(long.Parse(args[1]), int.Parse(args[2]), args.Length > 3 ? int.Parse(args[3]) : null);
     default:
         Console.Error.WriteLine("usage: PolyNet.Bench make-models DIR | overhead ... | load MODEL REPEATS");
         return 2;
@@ -87,6 +89,41 @@ namespace PolyNet.Bench
             }
             proto.Graph.Output.Add(ModelBuilder.MakeValueInfo(current, ElementType.Float, [1L, rows]));
             OnnxModel.FromProto(proto).Save(path, new ModelSaveOptions { ExternalData = ExternalDataPolicy.External });
+        }
+    }
+
+    /// <summary>
+    /// The full comparison report (every metric, exact quantiles, histograms) on N float32 elements, the same data
+    /// generator as bench/c/floor.c and the numpy baseline: a uniform in [0,1), b = a plus up to 1e-6 of noise.
+    /// </summary>
+    internal static class CompareBench
+    {
+        public static int Run(long n, int repeats, int? threads)
+        {
+            var a = TensorData.Allocate(ElementType.Float, new TensorShape(n));
+            var b = TensorData.Allocate(ElementType.Float, new TensorShape(n));
+            var fa = a.Span<float>();
+            var fb = b.Span<float>();
+            ulong s = 1;
+            for (int i = 0; i < fa.Length; i++)
+            {
+                s = s * 6364136223846793005UL + 1442695040888963407UL;
+                fa[i] = (s >> 40) / 16777216.0f;
+                fb[i] = fa[i] + ((s >> 20) & 1023) * 1e-9f;
+            }
+            var tol = new PolyNet.Compare.Tolerance(1e-5, 1e-5);
+            var options = new PolyNet.Compare.CompareOptions { Threads = threads };
+            double best = double.MaxValue;
+            PolyNet.Compare.OutputComparison? last = null;
+            for (int r = 0; r < repeats; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                last = PolyNet.Compare.TensorComparer.CompareTensors("out", a, b, tol, options);
+                best = Math.Min(best, sw.Elapsed.TotalSeconds);
+            }
+            var m = last!.Metrics!;
+            Console.WriteLine($"polynet full_report_s {best:0.0000} (n {n}, threads {threads?.ToString() ?? "all"}, best of {repeats}) abs max {m.AbsError.Max:G4} median {m.AbsError.Median:G6} p99 {m.AbsError.P99:G6} mismatches {m.Mismatches}");
+            return 0;
         }
     }
 

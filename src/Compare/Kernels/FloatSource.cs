@@ -38,6 +38,7 @@ internal sealed class FloatSource
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public float At(long i) => _t.ElementType switch
     {
         ElementType.Float => _t.Span<float>()[(int)i],

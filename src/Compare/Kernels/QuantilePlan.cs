@@ -1,85 +1,116 @@
 namespace PolyNet.Compare.Kernels;
 
 /// <summary>
-/// Exact quantiles in one counting pass, by selection inside brackets chosen from a sample:
-/// 1. a fixed-seed random sample of the data (<see cref="SampleSize"/> elements) is sorted; for each wanted rank k
-///    of n values, a bracket [lo, hi] around k's position in the sample is chosen wide enough (4 standard deviations
-///    of a sample quantile plus a margin) that it holds the k-th value with overwhelming probability;
-/// 2. the pass counts values &lt; lo, ≤ lo, &lt; hi, ≤ hi and keeps the values strictly inside (lo, hi);
-/// 3. the k-th value is then lo, hi, or found by selection among the kept values, exactly.
-/// If a bracket misses (the counts say so, so this is never silent), the caller falls back to selection over the
-/// full data (one full-size temporary). Small inputs skip sampling and select directly.
+/// Exact quantiles in the same pass that computes everything else, by selection inside brackets chosen from a sample:
+/// 1. a fixed-seed stratified sample of the data (<see cref="SampleSize"/> elements, one at a random position in each
+///    of that many equal stretches) is sorted; for each wanted rank k of n values, a bracket [lo, hi] around k's
+///    position in the sample is chosen wide enough (4 standard deviations of a sample quantile, plus a margin) to hold
+///    the k-th value with overwhelming probability;
+/// 2. the pass counts values ≥ lo and ≤ hi (and, for an edge many sample values equal, &gt; lo or &lt; hi, leaving
+///    those ties out of what is kept) and keeps the values inside;
+/// 3. the k-th value is then lo, hi, or found by selection among the kept values: exact.
+/// The counts prove whether a bracket holds its rank, so a miss is never silent: the caller then selects over the
+/// whole data (its one full-size temporary). Inputs no larger than the sample skip brackets and select directly.
 /// </summary>
 internal sealed class QuantilePlan
 {
     public const int SampleSize = 1 << 16;
+    /// <summary>An edge is left open when more than this many sample values equal it (heavy ties, such as zeros).</summary>
+    private const int TieThreshold = 16;
 
     private readonly List<(long Rank, int Bracket)> _targets = [];
-    private readonly List<(float Lo, float Hi)> _brackets = [];
+    private readonly List<Bracket> _brackets = [];
 
-    /// <summary>Plans brackets for <paramref name="ranks"/> (0-based, among <paramref name="n"/> values) from a sorted sample.</summary>
     public QuantilePlan(long n, float[] sortedSample, IEnumerable<long> ranks)
     {
         N = n;
         int m = sortedSample.Length;
-        var wanted = ranks.Where(k => k >= 0 && k < n).Distinct().Order().ToList();
         var raw = new List<(long Rank, float Lo, float Hi)>();
-        foreach (var k in wanted)
+        foreach (var k in ranks.Where(k => k >= 0 && k < n).Distinct().Order())
         {
-            if (m == 0) { raw.Add((k, float.NegativeInfinity, float.PositiveInfinity)); continue; }
             double p = n <= 1 ? 0 : (double)k / (n - 1);
             double pos = p * (m - 1);
             int delta = (int)Math.Ceiling(4 * Math.Sqrt(m * p * (1 - p))) + 3;
             int loI = (int)Math.Floor(pos) - delta, hiI = (int)Math.Ceiling(pos) + delta;
-            float lo = loI < 0 ? float.NegativeInfinity : sortedSample[loI];
-            float hi = hiI >= m ? float.PositiveInfinity : sortedSample[hiI];
-            raw.Add((k, lo, hi));
+            raw.Add((k, loI < 0 ? float.NegativeInfinity : sortedSample[loI], hiI >= m ? float.PositiveInfinity : sortedSample[hiI]));
         }
-        // Merge overlapping brackets so every value is kept at most once.
         foreach (var (rank, lo, hi) in raw)
         {
+            // Overlapping brackets merge, so every value is kept at most once.
             if (_brackets.Count > 0 && lo <= _brackets[^1].Hi)
-                _brackets[^1] = (_brackets[^1].Lo, Math.Max(_brackets[^1].Hi, hi));
+                _brackets[^1] = _brackets[^1] with { Hi = Math.Max(_brackets[^1].Hi, hi) };
             else
-                _brackets.Add((lo, hi));
+                _brackets.Add(new Bracket(lo, hi, false, false));
             _targets.Add((rank, _brackets.Count - 1));
+        }
+        for (int j = 0; j < _brackets.Count; j++)
+        {
+            var b = _brackets[j];
+            long inSample = m == 0 ? n : sortedSample.Count(v => v >= b.Lo && v <= b.Hi);
+            _expected.Add(m == 0 ? n : (long)((double)n * inSample / m));
+            _brackets[j] = b with { LoOpen = Ties(sortedSample, b.Lo) > TieThreshold, HiOpen = Ties(sortedSample, b.Hi) > TieThreshold && b.Hi != b.Lo };
         }
     }
 
     public long N { get; }
-    public IReadOnlyList<(float Lo, float Hi)> Brackets => _brackets;
+    public Bracket[] Brackets => [.. _brackets];
+
+    /// <summary>Per bracket, how many values it should keep if the data resembles the sample.</summary>
+    public long[] ExpectedKept => _expected.ToArray();
+    private readonly List<long> _expected = [];
     public IEnumerable<long> PlannedRanks => _targets.Select(t => t.Rank);
 
-    /// <summary>Thresholds to count for the brackets: "&lt;" at lo and hi, "≤" at lo and hi.</summary>
-    public IEnumerable<float> LtThresholds => _brackets.SelectMany(b => new[] { b.Lo, b.Hi });
-    public IEnumerable<float> LeThresholds => _brackets.SelectMany(b => new[] { b.Lo, b.Hi });
+    private static int Ties(float[] sorted, float v)
+    {
+        if (float.IsInfinity(v)) return 0;
+        int lo = Array.BinarySearch(sorted, v);
+        if (lo < 0) return 0;
+        int a = lo, b = lo;
+        while (a > 0 && sorted[a - 1] == v) a--;
+        while (b < sorted.Length - 1 && sorted[b + 1] == v) b++;
+        return b - a + 1;
+    }
 
     /// <summary>
-    /// The value of each planned rank, from the counts (<paramref name="lt"/>/<paramref name="le"/> at offset
-    /// <paramref name="ltOffset"/>/<paramref name="leOffset"/>, in <see cref="LtThresholds"/> order) and kept values;
-    /// null when any bracket missed.
+    /// The value of every planned rank from the pass's counts and kept values, or null when a bracket missed its rank
+    /// (then the caller selects over all the data).
     /// </summary>
-    public Dictionary<long, float>? Resolve(long[] lt, int ltOffset, long[] le, int leOffset, List<float>[] kept)
+    public Dictionary<long, float>? Resolve(long[] ge, long[] gt, long[] le, long[] lt, IReadOnlyList<FloatBuffer>[] keptParts)
     {
         var result = new Dictionary<long, float>();
-        var arrays = new float[_brackets.Count][];
-        foreach (var (rank, b) in _targets)
+        for (int j = 0; j < _brackets.Count; j++)
         {
-            var (lo, hi) = _brackets[b];
-            long ltLo = lt[ltOffset + 2 * b], ltHi = lt[ltOffset + 2 * b + 1];
-            long leLo = le[leOffset + 2 * b], leHi = le[leOffset + 2 * b + 1];
-            if (rank < ltLo || rank >= leHi) return null;
-            if (rank < leLo) { result[rank] = lo; continue; }
-            if (rank >= ltHi) { result[rank] = hi; continue; }
-            arrays[b] ??= kept[b].ToArray();
-            long inner = rank - leLo;
-            if (arrays[b].Length != ltHi - leLo) return null; // counts and kept values disagree: never expected
-            result[rank] = Select.Nth<float>(arrays[b], (int)inner);
+            var b = _brackets[j];
+            long below = N - ge[j];                       // values < lo
+            long offset = b.LoOpen ? N - gt[j] : below;   // where the kept values start in sorted order
+            long end = b.HiOpen ? lt[j] : le[j];          // where they end
+            var inner = new List<int>();
+            foreach (var (k, bj) in _targets)
+            {
+                if (bj != j) continue;
+                if (k < below || k >= le[j] || end < offset) return null;
+                if (k < offset) result[k] = b.Lo;
+                else if (k >= end) result[k] = b.Hi;
+                else inner.Add((int)(k - offset));
+            }
+            if (inner.Count == 0) continue;
+            // Every chunk's kept values for this bracket, in one array of exactly the counted size.
+            var parts = keptParts[j];
+            long total = parts.Sum(p => (long)p.Count);
+            if (total != end - offset) return null; // the counts and the kept values disagree: never expected
+            var all = System.Buffers.ArrayPool<float>.Shared.Rent((int)total);
+            int w = 0;
+            foreach (var p in parts) { p.Span.CopyTo(all.AsSpan(w)); w += p.Count; }
+            var ranks = inner.Distinct().Order().ToArray();
+            var values = new float[ranks.Length];
+            Select.Ranks(all.AsSpan(0, (int)total), ranks, values);
+            System.Buffers.ArrayPool<float>.Shared.Return(all);
+            for (int i = 0; i < ranks.Length; i++) result[ranks[i] + offset] = values[i];
         }
         return result;
     }
 
-    /// <summary>numpy's default ("linear") quantile of n sorted values at q: the ranks it needs.</summary>
+    /// <summary>numpy's default ("linear") quantile of n sorted values at q: the two ranks it reads and the weight.</summary>
     public static (long K0, long K1, double Frac) Ranks(long n, double q)
     {
         if (n <= 0) return (-1, -1, 0);
@@ -92,7 +123,7 @@ internal sealed class QuantilePlan
     public static double Interpolate(float x0, float x1, double frac)
     {
         if (frac == 0 || x0 == x1) return x0;
-        if (float.IsInfinity(x0) || float.IsInfinity(x1)) return frac < 1 && float.IsInfinity(x0) ? x0 : x1;
+        if (float.IsInfinity(x1)) return x1;
         return x0 + frac * ((double)x1 - x0);
     }
 }

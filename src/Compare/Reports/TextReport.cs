@@ -43,7 +43,7 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
         w.WriteLine($"        rel error: {Dist(m.RelError)}");
         if (!o.Passed || verbose)
         {
-            w.WriteLine($"        robust rel error (|ref| floored at {F(m.RobustFloor)}): {Dist(m.RobustRelError)}");
+            w.WriteLine($"        robust rel error (|ref| floored at {F(m.RobustFloor)}): max {F(m.RobustRelError.Max)}, mean {F(m.RobustRelError.Mean)}");
             w.WriteLine($"        {m.Mismatches} of {m.Count} elements ({F(m.MismatchPercent)}%) out of tolerance; cosine similarity {Cos(m.CosineSimilarity)}, relative L2 error {F(m.RelativeL2)}, SNR {F(m.SnrDb)} dB, PSNR {F(m.PsnrDb)} dB");
             if (m.NanReference + m.NanCandidate + m.InfReference + m.InfCandidate > 0)
                 w.WriteLine($"        non-finite values: reference {m.NanReference} NaN, {m.InfReference} inf; candidate {m.NanCandidate} NaN, {m.InfCandidate} inf");

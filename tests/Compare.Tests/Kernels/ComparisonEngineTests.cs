@@ -86,7 +86,7 @@ public class ComparisonEngineTests
     {
         var (r, c) = Pair(n, 7, specials);
         var m = ComparisonEngine.Run(r, c, 1e-5, 1e-5, 0.75);
-        var abs = Sorted(r, c, (a, b) => Pass1Kernel.AbsF((float)a, (float)b));
+        var abs = Sorted(r, c, (a, b) => FusedKernel.AbsF((float)a, (float)b));
         var refs = Sorted(r, c, (a, _) => double.IsFinite(a) ? a : double.NaN);
         foreach (var (p, got) in new[] { (0.5, m.AbsError.Median), (0.9, m.AbsError.P90), (0.95, m.AbsError.P95), (0.99, m.AbsError.P99), (0.75, m.AbsError.Quantile) })
             Assert.True(NumpyQuantile(abs, p) == got, $"abs p{p}: {got} vs {NumpyQuantile(abs, p)}");
@@ -149,7 +149,12 @@ public class ComparisonEngineTests
         Assert.Equal(m.Count, m.AbsHistogram!.Total);
         Assert.Equal(m.Count, m.RelHistogram!.Total);
         Assert.Equal(m.Reference.Count, m.ReferenceHistogram!.Total);
+        Assert.Equal(m.Candidate.Count, m.CandidateHistogram!.Total);
         Assert.Equal(m.InfiniteAbsErrors, m.AbsHistogram.Bins.Single(b => b.Label == "inf").Count);
+        // Octave bins: each finite error lies in [Low, High) of exactly the bin that counts it.
+        var abs = Enumerable.Range(0, (int)m.Count).Select(i => (double)FusedKernel.AbsF(r.Span<float>()[i], c.Span<float>()[i])).ToArray();
+        foreach (var b in m.AbsHistogram.Bins.Where(b => b.Label is not ("0" or "inf")))
+            Assert.Equal(abs.Count(v => v >= b.Low && v < b.High), b.Count);
     }
 }
 
