@@ -40,6 +40,8 @@ public static class CliApp
         root.Options.Add(Verbose);
         root.Options.Add(Quiet);
         root.Subcommands.Add(RunCommand.Create(output, error));
+        root.Subcommands.Add(CompareCommand.Create(output, error));
+        root.Subcommands.Add(InspectCommand.Create(output, error));
         root.Subcommands.Add(RunnersCommand.Create(output));
         return root;
     }

@@ -22,4 +22,10 @@ public sealed class OutputComparison
     public ComparisonMetrics? Metrics { get; init; }
     /// <summary>For string tensors: the first differing element, if any.</summary>
     public WorstElement? FirstStringMismatch { get; init; }
+    /// <summary>Top-k agreement of class scores (with --top-k).</summary>
+    public TopKResult? TopK { get; init; }
+    /// <summary>Where the errors sit (failing outputs, or every output when asked for).</summary>
+    public Explanation? Explanation { get; init; }
+    /// <summary>A remark the user should read, e.g. the TF32 hint.</summary>
+    public string? Hint { get; init; }
 }

@@ -9,6 +9,10 @@ public sealed class CompareOptions
 {
     /// <summary>Threads for large tensors (default: all cores).</summary>
     public int? Threads { get; init; }
+    /// <summary>With a value: judge floating-point outputs by their top-k class indices along the last axis (Polygraphy's index comparison) and report the agreement.</summary>
+    public int? TopK { get; init; }
+    /// <summary>Compute <see cref="Explanation"/>s for passing outputs too (HTML reports want them); failing ones always get one.</summary>
+    public bool ExplainAll { get; init; }
 }
 
 /// <summary>
@@ -19,18 +23,18 @@ public sealed class CompareOptions
 public static class TensorComparer
 {
     /// <summary>Compares two values of one output; sequences yield one comparison per item ("name[i]").</summary>
-    public static IReadOnlyList<OutputComparison> Compare(string output, OnnxValue reference, OnnxValue candidate, Tolerance tol, CompareOptions? options = null)
+    public static IReadOnlyList<OutputComparison> Compare(string output, OnnxValue reference, OnnxValue candidate, Tolerance tol, CompareOptions? options = null, string source = "default")
     {
         switch (reference, candidate)
         {
             case (TensorData r, TensorData c):
-                return [CompareTensors(output, r, c, tol, options)];
+                return [CompareTensors(output, r, c, tol, options, source)];
             case (SequenceData r, SequenceData c):
             {
                 if (r.Items.Count != c.Items.Count)
                     return [Problem(output, tol, $"sequence lengths differ: reference has {r.Items.Count} items, candidate {c.Items.Count}")];
                 var list = new List<OutputComparison>();
-                for (int i = 0; i < r.Items.Count; i++) list.Add(CompareTensors($"{output}[{i}]", r.Items[i], c.Items[i], tol, options));
+                for (int i = 0; i < r.Items.Count; i++) list.Add(CompareTensors($"{output}[{i}]", r.Items[i], c.Items[i], tol, options, source));
                 if (list.Count == 0) list.Add(new OutputComparison { Output = output, Passed = true, Reason = "both sequences are empty", Tolerance = tol, Exact = true });
                 return list;
             }
@@ -39,17 +43,17 @@ public static class TensorComparer
                     return [new OutputComparison { Output = output, Passed = true, Reason = "both optionals are empty", Tolerance = tol, Exact = true }];
                 if (r.HasValue != c.HasValue)
                     return [Problem(output, tol, r.HasValue ? "the candidate's optional is empty, the reference's is not" : "the candidate's optional has a value, the reference's is empty")];
-                return Compare(output, r.Value!, c.Value!, tol, options);
+                return Compare(output, r.Value!, c.Value!, tol, options, source);
             case (OptionalData { Value: { } rv }, _):
-                return Compare(output, rv, candidate, tol, options);
+                return Compare(output, rv, candidate, tol, options, source);
             case (_, OptionalData { Value: { } cv }):
-                return Compare(output, reference, cv, tol, options);
+                return Compare(output, reference, cv, tol, options, source);
             default:
                 return [Problem(output, tol, $"kinds differ: reference is a {reference.Describe()}, candidate a {candidate.Describe()}")];
         }
     }
 
-    public static OutputComparison CompareTensors(string output, TensorData r, TensorData c, Tolerance tol, CompareOptions? options = null)
+    public static OutputComparison CompareTensors(string output, TensorData r, TensorData c, Tolerance tol, CompareOptions? options = null, string source = "default")
     {
         bool rFloat = r.ElementType.IsFloatingPoint(), cFloat = c.ElementType.IsFloatingPoint();
         if (r.Shape != c.Shape)
@@ -63,10 +67,28 @@ public static class TensorComparer
         var metrics = ComparisonEngine.Run(r, c, exact ? 0 : tol.Atol, exact ? 0 : tol.Rtol, tol.Quantile, options?.Threads);
         if (exact) metrics = ExactIntegerMismatches(r, c, metrics);
         var (passed, reason) = exact ? ExactVerdict(metrics) : Verdict(metrics, tol);
+        TopKResult? topK = null;
+        if (options?.TopK is { } k && !exact && r.Shape.Rank > 0)
+        {
+            topK = TopKResult.Compute(r, c, k);
+            if (topK is not null)
+            {
+                // Index comparison decides: every row's top-k set must agree; the value verdict is reported beside it.
+                bool setsAgree = topK.SetsEqual == topK.Rows;
+                reason = setsAgree
+                    ? $"top-{topK.K} classes agree in every row ({topK.Rows}); values: {reason}"
+                    : $"top-{topK.K} classes differ in {topK.Rows - topK.SetsEqual} of {topK.Rows} rows (top-1 agreement {F(topK.Top1Percent)}%)";
+                passed = setsAgree;
+            }
+        }
         if (passed && r.ElementType != c.ElementType)
             reason += $" (reference {r.ElementType.DisplayName()}, candidate {c.ElementType.DisplayName()})";
+        var explanation = !passed || options?.ExplainAll == true ? Explanation.Compute(r, c, exact ? new Tolerance(0, 0) : tol) : null;
         return new OutputComparison
         {
+            ToleranceSource = source,
+            TopK = topK,
+            Explanation = explanation,
             Output = output,
             Passed = passed,
             Reason = reason,

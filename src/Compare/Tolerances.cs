@@ -1,5 +1,7 @@
 using System.Globalization;
 
+using PolyNet.Onnx;
+
 namespace PolyNet.Compare;
 
 /// <summary>Which statistic of the error is checked against the tolerances (Polygraphy's --check-error-stat).</summary>
@@ -58,15 +60,45 @@ public sealed class ToleranceSet
     public double Quantile { get; set; } = 0.99;
     public double MaxMismatchPercent { get; private set; }
 
-    /// <summary>True when the user set atol or rtol for anything (dtype-aware defaults then do not apply).</summary>
+    /// <summary>True when the user set the default atol or rtol (dtype-aware defaults then do not apply).</summary>
     public bool UserSetTolerances { get; private set; }
 
-    public Tolerance For(string output) => new(
-        _atol.GetValueOrDefault(output, Atol),
-        _rtol.GetValueOrDefault(output, Rtol),
-        _stat.GetValueOrDefault(output, Stat),
-        Quantile,
-        _mismatch.GetValueOrDefault(output, MaxMismatchPercent));
+    public Tolerance For(string output) => For(output, ComputePrecision.Fp32).Tolerance;
+
+    /// <summary>
+    /// The defaults PolyNet uses when the user gives no atol or rtol and a side computes in reduced precision:
+    /// fp16 1e-3/1e-3, bf16 1e-2/1e-2, int8 5e-2/5e-2 (atol/rtol). fp32 and tf32 keep 1e-5/1e-5 (TF32 failures are
+    /// explained with a hint instead, so that nobody's fp32 tolerance silently loosens).
+    /// </summary>
+    public static (double Atol, double Rtol) DefaultsFor(ComputePrecision p) => p switch
+    {
+        ComputePrecision.Fp16 => (1e-3, 1e-3),
+        ComputePrecision.Bf16 => (1e-2, 1e-2),
+        ComputePrecision.Int8 => (5e-2, 5e-2),
+        _ => (DefaultAtol, DefaultRtol),
+    };
+
+    /// <summary>
+    /// The tolerance of <paramref name="output"/> when the coarser side computes in <paramref name="precision"/>, and
+    /// where it came from: "per-output", "user", or "&lt;precision&gt; default" when dtype-aware defaults apply.
+    /// </summary>
+    public (Tolerance Tolerance, string Source) For(string output, ComputePrecision precision)
+    {
+        double atol = Atol, rtol = Rtol;
+        string source = UserSetTolerances ? "user" : "default";
+        if (!UserSetTolerances && precision is not (ComputePrecision.Fp32 or ComputePrecision.Tf32))
+        {
+            (atol, rtol) = DefaultsFor(precision);
+            source = $"{precision.Name()} default";
+        }
+        if (HasOverride(output)) source = "per-output";
+        return (new Tolerance(
+            _atol.GetValueOrDefault(output, atol),
+            _rtol.GetValueOrDefault(output, rtol),
+            _stat.GetValueOrDefault(output, Stat),
+            Quantile,
+            _mismatch.GetValueOrDefault(output, MaxMismatchPercent)), source);
+    }
 
     /// <summary>True when <paramref name="output"/> has its own atol or rtol.</summary>
     public bool HasOverride(string output) => _atol.ContainsKey(output) || _rtol.ContainsKey(output);
@@ -118,7 +150,7 @@ public sealed class ToleranceSet
         var (name, value) = Split(spec);
         if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || double.IsNaN(v) || v < 0 || v > max)
             throw new InvalidInputException($"{option} {spec}: '{value}' is not a number in [0, {(max == double.MaxValue ? "inf" : Tolerance.Fmt(max))}] (write {option} 1e-3 or {option} OUTPUT:1e-3)");
-        if (tol) UserSetTolerances = true;
+        if (tol && name is null) UserSetTolerances = true;
         if (name is null) setDefault(v);
         else setNamed(name, v);
     }

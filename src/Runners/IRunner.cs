@@ -34,6 +34,9 @@ public interface IRunner : IDisposable
 
     /// <summary>Facts worth printing once: provider, library, precision, anything the user should know.</summary>
     IReadOnlyList<string> Notes { get; }
+
+    /// <summary>The arithmetic the runner computes in (it sets the comparator's default tolerances).</summary>
+    ComputePrecision Precision { get; }
 }
 
 /// <summary>A runner that could not be created, activated or run (ORT error, missing provider or library). Exit code 3.</summary>

@@ -15,6 +15,7 @@ internal sealed class ToleranceOptions
         "What is checked: elemwise (default: every element within atol + rtol·|ref|), max, mean, median, quantile", "[OUTPUT:]STAT",
         s => ToleranceSet.TryParseStat(s.Split(':')[^1], out _));
     public readonly Option<double> Quantile = new("--error-quantile") { Description = "Quantile for --check-error-stat quantile (default 0.99)", DefaultValueFactory = _ => 0.99 };
+    public readonly Option<int?> TopK = new("--top-k") { Description = "Judge outputs by their top-K class indices along the last axis (every row's top-K set must agree) and report the agreement", HelpName = "K" };
     public readonly Option<string[]> MaxMismatch = MultiValue.Create("--max-mismatch-percent",
         "Elemwise: pass while at most this percentage of elements is out of tolerance (default 0)", "[OUTPUT:]PERCENT", ToleranceSet.LooksLikeNumberSpec);
 
@@ -25,6 +26,15 @@ internal sealed class ToleranceOptions
         c.Options.Add(Stat);
         c.Options.Add(Quantile);
         c.Options.Add(MaxMismatch);
+        c.Options.Add(TopK);
+    }
+
+    /// <summary>Comparator options beyond tolerances; <paramref name="report"/> asks for explanations of every output.</summary>
+    public CompareOptions ReadOptions(ParseResult p, bool report = false)
+    {
+        var k = p.GetValue(TopK);
+        if (k is < 1) throw new InvalidInputException($"--top-k {k}: must be at least 1");
+        return new CompareOptions { TopK = k, ExplainAll = report };
     }
 
     public ToleranceSet Read(ParseResult p)
@@ -44,4 +54,13 @@ internal sealed class ToleranceOptions
 internal static class RunnerSpecs
 {
     public static bool LooksLikeSpec(string s) => RunnerFactory.KindNames.Contains(s.Split(':')[0].Trim().ToLowerInvariant());
+}
+
+internal static class ReportOptions
+{
+    public static Option<string?> Html() => new("--report")
+    {
+        Description = "Write a self-contained HTML report (summary table, error histograms, heat maps, errors per channel and by magnitude)",
+        HelpName = "FILE.html",
+    };
 }

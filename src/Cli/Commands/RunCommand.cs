@@ -23,7 +23,9 @@ internal sealed record RunSettings(
     string? LoadOutputs,
     string? SaveOutputs,
     ToleranceSet Tolerances,
+    CompareOptions Options,
     string? Json,
+    string? Report,
     bool Verbose,
     bool Quiet);
 
@@ -45,16 +47,17 @@ internal static class RunCommand
         var loadOutputs = new Option<string?>("--load-outputs") { Description = "Also compare every runner with stored outputs (.npz, .npy, .pb, backend test folder); they are the reference", HelpName = "PATH" };
         var saveOutputs = new Option<string?>("--save-outputs") { Description = "Write each runner's outputs to .npz (FILE.RUNNER.npz when several runners)", HelpName = "FILE" };
         var json = new Option<string?>("--json") { Description = "Write every result and metric as JSON", HelpName = "FILE" };
+        var report = ReportOptions.Html();
         var tolerances = new ToleranceOptions();
 
         var cmd = new Command("run", "Run the model through each runner configuration on the same inputs and compare every output with the first's.");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { runners, seed, iterations, valRange, shapes, loadInputs, saveInputs, loadOutputs, saveOutputs, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { runners, seed, iterations, valRange, shapes, loadInputs, saveInputs, loadOutputs, saveOutputs, json, report }) cmd.Options.Add(o);
         tolerances.AddTo(cmd);
         cmd.SetAction(p => Execute(new RunSettings(
             p.GetValue(model)!, p.GetValue(runners) ?? [], p.GetValue(CliApp.OrtLibrary), p.GetValue(seed), p.GetValue(iterations),
             p.GetValue(valRange) ?? [], p.GetValue(shapes) ?? [], p.GetValue(loadInputs), p.GetValue(saveInputs),
-            p.GetValue(loadOutputs), p.GetValue(saveOutputs), tolerances.Read(p), p.GetValue(json),
+            p.GetValue(loadOutputs), p.GetValue(saveOutputs), tolerances.Read(p), tolerances.ReadOptions(p, p.GetValue(report) is not null), p.GetValue(json), p.GetValue(report),
             p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet)), output, error));
         return cmd;
     }
@@ -89,6 +92,7 @@ internal static class RunCommand
             SaveOutputs = s.SaveOutputs,
             LoadOutputs = s.LoadOutputs,
             Tolerances = s.Tolerances,
+            Compare = s.Options,
         };
         var report = new TextReport(output, s.Verbose);
         var result = RunJob.Execute(options, log, p =>
@@ -96,8 +100,9 @@ internal static class RunCommand
             if (!s.Quiet || !p.Passed) report.Pair(p);
         });
         if (s.Json is not null) JsonReport.Write(s.Json, result, s.Model);
+        if (s.Report is not null) HtmlReport.Write(s.Report, result, $"polynet run {Path.GetFileName(s.Model)} " + string.Join(" ", specs.Select(r => "--runner " + r.Text)));
         report.Summary(result);
-        if (s.Json is not null) output.WriteLine($"[I] wrote {s.Json}");
+        foreach (var f in new[] { s.Json, s.Report }.Where(f => f is not null)) output.WriteLine($"[I] wrote {f}");
         return result.Passed ? ExitCodes.Success : ExitCodes.Mismatch;
     }
 }

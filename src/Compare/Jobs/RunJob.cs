@@ -113,10 +113,10 @@ public static class RunJob
                     var reference = InputValidation.ConformBFloat16(outputs, expected.Samples[s]);
                     var label = $"expected ({Path.GetFileName(o.LoadOutputs!.TrimEnd('/'))})";
                     for (int k = 0; k < runners.Count; k++)
-                        Add(pairs, onPair, ComparePair(s, label, reference, runners[k].Name, results[k], o, onlyShared: true));
+                        Add(pairs, onPair, PairComparer.Compare(s, label, reference, runners[k].Name, results[k], o.Tolerances, o.Compare, onlyShared: true, candPrecision: runners[k].Precision));
                 }
                 for (int k = 1; k < runners.Count; k++)
-                    Add(pairs, onPair, ComparePair(s, runners[0].Name, results[0], runners[k].Name, results[k], o, onlyShared: false));
+                    Add(pairs, onPair, PairComparer.Compare(s, runners[0].Name, results[0], runners[k].Name, results[k], o.Tolerances, o.Compare, onlyShared: false, runners[0].Precision, runners[k].Precision));
             }
 
             var written = new List<string>();
@@ -125,11 +125,17 @@ public static class RunJob
                 DataFiles.Save(o.SaveInputs, samples, DataRole.Inputs);
                 written.Add(o.SaveInputs);
             }
-            if (o.SaveOutputs is not null)
+            if (o.SaveOutputs is not null && Path.GetExtension(o.SaveOutputs).Equals(".json", StringComparison.OrdinalIgnoreCase))
+            {
+                // Polygraphy's RunResults holds every runner in one file.
+                PolygraphyJson.WriteRunResults(o.SaveOutputs, runners.Select((r, k) => new RunnerResults(r.Name, saved[k], timings[k].Select(t => (double?)t.TotalSeconds).ToList())).ToList());
+                written.Add(o.SaveOutputs);
+            }
+            else if (o.SaveOutputs is not null)
                 for (int k = 0; k < runners.Count; k++)
                 {
                     var path = runners.Count == 1 ? o.SaveOutputs : PathFor(o.SaveOutputs, runners[k].Name);
-                    DataFiles.Save(path, saved[k], DataRole.Outputs);
+                    DataFiles.Save(path, saved[k], DataRole.Outputs, runners[k].Name);
                     written.Add(path);
                 }
             return new RunJobResult
@@ -181,32 +187,6 @@ public static class RunJob
         foreach (var w in gen.Warnings) log.Warning(w);
         log.Info($"inputs: {samples.Count} sample(s) generated with seed {o.Seed}: {string.Join(", ", samples[0].Select(kv => $"{kv.Key} {kv.Value.Describe()}"))}");
         return samples;
-    }
-
-    /// <summary>Judges every output the reference has. With <paramref name="onlyShared"/>, outputs the reference lacks are skipped silently (stored files may hold a subset).</summary>
-    public static PairResult ComparePair(int sample, string refName, ValueMap reference, string candName, ValueMap candidate, RunJobOptions o, bool onlyShared)
-    {
-        var comparisons = new List<OutputComparison>();
-        var missing = new List<string>();
-        foreach (var (name, rv) in reference)
-        {
-            if (!candidate.TryGetValue(name, out var cv))
-            {
-                missing.Add(name);
-                continue;
-            }
-            comparisons.AddRange(TensorComparer.Compare(name, rv, cv, o.Tolerances.For(name), o.Compare));
-        }
-        var extra = candidate.Keys.Where(k => !reference.ContainsKey(k)).ToList();
-        return new PairResult
-        {
-            Sample = sample,
-            Reference = refName,
-            Candidate = candName,
-            Outputs = comparisons,
-            MissingInCandidate = missing,
-            MissingInReference = onlyShared ? [] : extra,
-        };
     }
 
     public static string Ms(TimeSpan t) => t.TotalMilliseconds >= 1000 ? $"{t.TotalSeconds:0.00} s" : $"{t.TotalMilliseconds:0.###} ms";

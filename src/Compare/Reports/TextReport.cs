@@ -26,6 +26,9 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
         var shape = o.ReferenceShape?.ToString() ?? "";
         var tol = o.Exact ? "exact" : $"{o.Tolerance}{(o.ToleranceSource == "default" ? "" : $" [{o.ToleranceSource}]")}";
         w.WriteLine($"[{(o.Passed ? "I" : "E")}]   {o.Output} ({type} {shape}): {(o.Passed ? "PASSED" : "FAILED")}  {o.Reason}  ({tol})");
+        if (o.Hint is { } hint) w.WriteLine($"        hint: {hint}");
+        if (o.TopK is { } k)
+            w.WriteLine($"        top-{k.K} over {k.Rows} rows: top-1 agreement {F(k.Top1Percent)}%, identical top-{k.K} sets {F(k.SetsEqualPercent)}%, mean overlap {F(100 * k.MeanOverlap)}%");
         if (o.FirstStringMismatch is { } s)
             w.WriteLine($"        first difference at {s.Index}: reference {s.Reference} vs candidate {s.Candidate}");
         var m = o.Metrics;
@@ -50,6 +53,8 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
             w.WriteLine($"        reference: {Values(m.Reference)}");
             w.WriteLine($"        candidate: {Values(m.Candidate)}");
             if (m.AbsHistogram is { } h) HistogramLines("abs error histogram", h);
+            if (m.RelHistogram is { } rh) HistogramLines("rel error histogram", rh);
+            if (o.Explanation is { } x) Where(x);
         }
         if (!o.Passed || m.AbsError.Max > 0)
             w.WriteLine($"        would pass with atol ≥ {F(m.NeededAtol)} (at rtol {F(o.Tolerance.Rtol)}) or rtol ≥ {F(m.NeededRtol)} (at atol {F(o.Tolerance.Atol)})");
@@ -73,6 +78,25 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
             var worst = r.Pairs.SelectMany(p => p.Outputs.Where(o => !o.Passed).Select(o => (p, o))).FirstOrDefault();
             var detail = worst.o is null ? "" : $"; first: '{worst.p.Candidate}' vs '{worst.p.Reference}' on {worst.o.Output}: {worst.o.Reason}";
             w.WriteLine($"[E] FAILED | {failedOutputs} of {outputs} output comparison(s) failed in {failedPairs} of {pairs} comparison(s){detail}");
+        }
+    }
+
+    /// <summary>Where the errors sit: the worst elements, the worst channels, error against |reference|.</summary>
+    private void Where(Explanation x)
+    {
+        if (x.Worst.Count > 0)
+            w.WriteLine($"        worst elements: {string.Join("; ", x.Worst.Take(5).Select(e => $"{e.Index} ref {F(e.Reference)} cand {F(e.Candidate)} abs {F(e.Abs)}"))}");
+        if (x.Channels.Count > 1)
+        {
+            var top = x.Channels.OrderByDescending(c => c.Mismatches).ThenByDescending(c => c.MaxAbs).Take(5).ToList();
+            int bad = x.Channels.Count(c => c.Mismatches > 0);
+            w.WriteLine($"        by channel (axis {x.ChannelAxis}): {bad} of {x.Channels.Count} channels have elements out of tolerance; worst: {string.Join(", ", top.Select(c => $"#{c.Channel} ({c.Mismatches} out, max {F(c.MaxAbs)})"))}");
+        }
+        if (x.Magnitudes.Count > 1)
+        {
+            w.WriteLine("        error against |reference|:");
+            foreach (var b in x.Magnitudes)
+                w.WriteLine($"          |ref| in [{F(b.Low)}, {F(b.High)}): {b.Count,10} elements, {b.Mismatches,8} out of tolerance, mean abs {F(b.MeanAbs)}, max abs {F(b.MaxAbs)}, mean rel {F(b.MeanRel)}");
         }
     }
 

@@ -10,7 +10,7 @@ public sealed record LoadedData(string Path, IReadOnlyList<ValueMap> Samples, bo
 /// <summary>
 /// Loads and saves input and output data in every format PolyNet reads, detected from the path:
 /// .npz (one sample; keys "K/NAME" hold sample K of several), .npy (one array), .pb (one TensorProto),
-/// and folders in the ONNX backend test layout.
+/// Polygraphy's JSON (RunResults with one runner, or an input list), and folders in the ONNX backend test layout.
 /// </summary>
 public static class DataFiles
 {
@@ -36,6 +36,13 @@ public static class DataFiles
                 var map = new ValueMap { { byPosition ? expected![0].Name : name, t } };
                 return new LoadedData(path, [map], byPosition);
             }
+            case ".json":
+            {
+                var runs = PolygraphyJson.Read(path);
+                if (runs.Count != 1)
+                    throw InvalidInputException.ForFile(path, $"holds the results of {runs.Count} runners ({string.Join(", ", runs.Select(r => r.Runner))}); use 'polynet compare' to compare them, or save one runner per file");
+                return new LoadedData(path, runs[0].Iterations, false);
+            }
             case ".pb":
             {
                 var kind = expected is { Count: 1 } ? expected[0].Kind : ValueKind.Tensor;
@@ -44,7 +51,7 @@ public static class DataFiles
                 return new LoadedData(path, [new ValueMap { { key, v } }], expected is { Count: 1 });
             }
             default:
-                throw InvalidInputException.ForFile(path, $"unknown data format '{ext}' (PolyNet reads .npz, .npy, .pb and backend test folders)");
+                throw InvalidInputException.ForFile(path, $"unknown data format '{ext}' (PolyNet reads .npz, .npy, .pb, Polygraphy .json and backend test folders)");
         }
     }
 
@@ -67,9 +74,15 @@ public static class DataFiles
     /// Saves samples to <paramref name="path"/>: .npz (several samples as "K/NAME" keys), or a folder in the
     /// backend layout (test_data_set_K/input_i.pb) when the path has no extension. Atomic per file.
     /// </summary>
-    public static void Save(string path, IReadOnlyList<ValueMap> samples, DataRole role)
+    public static void Save(string path, IReadOnlyList<ValueMap> samples, DataRole role, string runner = "polynet")
     {
         var ext = System.IO.Path.GetExtension(path).ToLowerInvariant();
+        if (ext == ".json")
+        {
+            if (role == DataRole.Inputs) PolygraphyJson.WriteInputList(path, samples);
+            else PolygraphyJson.WriteRunResults(path, [new RunnerResults(runner, samples, samples.Select(_ => (double?)null).ToList())]);
+            return;
+        }
         if (ext == ".npz")
         {
             if (samples.Count == 1)
@@ -89,6 +102,6 @@ public static class DataFiles
                 BackendTestData.WriteSet(System.IO.Path.Combine(path, $"test_data_set_{k}"), role, samples[k]);
             return;
         }
-        throw InvalidInputException.ForFile(path, $"cannot save data as '{ext}' (use .npz, or a folder name for the backend test layout)");
+        throw InvalidInputException.ForFile(path, $"cannot save data as '{ext}' (use .npz, .json for Polygraphy's format, or a folder name for the backend test layout)");
     }
 }

@@ -38,7 +38,8 @@ public static class Npy
         int done = 0;
         while (done < data.Length)
         {
-            int n = stream.Read(data, done, data.Length - done);
+            // Bounded requests: some streams (decompressors, base64 decoders) buffer in proportion to the request.
+            int n = stream.Read(data, done, Math.Min(data.Length - done, 1 << 20));
             if (n <= 0)
                 throw InvalidInputException.ForFile(source, $"array header declares shape {Fmt(header.Shape)} ({bytes} bytes of {header.Descr}) but the file holds only {done} bytes of data");
             done += n;

@@ -46,6 +46,9 @@ public sealed class CudaRunner : OrtRunner
         _ = Keys.GetBool("fallback");
     }
 
+    /// <summary>TF32 unless tf32=0: ORT's CUDA provider enables TF32 by default.</summary>
+    public override Onnx.ComputePrecision Precision => Keys.GetBool("tf32") == false ? Onnx.ComputePrecision.Fp32 : Onnx.ComputePrecision.Tf32;
+
     /// <summary>The provider options ORT receives, from the spec's keys.</summary>
     public List<KeyValuePair<string, string>> ProviderOptions()
     {

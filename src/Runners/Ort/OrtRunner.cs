@@ -67,6 +67,7 @@ public abstract class OrtRunner : IRunner
     public TimeSpan LastNativeRunTime => Session.LastNativeRunTime;
     public TimeSpan ActivationTime { get; private set; }
     public IReadOnlyList<string> Notes => _notes;
+    public virtual ComputePrecision Precision => ComputePrecision.Fp32;
     public IReadOnlyList<ValueSpec> Inputs => Session.Inputs;
     public IReadOnlyList<ValueSpec> Outputs => Session.Outputs;
 

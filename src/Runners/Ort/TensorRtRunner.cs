@@ -44,6 +44,9 @@ public sealed class TensorRtRunner : OrtRunner
             throw Keys.Bad("int8", "1", "int8=1 together with calib=CALIBRATION_TABLE");
     }
 
+    public override Onnx.ComputePrecision Precision => Keys.GetBool("int8") == true ? Onnx.ComputePrecision.Int8
+        : Keys.GetBool("fp16") == true ? Onnx.ComputePrecision.Fp16 : Onnx.ComputePrecision.Tf32;
+
     /// <summary>The trt_* provider options ORT receives, from the spec's keys.</summary>
     public List<KeyValuePair<string, string>> ProviderOptions()
     {

@@ -1,0 +1,164 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using PolyNet.Compare;
+using PolyNet.Compare.Jobs;
+using PolyNet.Onnx;
+using PolyNet.Onnx.Proto;
+using PolyNet.Runners.Inspect;
+
+namespace PolyNet.Cli.Commands;
+
+/// <summary>`polynet inspect data FILE` and `polynet inspect model MODEL`.</summary>
+internal static class InspectCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var cmd = new Command("inspect", "Describe a data file or a model.");
+
+        var file = new Argument<string>("file") { Description = "A data file (.npz, .npy, .pb, Polygraphy .json) or backend test folder" };
+        var values = new Option<int>("--values") { Description = "Print up to N values of each array (default 0)", DefaultValueFactory = _ => 0, HelpName = "N" };
+        var data = new Command("data", "Arrays, shapes, dtypes, exact statistics, a histogram, and values on request.");
+        data.Arguments.Add(file);
+        data.Options.Add(values);
+        data.SetAction(p => Data(p.GetValue(file)!, p.GetValue(values), output));
+
+        var model = new Argument<string>("model") { Description = "The ONNX model" };
+        var layers = new Option<bool>("--layers") { Description = "List every node with its inputs and outputs" };
+        var attributes = new Option<bool>("--attributes") { Description = "With --layers: also each node's attributes" };
+        var noOrt = new Option<bool>("--no-ort-check") { Description = "Do not ask ONNX Runtime which nodes its CPU provider cannot run" };
+        var m = new Command("model", "Inputs and outputs, opsets, node counts by op type, initializers, external data, and the nodes ONNX Runtime's CPU provider cannot run.");
+        m.Arguments.Add(model);
+        m.Options.Add(layers);
+        m.Options.Add(attributes);
+        m.Options.Add(noOrt);
+        m.SetAction(p => Model(p.GetValue(model)!, p.GetValue(layers), p.GetValue(attributes), !p.GetValue(noOrt), p.GetValue(CliApp.OrtLibrary), output, error));
+
+        cmd.Subcommands.Add(data);
+        cmd.Subcommands.Add(m);
+        return cmd;
+    }
+
+    public static int Data(string path, int values, TextWriter o)
+    {
+        if (values < 0) throw new InvalidInputException($"--values {values}: must be at least 0");
+        var runs = CompareJob.Load(path);
+        foreach (var run in runs)
+            for (int s = 0; s < run.Samples.Count; s++)
+            {
+                o.WriteLine($"[I] {run.Label}{(run.Samples.Count > 1 ? $", sample {s}" : "")}: {run.Samples[s].Count} value(s)");
+                foreach (var (name, v) in run.Samples[s])
+                {
+                    switch (v)
+                    {
+                        case TensorData t: Tensor(o, name, t, values); break;
+                        case SequenceData q:
+                            o.WriteLine($"  {name}: sequence of {q.Items.Count} {q.ElementType.DisplayName()}");
+                            for (int i = 0; i < q.Items.Count; i++) Tensor(o, $"{name}[{i}]", q.Items[i], values);
+                            break;
+                        case OptionalData opt:
+                            o.WriteLine($"  {name}: {opt.Describe()}");
+                            if (opt.Value is TensorData inner) Tensor(o, name, inner, values);
+                            break;
+                    }
+                }
+            }
+        return ExitCodes.Success;
+    }
+
+    private static void Tensor(TextWriter o, string name, TensorData t, int values)
+    {
+        o.WriteLine($"  {name}: {t.ElementType.DisplayName()} {t.Shape} ({t.ElementCount} elements)");
+        if (t.ElementCount > 0 && t.ElementType != ElementType.String && t.ElementType.IsSupported())
+        {
+            var d = TensorStatistics.Describe(t);
+            var v = d.Values;
+            o.WriteLine($"    min {F(v.Min)}, max {F(v.Max)}, mean {F(v.Mean)}, std {F(v.Std)}, median {F(v.Median)}, p90 {F(v.P90)}, p95 {F(v.P95)}, p99 {F(v.P99)}");
+            if (d.NaN + d.Infinite > 0) o.WriteLine($"    non-finite: {d.NaN} NaN, {d.Infinite} infinite");
+            if (d.Histogram is { } h && h.Bins.Count > 1)
+            {
+                long max = h.Bins.Max(b => b.Count);
+                foreach (var b in h.Bins)
+                    o.WriteLine($"      {b.Label,-26} {b.Count,12}  {new string('#', (int)Math.Round(30.0 * b.Count / Math.Max(1, max)))}");
+            }
+        }
+        if (values > 0)
+        {
+            var sb = new StringBuilder("    values: ");
+            long n = Math.Min(values, t.ElementCount);
+            for (long i = 0; i < n; i++) sb.Append(i == 0 ? "" : ", ").Append(t.FormatElement(i));
+            if (n < t.ElementCount) sb.Append($", ... ({t.ElementCount - n} more)");
+            o.WriteLine(sb.ToString());
+        }
+    }
+
+    public static int Model(string path, bool layers, bool attributes, bool ortCheck, string? ortLibrary, TextWriter o, TextWriter e)
+    {
+        var model = OnnxModel.Load(path);
+        var p = model.Proto;
+        o.WriteLine($"[I] {path}: ONNX IR version {p.IrVersion}, producer {(string.IsNullOrEmpty(p.ProducerName) ? "(none)" : $"{p.ProducerName} {p.ProducerVersion}")}, graph '{p.Graph.Name}'");
+        o.WriteLine($"    opsets: {string.Join(", ", p.OpsetImport.Select(x => $"{(string.IsNullOrEmpty(x.Domain) ? "ai.onnx" : x.Domain)} {x.Version}"))}");
+        o.WriteLine("    inputs:");
+        foreach (var i in model.Inputs) o.WriteLine($"      {i}");
+        o.WriteLine("    outputs:");
+        foreach (var i in model.Outputs) o.WriteLine($"      {i}");
+        var g = p.Graph;
+        o.WriteLine($"    nodes: {g.Node.Count} ({string.Join(", ", g.Node.GroupBy(n => (string.IsNullOrEmpty(n.Domain) ? "" : n.Domain + ".") + n.OpType).OrderByDescending(x => x.Count()).ThenBy(x => x.Key, StringComparer.Ordinal).Select(x => $"{x.Key} {x.Count()}"))})");
+        long inlineBytes = 0, externalBytes = 0;
+        var sizes = new List<(string Name, long Bytes, bool External)>();
+        foreach (var t in g.Initializer)
+        {
+            long count = t.Dims.Aggregate(1L, (a, b) => a * b);
+            var type = (ElementType)t.DataType;
+            long bytes = Enum.IsDefined(type) && type != ElementType.Undefined && type != ElementType.String ? type.StorageBytes(count) : t.RawData.Length;
+            bool ext = ExternalData.IsExternal(t);
+            if (ext) externalBytes += bytes; else inlineBytes += bytes;
+            sizes.Add((t.Name, bytes, ext));
+        }
+        o.WriteLine($"    initializers: {g.Initializer.Count}, {Size(inlineBytes + externalBytes)} ({Size(inlineBytes)} in the model, {Size(externalBytes)} external)");
+        foreach (var (name, bytes, ext) in sizes.OrderByDescending(s => s.Bytes).Take(5))
+            o.WriteLine($"      {name}: {Size(bytes)}{(ext ? " (external)" : "")}");
+        var files = g.Initializer.Where(ExternalData.IsExternal).Select(t => ExternalData.Parse(t, path).Location).Distinct().ToList();
+        if (files.Count > 0) o.WriteLine($"    external data files: {string.Join(", ", files)}");
+        if (layers)
+        {
+            o.WriteLine("    layers:");
+            for (int n = 0; n < g.Node.Count; n++)
+            {
+                var node = g.Node[n];
+                o.WriteLine($"      #{n} {(string.IsNullOrEmpty(node.Name) ? "(unnamed)" : node.Name)} {node.OpType}({string.Join(", ", node.Input)}) -> {string.Join(", ", node.Output)}");
+                if (attributes)
+                    foreach (var a in node.Attribute) o.WriteLine($"          {a.Name} = {Attr(a)}");
+            }
+        }
+        if (ortCheck)
+        {
+            Logging.Configure(ortLibrary, e, false);
+            var r = OrtSupport.Check(model);
+            if (r.Unsupported.Count == 0 && r.OtherError is null)
+                o.WriteLine("    ONNX Runtime's CPU provider can run every node");
+            foreach (var u in r.Unsupported)
+                o.WriteLine($"    ONNX Runtime's CPU provider cannot run node #{u.Index} {(string.IsNullOrEmpty(u.Name) ? "(unnamed)" : $"'{u.Name}'")} ({u.OpType}){(u.Downstream > 0 ? $"; {u.Downstream} node(s) after it were not checked" : "")}: {u.Reason}");
+            if (r.OtherError is { } err) o.WriteLine($"    ONNX Runtime cannot load the model: {err}");
+        }
+        return ExitCodes.Success;
+    }
+
+    private static string Attr(AttributeProto a) => a.Type switch
+    {
+        AttributeProto.Types.AttributeType.Float => a.F.ToString("R", CultureInfo.InvariantCulture),
+        AttributeProto.Types.AttributeType.Int => a.I.ToString(CultureInfo.InvariantCulture),
+        AttributeProto.Types.AttributeType.String => $"\"{a.S.ToStringUtf8()}\"",
+        AttributeProto.Types.AttributeType.Ints => "[" + string.Join(", ", a.Ints) + "]",
+        AttributeProto.Types.AttributeType.Floats => "[" + string.Join(", ", a.Floats.Select(f => f.ToString("R", CultureInfo.InvariantCulture))) + "]",
+        AttributeProto.Types.AttributeType.Strings => "[" + string.Join(", ", a.Strings.Select(x => $"\"{x.ToStringUtf8()}\"")) + "]",
+        AttributeProto.Types.AttributeType.Tensor => $"tensor {(ElementType)a.T.DataType} [{string.Join(", ", a.T.Dims)}]",
+        AttributeProto.Types.AttributeType.Graph => $"graph '{a.G.Name}' ({a.G.Node.Count} nodes)",
+        AttributeProto.Types.AttributeType.Graphs => $"{a.Graphs.Count} graphs",
+        _ => a.Type.ToString(),
+    };
+
+    private static string Size(long bytes) => bytes >= 1 << 20 ? $"{bytes / (double)(1 << 20):0.0} MiB" : bytes >= 1 << 10 ? $"{bytes / 1024.0:0.0} KiB" : $"{bytes} B";
+
+    private static string F(double v) => Format.Number(v);
+}

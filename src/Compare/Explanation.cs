@@ -1,0 +1,211 @@
+using PolyNet.Compare.Kernels;
+using PolyNet.Onnx;
+
+namespace PolyNet.Compare;
+
+/// <summary>One element with its error.</summary>
+public sealed record ElementError(long FlatIndex, string Index, double Reference, double Candidate, double Abs, double Rel);
+
+/// <summary>The error of one channel (index along <see cref="Explanation.ChannelAxis"/>).</summary>
+public sealed record ChannelError(long Channel, long Count, long Mismatches, double MaxAbs, double MeanAbs);
+
+/// <summary>The error of the elements whose |reference| lies in [Low, High).</summary>
+public sealed record MagnitudeBand(double Low, double High, long Count, long Mismatches, double MeanAbs, double MaxAbs, double MeanRel);
+
+/// <summary>
+/// |cand − ref| over a 2-D slice (the last two dimensions, at the leading indices of the worst element), max-pooled to at
+/// most <see cref="Explanation.HeatmapSide"/> cells per side. Row-major.
+/// </summary>
+public sealed record Heatmap(string Slice, int Rows, int Cols, int SourceRows, int SourceCols, float[] Values, double Max);
+
+/// <summary>
+/// Where the errors of one output sit: the worst elements, the error per channel, the error against the magnitude of
+/// the reference, and a heat map. Computed in one extra pass, for failing outputs (and for every output of an HTML
+/// report): it costs a scan that passing outputs need not pay.
+/// </summary>
+public sealed class Explanation
+{
+    public const int WorstCount = 10;
+    public const int HeatmapSide = 128;
+    public const int MaxChannels = 4096;
+
+    public required IReadOnlyList<ElementError> Worst { get; init; }
+    /// <summary>The axis channels are counted along (1 for 4-D NCHW and 2-D [N, C]; the last axis for 3-D [N, T, C]), or null.</summary>
+    public int? ChannelAxis { get; init; }
+    public IReadOnlyList<ChannelError> Channels { get; init; } = [];
+    public required IReadOnlyList<MagnitudeBand> Magnitudes { get; init; }
+    public Heatmap? Heatmap { get; init; }
+
+    public static int? ChannelAxisFor(TensorShape s) => s.Rank switch
+    {
+        4 or >= 5 => s[1] <= MaxChannels ? 1 : null,
+        3 => s[2] <= MaxChannels ? 2 : null,
+        2 => s[1] <= MaxChannels ? 1 : null,
+        _ => null,
+    };
+
+    public static Explanation Compute(TensorData r, TensorData c, Tolerance tol)
+    {
+        long n = r.ElementCount;
+        var shape = r.Shape;
+        int? axis = ChannelAxisFor(shape);
+        long channels = axis is { } ax ? shape[ax] : 0;
+        long inner = 1;
+        if (axis is { } a) for (int d = a + 1; d < shape.Rank; d++) inner *= shape[d];
+        var chCount = new long[channels];
+        var chMis = new long[channels];
+        var chMax = new double[channels];
+        var chSum = new double[channels];
+        // Magnitude bands: octaves of |ref| (exponent bits), merged below.
+        var bandCount = new long[256];
+        var bandMis = new long[256];
+        var bandSum = new double[256];
+        var bandMax = new double[256];
+        var bandRel = new double[256];
+        var worst = new PriorityQueue<long, double>();
+        bool f32 = r.ElementType == ElementType.Float && c.ElementType == ElementType.Float;
+        var rs = f32 ? r.Span<float>() : default;
+        var cs = f32 ? c.Span<float>() : default;
+        for (long i = 0; i < n; i++)
+        {
+            double rv = f32 ? rs[(int)i] : r.GetDouble(i), cv = f32 ? cs[(int)i] : c.GetDouble(i);
+            double abs = ErrorMath.AbsError(rv, cv);
+            bool mis = !ErrorMath.Passes(abs, rv, tol.Atol, tol.Rtol);
+            // Keep the WorstCount largest errors (a min-heap by error; ties keep the earlier element).
+            if (worst.Count < WorstCount) worst.Enqueue(i, abs);
+            else if (worst.TryPeek(out _, out var smallest) && abs > smallest) worst.EnqueueDequeue(i, abs);
+            if (axis is not null)
+            {
+                long ch = i / inner % channels;
+                chCount[ch]++;
+                if (mis) chMis[ch]++;
+                if (abs > chMax[ch]) chMax[ch] = abs;
+                if (double.IsFinite(abs)) chSum[ch] += abs;
+            }
+            if (double.IsFinite(rv))
+            {
+                int band = (int)(BitConverter.SingleToUInt32Bits(Math.Abs((float)rv)) >> 23);
+                bandCount[band]++;
+                if (mis) bandMis[band]++;
+                if (double.IsFinite(abs)) { bandSum[band] += abs; bandRel[band] += double.IsFinite(abs / Math.Abs(rv)) ? abs / Math.Abs(rv) : 0; }
+                if (abs > bandMax[band]) bandMax[band] = abs;
+            }
+        }
+        var worstList = new List<ElementError>();
+        while (worst.TryDequeue(out var idx, out _))
+        {
+            double rv = r.GetDouble(idx), cv = c.GetDouble(idx), abs = ErrorMath.AbsError(rv, cv);
+            worstList.Add(new ElementError(idx, shape.FormatIndex(idx), rv, cv, abs, ErrorMath.RelError(abs, rv)));
+        }
+        worstList.Reverse();
+        var bands = new List<MagnitudeBand>();
+        for (int e = 0; e < 255; e++)
+        {
+            if (bandCount[e] == 0) continue;
+            double low = e == 0 ? 0 : Math.ScaleB(1.0, e - 127), high = Math.ScaleB(1.0, e - 126);
+            bands.Add(new MagnitudeBand(low, high, bandCount[e], bandMis[e], bandSum[e] / bandCount[e], bandMax[e], bandRel[e] / bandCount[e]));
+        }
+        return new Explanation
+        {
+            Worst = worstList,
+            ChannelAxis = axis,
+            Channels = Enumerable.Range(0, (int)channels).Select(ch => new ChannelError(ch, chCount[ch], chMis[ch], chMax[ch], chCount[ch] == 0 ? 0 : chSum[ch] / chCount[ch])).ToList(),
+            Magnitudes = MergeBands(bands, 16),
+            Heatmap = worstList.Count > 0 ? MakeHeatmap(r, c, worstList[0].FlatIndex) : null,
+        };
+    }
+
+    private static List<MagnitudeBand> MergeBands(List<MagnitudeBand> bands, int max)
+    {
+        while (bands.Count > max)
+        {
+            var merged = new List<MagnitudeBand>();
+            for (int i = 0; i < bands.Count; i += 2)
+            {
+                if (i + 1 == bands.Count) { merged.Add(bands[i]); break; }
+                var x = bands[i];
+                var y = bands[i + 1];
+                long count = x.Count + y.Count;
+                merged.Add(new MagnitudeBand(x.Low, y.High, count, x.Mismatches + y.Mismatches,
+                    (x.MeanAbs * x.Count + y.MeanAbs * y.Count) / count, Math.Max(x.MaxAbs, y.MaxAbs), (x.MeanRel * x.Count + y.MeanRel * y.Count) / count));
+            }
+            bands = merged;
+        }
+        return bands;
+    }
+
+    private static Heatmap? MakeHeatmap(TensorData r, TensorData c, long worstIndex)
+    {
+        var s = r.Shape;
+        if (s.Rank < 2) return null;
+        int rows = (int)s[s.Rank - 2], cols = (int)s[s.Rank - 1];
+        if (rows == 0 || cols == 0) return null;
+        long plane = (long)rows * cols;
+        long start = worstIndex / plane * plane;
+        var lead = s.FormatIndex(start).Trim('[', ']').Split(", ");
+        var slice = "[" + string.Join(", ", lead.Take(s.Rank - 2).Append(":").Append(":")) + "]";
+        int outRows = Math.Min(rows, HeatmapSide), outCols = Math.Min(cols, HeatmapSide);
+        var values = new float[outRows * outCols];
+        for (int y = 0; y < rows; y++)
+            for (int x = 0; x < cols; x++)
+            {
+                long i = start + (long)y * cols + x;
+                double abs = ErrorMath.AbsError(r.GetDouble(i), c.GetDouble(i));
+                int cell = (int)((long)y * outRows / rows) * outCols + (int)((long)x * outCols / cols);
+                float v = double.IsFinite(abs) ? (float)abs : float.MaxValue;
+                if (v > values[cell]) values[cell] = v;
+            }
+        return new Heatmap(slice, outRows, outCols, rows, cols, values, values.Max());
+    }
+}
+
+/// <summary>
+/// Top-k agreement for classification outputs: the last axis holds class scores, every other index is a row.
+/// Ties break toward the lower class index, so the result is deterministic.
+/// </summary>
+public sealed record TopKResult(int K, long Rows, long Top1Agree, long SetsEqual, double MeanOverlap)
+{
+    public double Top1Percent => Rows == 0 ? 100 : 100.0 * Top1Agree / Rows;
+    public double SetsEqualPercent => Rows == 0 ? 100 : 100.0 * SetsEqual / Rows;
+
+    public static TopKResult? Compute(TensorData r, TensorData c, int k)
+    {
+        if (r.Shape.Rank == 0 || !r.ElementType.IsFloatingPoint() && !r.ElementType.IsInteger()) return null;
+        long classes = r.Shape[r.Shape.Rank - 1];
+        if (classes == 0) return null;
+        int kk = (int)Math.Min(k, classes);
+        long rows = r.ElementCount / classes;
+        long top1 = 0, equal = 0;
+        double overlap = 0;
+        var a = new long[kk];
+        var b = new long[kk];
+        for (long row = 0; row < rows; row++)
+        {
+            Top(r, row * classes, classes, a);
+            Top(c, row * classes, classes, b);
+            if (a[0] == b[0]) top1++;
+            int common = a.Intersect(b).Count();
+            if (common == kk) equal++;
+            overlap += (double)common / kk;
+        }
+        return new TopKResult(kk, rows, top1, equal, rows == 0 ? 1 : overlap / rows);
+    }
+
+    /// <summary>Indices of the k largest values (NaN counts as smallest), best first.</summary>
+    private static void Top(TensorData t, long start, long count, long[] result)
+    {
+        int k = result.Length;
+        var vals = new double[k];
+        int filled = 0;
+        for (long i = 0; i < count; i++)
+        {
+            double v = t.GetDouble(start + i);
+            if (double.IsNaN(v)) v = double.NegativeInfinity;
+            if (filled == k && !(v > vals[k - 1])) continue;
+            int pos = filled < k ? filled++ : k - 1;
+            while (pos > 0 && v > vals[pos - 1]) { vals[pos] = vals[pos - 1]; result[pos] = result[pos - 1]; pos--; }
+            vals[pos] = v;
+            result[pos] = i;
+        }
+    }
+}

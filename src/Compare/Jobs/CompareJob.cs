@@ -1,0 +1,126 @@
+using PolyNet.Onnx;
+using PolyNet.Onnx.Data;
+
+namespace PolyNet.Compare.Jobs;
+
+/// <summary>One set of results read from a file: a label and one ValueMap per sample.</summary>
+public sealed record NamedRun(string Label, IReadOnlyList<ValueMap> Samples);
+
+/// <summary>The result of an offline comparison; <see cref="InputProblems"/> are mismatched names and shapes (exit 2).</summary>
+public sealed class CompareJobResult
+{
+    public required RunJobResult Result { get; init; }
+    public required IReadOnlyList<string> InputProblems { get; init; }
+}
+
+/// <summary>
+/// `polynet compare A B [...]`: compares saved results without a model. Every file gives one or more runs
+/// (a Polygraphy RunResults file one per runner, any other format one); the first run is the reference, every other
+/// run a candidate. Outputs present on one side only are reported by name and the rest compared; differing shapes are
+/// reported too. Both count as bad input (exit 2) after everything that matches has been compared.
+/// </summary>
+public static class CompareJob
+{
+    public static IReadOnlyList<NamedRun> Load(string path)
+    {
+        if (Path.GetExtension(path).Equals(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            var runs = PolygraphyJson.Read(path);
+            if (runs.Count == 0) throw InvalidInputException.ForFile(path, "holds no results");
+            return runs.Select(r => new NamedRun(runs.Count == 1 && r.Runner == Path.GetFileNameWithoutExtension(path) ? Path.GetFileName(path) : $"{Path.GetFileName(path)}:{r.Runner}", r.Iterations)).ToList();
+        }
+        var loaded = DataFiles.Load(path, DataRole.Outputs);
+        return [new NamedRun(Path.GetFileName(path.TrimEnd('/')), loaded.Samples)];
+    }
+
+    public static CompareJobResult Execute(IReadOnlyList<string> files, ToleranceSet tolerances, CompareOptions options, IJobLog log, Action<PairResult>? onPair = null)
+    {
+        var runs = files.SelectMany(Load).ToList();
+        if (runs.Count < 2)
+            throw new InvalidInputException($"nothing to compare: {string.Join(", ", files)} hold{(files.Count == 1 ? "s" : "")} only one set of results");
+        var reference = runs[0];
+        var problems = new List<string>();
+        var pairs = new List<PairResult>();
+        foreach (var cand in runs.Skip(1))
+        {
+            if (cand.Samples.Count != reference.Samples.Count)
+                throw new InvalidInputException($"{cand.Label} holds {cand.Samples.Count} samples but {reference.Label} holds {reference.Samples.Count}");
+            for (int s = 0; s < reference.Samples.Count; s++)
+            {
+                var p = PairComparer.Compare(s, reference.Label, reference.Samples[s], cand.Label, cand.Samples[s], tolerances, options, onlyShared: false);
+                foreach (var m in p.MissingInCandidate) problems.Add($"{reference.Label} has output '{m}' but {cand.Label} does not");
+                foreach (var m in p.MissingInReference) problems.Add($"{cand.Label} has output '{m}' but {reference.Label} does not");
+                foreach (var o in p.Outputs.Where(o => o.Metrics is null && o.Reason.StartsWith("shapes differ", StringComparison.Ordinal)))
+                    problems.Add($"{o.Output}: {o.Reason} ({reference.Label} vs {cand.Label})");
+                pairs.Add(p);
+                onPair?.Invoke(p);
+            }
+        }
+        log.Verbose($"compared {runs.Count - 1} candidate run(s) with {reference.Label} over {reference.Samples.Count} sample(s)");
+        var unknown = tolerances.UnknownNames(reference.Samples.SelectMany(m => m.Keys).Distinct());
+        if (unknown.Count > 0)
+            throw new InvalidInputException($"tolerance given for '{unknown[0]}', which {reference.Label} does not hold");
+        return new CompareJobResult
+        {
+            Result = new RunJobResult
+            {
+                Runners = runs.Select(r => new RunnerSummary(r.Label, [], TimeSpan.Zero, [])).ToList(),
+                Pairs = pairs,
+                Samples = reference.Samples.Count,
+            },
+            InputProblems = problems.Distinct().ToList(),
+        };
+    }
+}
+
+/// <summary>Judges every output of a reference sample against a candidate's.</summary>
+public static class PairComparer
+{
+    private static ElementType TypeOf(OnnxValue v) => v switch
+    {
+        TensorData t => t.ElementType,
+        SequenceData s => s.ElementType,
+        OptionalData { Value: { } inner } => TypeOf(inner),
+        _ => ElementType.Float,
+    };
+
+    /// <param name="onlyShared">Outputs only the candidate has are not reported (stored references may hold a subset).</param>
+    /// <param name="refPrecision">What the reference computes in; with <paramref name="candPrecision"/> and the data's types it picks dtype-aware default tolerances.</param>
+    public static PairResult Compare(int sample, string refName, ValueMap reference, string candName, ValueMap candidate, ToleranceSet tolerances, CompareOptions options, bool onlyShared,
+        ComputePrecision refPrecision = ComputePrecision.Fp32, ComputePrecision candPrecision = ComputePrecision.Fp32)
+    {
+        var comparisons = new List<OutputComparison>();
+        var missing = new List<string>();
+        foreach (var (name, rv) in reference)
+        {
+            if (!candidate.TryGetValue(name, out var cv))
+            {
+                missing.Add(name);
+                continue;
+            }
+            var precision = ComputePrecisions.Coarser(ComputePrecisions.Coarser(refPrecision, candPrecision),
+                ComputePrecisions.Coarser(ComputePrecisions.Of(TypeOf(rv)), ComputePrecisions.Of(TypeOf(cv))));
+            var (tol, source) = tolerances.For(name, precision);
+            var results = TensorComparer.Compare(name, rv, cv, tol, options, source);
+            if (ComputePrecisions.Coarser(refPrecision, candPrecision) == ComputePrecision.Tf32)
+                results = results.Select(o => o.Passed || o.Metrics is null ? o : WithHint(o, "a side computes convolutions and GEMMs in TF32 (CUDA's default, ~1e-3 relative precision): compare with tolerances fit for TF32 (e.g. --atol 1e-3 --rtol 1e-3) or run with tf32=0")).ToList();
+            comparisons.AddRange(results);
+        }
+        var extra = candidate.Keys.Where(k => !reference.ContainsKey(k)).ToList();
+        static OutputComparison WithHint(OutputComparison o, string hint) => new()
+        {
+            Output = o.Output, Passed = o.Passed, Reason = o.Reason, Tolerance = o.Tolerance, ToleranceSource = o.ToleranceSource,
+            ReferenceType = o.ReferenceType, CandidateType = o.CandidateType, ReferenceShape = o.ReferenceShape, CandidateShape = o.CandidateShape,
+            Exact = o.Exact, Metrics = o.Metrics, FirstStringMismatch = o.FirstStringMismatch, TopK = o.TopK, Explanation = o.Explanation, Hint = hint,
+        };
+        return new PairResult
+        {
+            Sample = sample,
+            Reference = refName,
+            Candidate = candName,
+            Outputs = comparisons,
+            MissingInCandidate = missing,
+            MissingInReference = onlyShared ? [] : extra,
+        };
+    }
+}

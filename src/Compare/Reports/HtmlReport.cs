@@ -1,0 +1,183 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using PolyNet.Compare.Jobs;
+
+namespace PolyNet.Compare.Reports;
+
+/// <summary>One section of an HTML report: a title and the comparisons under it (a suite case, or one run).</summary>
+public sealed record ReportSection(string Title, RunJobResult Result);
+
+/// <summary>
+/// The self-contained HTML report (--report FILE.html): one file, no network, no scripts from anywhere. A summary
+/// table of every output comparison, then per output: the numbers, histograms of absolute and relative error and of
+/// both sides' values (inline SVG), a heat map of |error| over a 2-D slice (an embedded PNG), the error per channel
+/// and against the reference's magnitude, and the worst elements. Every figure carries data-figure; a few lines of
+/// inline script mark each one data-rendered="1" once the browser has laid it out (tests read that back).
+/// Deterministic: the same results give the same bytes.
+/// </summary>
+public static class HtmlReport
+{
+    public static void Write(string path, RunJobResult result, string title) => Write(path, [new ReportSection(title, result)], title);
+
+    public static void Write(string path, IReadOnlyList<ReportSection> sections, string title)
+        => AtomicFile.Write(path, s =>
+        {
+            using var w = new StreamWriter(s, new UTF8Encoding(false));
+            w.Write(Render(sections, title));
+        });
+
+    public static string Render(IReadOnlyList<ReportSection> sections, string title)
+    {
+        var h = new StringBuilder();
+        bool passed = sections.All(s => s.Result.Passed);
+        h.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").Append(E(title)).Append("</title>\n<style>\n").Append(Css).Append("</style></head>\n<body>\n");
+        h.Append($"<h1>PolyNet report: <span class=\"{(passed ? "pass" : "fail")}\">{(passed ? "PASSED" : "FAILED")}</span></h1>\n<p class=\"cmd\">{E(title)}</p>\n");
+        int id = 0;
+        h.Append("<table class=\"summary\"><thead><tr><th>section</th><th>sample</th><th>reference</th><th>candidate</th><th>output</th><th>shape</th><th>verdict</th><th>max abs err</th><th>max rel err</th><th>out of tolerance</th><th>tolerance</th></tr></thead><tbody>\n");
+        foreach (var sec in sections)
+            foreach (var p in sec.Result.Pairs)
+            {
+                foreach (var o in p.Outputs)
+                {
+                    var m = o.Metrics;
+                    h.Append($"<tr class=\"{(o.Passed ? "pass" : "fail")}\"><td>{E(sec.Title)}</td><td>{p.Sample}</td><td>{E(p.Reference)}</td><td>{E(p.Candidate)}</td>")
+                     .Append($"<td><a href=\"#o{id++}\">{E(o.Output)}</a></td><td>{E(o.ReferenceShape?.ToString() ?? "")}</td><td>{(o.Passed ? "PASSED" : "FAILED")}</td>")
+                     .Append($"<td>{N(m?.AbsError.Max)}</td><td>{N(m?.RelError.Max)}</td><td>{(m is null ? "" : $"{m.Mismatches} ({N(m.MismatchPercent)}%)")}</td><td>{E(o.Exact ? "exact" : o.Tolerance.ToString())}</td></tr>\n");
+                }
+                foreach (var missing in p.MissingInCandidate)
+                    h.Append($"<tr class=\"fail\"><td>{E(sec.Title)}</td><td>{p.Sample}</td><td>{E(p.Reference)}</td><td>{E(p.Candidate)}</td><td>{E(missing)}</td><td></td><td>MISSING</td><td colspan=\"4\">the candidate has no such output</td></tr>\n");
+            }
+        h.Append("</tbody></table>\n");
+        id = 0;
+        foreach (var sec in sections)
+        {
+            if (sections.Count > 1) h.Append($"<h2 class=\"section\">{E(sec.Title)}</h2>\n");
+            foreach (var p in sec.Result.Pairs)
+                foreach (var o in p.Outputs)
+                    Output(h, o, p, id++);
+        }
+        h.Append("<script>\n").Append(Script).Append("</script>\n</body></html>\n");
+        return h.ToString();
+    }
+
+    private static void Output(StringBuilder h, OutputComparison o, PairResult p, int id)
+    {
+        h.Append($"<section class=\"output\" id=\"o{id}\"><h3>{E(o.Output)} <small>{E(p.Candidate)} vs {E(p.Reference)}, sample {p.Sample}</small> <span class=\"{(o.Passed ? "pass" : "fail")}\">{(o.Passed ? "PASSED" : "FAILED")}</span></h3>\n");
+        h.Append($"<p>{E(o.Reason)}. Tolerance: {E(o.Exact ? "exact" : o.Tolerance.ToString())}{(o.ToleranceSource == "default" ? "" : $" ({E(o.ToleranceSource)})")}.</p>\n");
+        if (o.Hint is { } hint) h.Append($"<p class=\"hint\">{E(hint)}</p>\n");
+        var m = o.Metrics;
+        if (m is not null && m.Count > 0)
+        {
+            h.Append("<table class=\"metrics\"><tr><th></th><th>min</th><th>max</th><th>mean</th><th>std</th><th>median</th><th>p90</th><th>p95</th><th>p99</th></tr>\n");
+            foreach (var (name, d) in new[] { ("abs error", m.AbsError), ("rel error", m.RelError), ("reference", m.Reference), ("candidate", m.Candidate) })
+                h.Append($"<tr><th>{name}</th><td>{N(d.Min)}</td><td>{N(d.Max)}</td><td>{N(d.Mean)}</td><td>{N(d.Std)}</td><td>{N(d.Median)}</td><td>{N(d.P90)}</td><td>{N(d.P95)}</td><td>{N(d.P99)}</td></tr>\n");
+            h.Append("</table>\n");
+            h.Append($"<p>{m.Mismatches} of {m.Count} elements out of tolerance; cosine similarity {N(m.CosineSimilarity)}, relative L2 error {N(m.RelativeL2)}, SNR {N(m.SnrDb)} dB, PSNR {N(m.PsnrDb)} dB; robust relative error (|ref| floored at {N(m.RobustFloor)}) max {N(m.RobustRelError.Max)}, mean {N(m.RobustRelError.Mean)}. ")
+             .Append($"Passes with atol ≥ {N(m.NeededAtol)} (at rtol {N(o.Tolerance.Rtol)}) or rtol ≥ {N(m.NeededRtol)} (at atol {N(o.Tolerance.Atol)}).</p>\n");
+            if (o.TopK is { } k) h.Append($"<p>Top-{k.K} agreement over {k.Rows} rows: top-1 {N(k.Top1Percent)}%, identical top-{k.K} sets {N(k.SetsEqualPercent)}%, mean overlap {N(100 * k.MeanOverlap)}%.</p>\n");
+            h.Append("<div class=\"figures\">\n");
+            if (m.AbsHistogram is { } ah) Bars(h, "absolute error (log scale)", ah.Bins.Select(b => (b.Label, (double)b.Count)).ToList());
+            if (m.RelHistogram is { } rh) Bars(h, "relative error (log scale)", rh.Bins.Select(b => (b.Label, (double)b.Count)).ToList());
+            if (m.ReferenceHistogram is { } fh) Bars(h, "reference values (octaves)", fh.Bins.Select(b => (b.Label, (double)b.Count)).ToList());
+            if (m.CandidateHistogram is { } ch) Bars(h, "candidate values (octaves)", ch.Bins.Select(b => (b.Label, (double)b.Count)).ToList());
+            if (o.Explanation is { } x)
+            {
+                if (x.Heatmap is { } map) HeatmapFigure(h, map);
+                if (x.Channels.Count > 1)
+                    Bars(h, $"max |error| per channel (axis {x.ChannelAxis})", x.Channels.Select(c => (c.Channel.ToString(CultureInfo.InvariantCulture), c.MaxAbs)).ToList(), logY: true);
+                if (x.Magnitudes.Count > 0)
+                    Bars(h, "mean |error| against |reference|", x.Magnitudes.Select(b => ($"[{Format.Number(b.Low)}, {Format.Number(b.High)})", b.MeanAbs)).ToList(), logY: true);
+            }
+            h.Append("</div>\n");
+            if (o.Explanation is { } ex && ex.Worst.Count > 0)
+            {
+                h.Append("<table class=\"worst\"><tr><th>index</th><th>reference</th><th>candidate</th><th>abs error</th><th>rel error</th></tr>\n");
+                foreach (var e in ex.Worst)
+                    h.Append($"<tr><td>{E(e.Index)}</td><td>{N(e.Reference)}</td><td>{N(e.Candidate)}</td><td>{N(e.Abs)}</td><td>{N(e.Rel)}</td></tr>\n");
+                h.Append("</table>\n");
+            }
+        }
+        h.Append("</section>\n");
+    }
+
+    /// <summary>An SVG bar chart; with <paramref name="logY"/> bar heights follow log10 of the value.</summary>
+    private static void Bars(StringBuilder h, string caption, IReadOnlyList<(string Label, double Value)> bars, bool logY = false)
+    {
+        if (bars.Count == 0) return;
+        const int width = 420, height = 200, left = 8, bottom = 60, top = 14;
+        double Transform(double v) => logY ? (v > 0 ? Math.Log10(v) : double.NaN) : v;
+        var tv = bars.Select(b => Transform(b.Value)).ToArray();
+        var finite = tv.Where(double.IsFinite).ToArray();
+        double hi = finite.Length > 0 ? finite.Max() : 1, lo = logY ? (finite.Length > 0 ? Math.Min(finite.Min(), hi - 1) - 0.5 : 0) : 0;
+        if (hi <= lo) hi = lo + 1;
+        double bw = (double)(width - 2 * left) / bars.Count;
+        h.Append($"<figure data-figure=\"bars\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\">");
+        h.Append($"<line x1=\"{left}\" y1=\"{height - bottom}\" x2=\"{width - left}\" y2=\"{height - bottom}\" stroke=\"#888\"/>");
+        for (int i = 0; i < bars.Count; i++)
+        {
+            double v = double.IsFinite(tv[i]) ? tv[i] : lo;
+            double bh = Math.Max(bars[i].Value > 0 ? 1 : 0, (v - lo) / (hi - lo) * (height - bottom - top));
+            double x = left + i * bw;
+            h.Append(CultureInfo.InvariantCulture, $"<rect x=\"{x + 1:0.##}\" y=\"{height - bottom - bh:0.##}\" width=\"{Math.Max(1, bw - 2):0.##}\" height=\"{bh:0.##}\" fill=\"#3b528b\"><title>{E(bars[i].Label)}: {E(Format.Number(bars[i].Value))}</title></rect>");
+            if (bars.Count <= 32)
+                h.Append(CultureInfo.InvariantCulture, $"<text x=\"{x + bw / 2:0.##}\" y=\"{height - bottom + 6}\" font-size=\"8\" transform=\"rotate(60 {x + bw / 2:0.##} {height - bottom + 6})\">{E(bars[i].Label)}</text>");
+        }
+        h.Append("</svg><figcaption>").Append(E(caption)).Append("</figcaption></figure>\n");
+    }
+
+    private static void HeatmapFigure(StringBuilder h, Heatmap map)
+    {
+        // Log color scale over six decades below the slice's maximum; exact zeros are the darkest color.
+        double top = Math.Log10(Math.Max(map.Max, double.Epsilon)), bottom = top - 6;
+        var rgb = new byte[map.Rows * map.Cols * 3];
+        for (int i = 0; i < map.Values.Length; i++)
+        {
+            double v = map.Values[i];
+            double t = v > 0 ? (Math.Log10(v) - bottom) / (top - bottom) : 0;
+            var (r, g, b) = Png.Ramp(t);
+            rgb[3 * i] = r;
+            rgb[3 * i + 1] = g;
+            rgb[3 * i + 2] = b;
+        }
+        var data = Convert.ToBase64String(Png.Encode(map.Cols, map.Rows, rgb));
+        int scale = Math.Max(1, 256 / Math.Max(map.Rows, map.Cols));
+        h.Append($"<figure data-figure=\"heatmap\"><img alt=\"|error| heat map\" width=\"{map.Cols * scale}\" height=\"{map.Rows * scale}\" src=\"data:image/png;base64,{data}\">")
+         .Append($"<figcaption>|error| over {E(map.Slice)} ({map.SourceRows}×{map.SourceCols}{(map.SourceRows != map.Rows || map.SourceCols != map.Cols ? $", max-pooled to {map.Rows}×{map.Cols}" : "")}); log color scale, brightest = {N(map.Max)}</figcaption></figure>\n");
+    }
+
+    private static string E(string s) => WebUtility.HtmlEncode(s);
+
+    private static string N(double? v) => v is { } d ? E(Format.Number(d)) : "";
+
+    private const string Css = """
+        body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
+        h1 .pass, h3 .pass, td .pass { color: #1a7f37; } h1 .fail, h3 .fail { color: #cf222e; }
+        table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.85em; }
+        th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; }
+        th { background: #f3f3f3; } td:nth-child(-n+5) { text-align: left; }
+        tr.fail td { background: #fff0f0; } tr.pass td { background: #f4fff4; }
+        section.output { border-top: 2px solid #ddd; margin-top: 1.2em; }
+        .figures { display: flex; flex-wrap: wrap; gap: 12px; }
+        figure { margin: 0; } figcaption { font-size: 0.8em; color: #555; max-width: 420px; }
+        img { image-rendering: pixelated; border: 1px solid #ccc; }
+        .cmd { font-family: monospace; } .hint { background: #fff8c5; padding: 4px; }
+        """;
+
+    private const string Script = """
+        // Marks each figure once laid out with a non-empty size (and, for images, decoded).
+        function polynetCheck() {
+          let done = 0;
+          const figs = document.querySelectorAll('figure[data-figure]');
+          figs.forEach(f => {
+            const el = f.querySelector('svg, img');
+            const r = el ? el.getBoundingClientRect() : null;
+            const ok = el && r.width > 0 && r.height > 0 && (el.tagName !== 'IMG' || (el.complete && el.naturalWidth > 0));
+            if (ok) { f.dataset.rendered = '1'; done++; }
+          });
+          document.body.dataset.figures = figs.length;
+          document.body.dataset.rendered = done;
+        }
+        window.addEventListener('load', polynetCheck);
+        """;
+}

@@ -1,0 +1,401 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace PolyNet.Onnx.Data;
+
+/// <summary>One runner's results in a Polygraphy RunResults file: its name and one ValueMap per iteration.</summary>
+public sealed record RunnerResults(string Runner, IReadOnlyList<ValueMap> Iterations, IReadOnlyList<double?> Runtimes);
+
+/// <summary>
+/// Polygraphy's JSON data files, both directions: RunResults (<c>polygraphy run --save-outputs</c>:
+/// <c>{"lst": [[runner, [IterationResult...]]], "polygraphy_class": "RunResults"}</c>, each IterationResult
+/// <c>{"outputs": {name: array}, "runtime": s, "runner_name": runner}</c>) and input lists (<c>--save-inputs</c>:
+/// <c>[{name: array}, ...]</c>). An array is <c>{"array": base64 of the .npy bytes, "polygraphy_class": "ndarray"}</c>,
+/// possibly wrapped as <c>{"values": array, "polygraphy_class": "LazyArray"}</c> (or the older "LazyNumpyArray").
+/// Reading streams: each base64 string is decoded straight into its array as it is read, so no array is ever held
+/// twice and the file is never in memory whole.
+/// </summary>
+public static class PolygraphyJson
+{
+    private const string Marker = "polygraphy_class";
+
+    /// <summary>Reads a RunResults file (or an input list, returned as one pseudo-runner named after the file).</summary>
+    public static IReadOnlyList<RunnerResults> Read(string path)
+    {
+        if (!File.Exists(path)) throw InvalidInputException.ForFile(path, Directory.Exists(path) ? "is a folder, not a JSON file" : "no such file");
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        var p = new Parser(fs, path);
+        object? root;
+        try
+        {
+            root = p.ParseValue();
+            p.ExpectEnd();
+        }
+        catch (CryptographicException e)
+        {
+            throw InvalidInputException.ForFile(path, $"an array's base64 data is corrupt ({e.Message})");
+        }
+        catch (FormatException e)
+        {
+            throw InvalidInputException.ForFile(path, $"not valid JSON: {e.Message}");
+        }
+        return Interpret(root, path);
+    }
+
+    private static IReadOnlyList<RunnerResults> Interpret(object? root, string path)
+    {
+        if (root is List<object?> inputList)
+        {
+            var samples = inputList.Select((x, i) => x is Dictionary<string, object?> d ? ToValueMap(d, path, $"input list item {i}")
+                : throw InvalidInputException.ForFile(path, $"input list item {i} is not a name-to-array object")).ToList();
+            return [new RunnerResults(Path.GetFileNameWithoutExtension(path), samples, samples.Select(_ => (double?)null).ToList())];
+        }
+        if (root is not Dictionary<string, object?> obj || !obj.TryGetValue("lst", out var lst) || lst is not List<object?> runs)
+            throw InvalidInputException.ForFile(path, "is JSON but neither Polygraphy RunResults ({\"lst\": ...}) nor an input list ([{...}, ...])");
+        var result = new List<RunnerResults>();
+        foreach (var run in runs)
+        {
+            if (run is not List<object?> { Count: 2 } pair || pair[0] is not string runner || pair[1] is not List<object?> iterations)
+                throw InvalidInputException.ForFile(path, "RunResults entry is not [runner_name, [iterations]]");
+            var maps = new List<ValueMap>();
+            var times = new List<double?>();
+            for (int i = 0; i < iterations.Count; i++)
+            {
+                if (iterations[i] is not Dictionary<string, object?> it || !it.TryGetValue("outputs", out var outs) || outs is not Dictionary<string, object?> outputs)
+                    throw InvalidInputException.ForFile(path, $"runner '{runner}' iteration {i} has no outputs object");
+                maps.Add(ToValueMap(outputs, path, $"runner '{runner}' iteration {i}"));
+                times.Add(it.TryGetValue("runtime", out var rt) && rt is double d ? d : null);
+            }
+            result.Add(new RunnerResults(runner, maps, times));
+        }
+        return result;
+    }
+
+    private static ValueMap ToValueMap(Dictionary<string, object?> d, string path, string where)
+    {
+        var map = new ValueMap();
+        foreach (var (name, v) in d)
+        {
+            if (name == Marker) continue;
+            map.Add(name, v as TensorData ?? throw InvalidInputException.ForFile(path, $"{where}: '{name}' is not an array"));
+        }
+        return map;
+    }
+
+    /// <summary>Writes a RunResults file (one entry per runner), atomically.</summary>
+    public static void WriteRunResults(string path, IReadOnlyList<RunnerResults> runs)
+        => WriteAtomically(path, w =>
+        {
+            w.Write("{\n  \"lst\": [");
+            for (int r = 0; r < runs.Count; r++)
+            {
+                w.Write(r == 0 ? "\n    [" : ",\n    [");
+                w.Write(Quote(runs[r].Runner));
+                w.Write(", [");
+                for (int i = 0; i < runs[r].Iterations.Count; i++)
+                {
+                    w.Write(i == 0 ? "\n      {" : ",\n      {");
+                    w.Write("\"outputs\": {");
+                    WriteArrays(w, runs[r].Iterations[i], "        ");
+                    w.Write("}, \"runtime\": ");
+                    var rt = i < runs[r].Runtimes.Count ? runs[r].Runtimes[i] : null;
+                    w.Write(rt is { } t ? t.ToString("R", CultureInfo.InvariantCulture) : "null");
+                    w.Write($", \"runner_name\": {Quote(runs[r].Runner)}, \"{Marker}\": \"IterationResult\"}}");
+                }
+                w.Write("\n    ]]");
+            }
+            w.Write($"\n  ],\n  \"{Marker}\": \"RunResults\"\n}}\n");
+        });
+
+    /// <summary>Writes an input list ([{name: array}, ...]), atomically.</summary>
+    public static void WriteInputList(string path, IReadOnlyList<ValueMap> samples)
+        => WriteAtomically(path, w =>
+        {
+            w.Write("[");
+            for (int i = 0; i < samples.Count; i++)
+            {
+                w.Write(i == 0 ? "\n  {" : ",\n  {");
+                WriteArrays(w, samples[i], "    ");
+                w.Write("}");
+            }
+            w.Write("\n]\n");
+        });
+
+    private static void WriteArrays(StreamWriter w, ValueMap values, string indent)
+    {
+        bool first = true;
+        foreach (var (name, t) in Npz.Flatten(values))
+        {
+            w.Write(first ? "\n" : ",\n");
+            first = false;
+            w.Write(indent);
+            w.Write(Quote(name));
+            w.Write(": {\"array\": \"");
+            w.Flush();
+            // .npy bytes streamed through a base64 encoder straight into the file.
+            using (var b64 = new CryptoStream(new NonClosing(w.BaseStream), new ToBase64Transform(), CryptoStreamMode.Write, leaveOpen: false))
+                Npy.Write(b64, t.ElementType == ElementType.BFloat16 ? Npz.ToFloat32(t) : t);
+            w.Write($"\", \"{Marker}\": \"ndarray\"}}");
+        }
+    }
+
+    private static void WriteAtomically(string path, Action<StreamWriter> write)
+    {
+        var full = Path.GetFullPath(path);
+        var temp = full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            using (var w = new StreamWriter(fs, new UTF8Encoding(false)))
+                write(w);
+            File.Move(temp, full, overwrite: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw InvalidInputException.ForFile(path, "the folder does not exist");
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    private static string Quote(string s) => System.Text.Json.JsonSerializer.Serialize(s);
+
+    /// <summary>A stream wrapper whose Dispose leaves the inner stream open.</summary>
+    private sealed class NonClosing(Stream inner) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => inner.Length;
+        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+        public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
+    }
+
+    /// <summary>
+    /// A small JSON parser over a stream: objects, arrays, strings, numbers, true/false/null. The value of every
+    /// "array" key is never materialized as a string: its characters are streamed through a base64 decoder into
+    /// the .npy reader, which returns the tensor. Objects tagged as ndarray or lazy arrays collapse to that tensor.
+    /// </summary>
+    private sealed class Parser(Stream s, string path)
+    {
+        private readonly byte[] _buf = new byte[1 << 16];
+        private int _len, _pos;
+        private long _consumed;
+        private int _depth;
+
+        private int Peek()
+        {
+            if (_pos == _len)
+            {
+                _consumed += _len;
+                _len = s.Read(_buf, 0, _buf.Length);
+                _pos = 0;
+                if (_len <= 0) { _len = 0; return -1; }
+            }
+            return _buf[_pos];
+        }
+
+        private int Next()
+        {
+            int c = Peek();
+            if (c >= 0) _pos++;
+            return c;
+        }
+
+        private void SkipWs()
+        {
+            while (Peek() is ' ' or '\t' or '\n' or '\r') _pos++;
+        }
+
+        private FormatException Error(string what) => new JsonSyntax($"{what} at byte {_consumed + _pos}");
+
+        /// <summary>A syntax error in the JSON itself (as opposed to bad base64 inside a string).</summary>
+        private sealed class JsonSyntax(string message) : FormatException(message);
+
+        public void ExpectEnd()
+        {
+            SkipWs();
+            if (Peek() != -1) throw Error("unexpected data after the end");
+        }
+
+        public object? ParseValue()
+        {
+            SkipWs();
+            int c = Peek();
+            switch (c)
+            {
+                case '{': return ParseObject();
+                case '[': return ParseArray();
+                case '"': _pos++; return ReadString();
+                case 't': Literal("true"); return true;
+                case 'f': Literal("false"); return false;
+                case 'n': Literal("null"); return null;
+                case -1: throw Error("the file ends early");
+                default:
+                    if (c == '-' || (c >= '0' && c <= '9')) return ReadNumber();
+                    throw Error($"unexpected '{(char)c}'");
+            }
+        }
+
+        private void Literal(string word)
+        {
+            foreach (var ch in word)
+                if (Next() != ch) throw Error($"bad literal (expected {word})");
+        }
+
+        private double ReadNumber()
+        {
+            var sb = new StringBuilder();
+            while (Peek() is var c && (c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' || (c >= '0' && c <= '9'))) sb.Append((char)Next());
+            return double.TryParse(sb.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : throw Error($"bad number '{sb}'");
+        }
+
+        private string ReadString()
+        {
+            var bytes = new List<byte>();
+            while (true)
+            {
+                int c = Next();
+                if (c == -1) throw Error("unterminated string");
+                if (c == '"') break;
+                if (c == '\\')
+                {
+                    int e = Next();
+                    switch (e)
+                    {
+                        case '"': bytes.Add((byte)'"'); break;
+                        case '\\': bytes.Add((byte)'\\'); break;
+                        case '/': bytes.Add((byte)'/'); break;
+                        case 'b': bytes.Add(8); break;
+                        case 'f': bytes.Add(12); break;
+                        case 'n': bytes.Add(10); break;
+                        case 'r': bytes.Add(13); break;
+                        case 't': bytes.Add(9); break;
+                        case 'u':
+                            var hex = new string([(char)Next(), (char)Next(), (char)Next(), (char)Next()]);
+                            if (!int.TryParse(hex, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var code)) throw Error("bad \\u escape");
+                            bytes.AddRange(Encoding.UTF8.GetBytes(((char)code).ToString()));
+                            break;
+                        default: throw Error("bad escape");
+                    }
+                }
+                else bytes.Add((byte)c);
+            }
+            return Encoding.UTF8.GetString(bytes.ToArray());
+        }
+
+        private List<object?> ParseArray()
+        {
+            _pos++;
+            if (++_depth > 64) throw Error("nesting too deep");
+            var list = new List<object?>();
+            SkipWs();
+            if (Peek() == ']') { _pos++; _depth--; return list; }
+            while (true)
+            {
+                list.Add(ParseValue());
+                SkipWs();
+                int c = Next();
+                if (c == ']') break;
+                if (c != ',') throw Error("expected ',' or ']'");
+            }
+            _depth--;
+            return list;
+        }
+
+        private object? ParseObject()
+        {
+            _pos++;
+            if (++_depth > 64) throw Error("nesting too deep");
+            var d = new Dictionary<string, object?>(StringComparer.Ordinal);
+            SkipWs();
+            if (Peek() == '}') { _pos++; _depth--; return d; }
+            while (true)
+            {
+                SkipWs();
+                if (Next() != '"') throw Error("expected a key");
+                var key = ReadString();
+                SkipWs();
+                if (Next() != ':') throw Error("expected ':'");
+                SkipWs();
+                d[key] = key == "array" && Peek() == '"' ? StreamArray() : ParseValue();
+                SkipWs();
+                int c = Next();
+                if (c == '}') break;
+                if (c != ',') throw Error("expected ',' or '}'");
+            }
+            _depth--;
+            // {"array": ..., "polygraphy_class": "ndarray"} and {"values": ...} wrappers collapse to the tensor.
+            if (d.TryGetValue("array", out var arr) && arr is TensorData t) return t;
+            if (d.TryGetValue(Marker, out var cls) && cls is "LazyArray" or "LazyNumpyArray" && d.TryGetValue("values", out var vals)) return vals;
+            return d;
+        }
+
+        private TensorData StreamArray()
+        {
+            _pos++; // opening quote
+            long at = _consumed + _pos;
+            using var chars = new StringCharStream(this);
+            using var decoded = new CryptoStream(chars, new FromBase64Transform(FromBase64TransformMode.IgnoreWhiteSpaces), CryptoStreamMode.Read);
+            try
+            {
+                var t = Npy.Read(decoded, $"{path} (array at byte {at})");
+                // Drain what the .npy reader did not consume (nothing, for well-formed data) up to the closing quote.
+                var sink = new byte[4096];
+                while (decoded.Read(sink, 0, sink.Length) > 0) { }
+                return t;
+            }
+            catch (FormatException e) when (e is not JsonSyntax)
+            {
+                throw InvalidInputException.ForFile(path, $"the array at byte {at} is not valid base64 data ({e.Message.Split('\n')[0]})");
+            }
+        }
+
+        /// <summary>The characters of a JSON string (no escapes expected in base64), ending at its closing quote.</summary>
+        private sealed class StringCharStream(Parser p) : Stream
+        {
+            private bool _done;
+            public override bool CanRead => true;
+            public override bool CanSeek => false;
+            public override bool CanWrite => false;
+            public override long Length => throw new NotSupportedException();
+            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+            public override void Flush() { }
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+            public override void SetLength(long value) => throw new NotSupportedException();
+            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+            public override int Read(byte[] buffer, int offset, int count)
+            {
+                if (_done) return 0;
+                int n = 0;
+                while (n < count)
+                {
+                    if (p.Peek() == -1) throw p.Error("unterminated array string");
+                    int avail = p._len - p._pos;
+                    int take = Math.Min(avail, count - n);
+                    int quote = Array.IndexOf(p._buf, (byte)'"', p._pos, take);
+                    if (quote >= 0) take = quote - p._pos;
+                    Buffer.BlockCopy(p._buf, p._pos, buffer, offset + n, take);
+                    p._pos += take;
+                    n += take;
+                    if (quote >= 0)
+                    {
+                        p._pos++; // closing quote
+                        _done = true;
+                        break;
+                    }
+                }
+                return n;
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using PolyNet.Onnx;
+using PolyNet.Onnx.Data;
+using PolyNet.Tests;
+using Xunit;
+using static PolyNet.Cli.Tests.CliHarness;
+
+namespace PolyNet.Cli.Tests.Commands;
+
+[Collection("cli")]
+public class CompareCommandTests
+{
+    private static ValueMap Outputs(float delta, bool extra = false, long rows = 2)
+    {
+        var y = TensorData.Create<float>([rows, 3], Enumerable.Range(0, (int)rows * 3).Select(i => i * 0.5f).ToArray());
+        y.Span<float>()[1] += delta;
+        var m = new ValueMap { { "y", y }, { "ids", TensorData.Create<long>([2], 3, 4) } };
+        if (extra) m.Add("debug", TensorData.Scalar(1f));
+        return m;
+    }
+
+    [Fact]
+    public void Matching_files_pass_and_a_difference_fails_with_its_numbers()
+    {
+        using var dir = new TempDir();
+        Npz.Write(dir.File("a.npz"), Outputs(0));
+        Npz.Write(dir.File("b.npz"), Outputs(1e-7f));
+        Npz.Write(dir.File("c.npz"), Outputs(0.01f));
+        var ok = Run("compare", dir.File("a.npz"), dir.File("b.npz"));
+        Assert.True(ok.Code == 0, ok.Out + ok.Err);
+        var bad = Run("compare", dir.File("a.npz"), dir.File("c.npz"), "--json", dir.File("r.json"));
+        Assert.Equal(1, bad.Code);
+        Assert.Contains("y (float32 2x3): FAILED  1 of 6 elements", bad.Out);
+        Assert.Contains("largest abs error at [0, 1]", bad.Out);
+        Assert.Contains("ids (int64 2): PASSED  every element equal  (exact)", bad.Out);
+        Assert.True(File.Exists(dir.File("r.json")));
+    }
+
+    [Fact]
+    public void Names_on_one_side_only_and_differing_shapes_are_reported_then_exit_2()
+    {
+        using var dir = new TempDir();
+        Npz.Write(dir.File("a.npz"), Outputs(0, extra: true));
+        Npz.Write(dir.File("b.npz"), Outputs(0, rows: 3));
+        var r = Run("compare", dir.File("a.npz"), dir.File("b.npz"));
+        Assert.Equal(2, r.Code);
+        Assert.Contains("polynet: error: a.npz has output 'debug' but b.npz does not", r.Err);
+        Assert.Contains("polynet: error: y: shapes differ: reference 2x3, candidate 3x3", r.Err);
+        Assert.Contains("ids (int64 2): PASSED", r.Out); // what matches is still compared
+    }
+
+    [Fact]
+    public void Polygraphy_run_results_with_several_runners_compare_against_the_first()
+    {
+        using var dir = new TempDir();
+        PolygraphyJson.WriteRunResults(dir.File("runs.json"), [
+            new RunnerResults("onnxrt-runner", [Outputs(0)], [null]),
+            new RunnerResults("trt-runner", [Outputs(0.5f)], [null])]);
+        var r = Run("compare", dir.File("runs.json"), "--atol", "y:1");
+        Assert.True(r.Code == 0, r.Out + r.Err);
+        Assert.Contains("Comparing 'runs.json:trt-runner' against reference 'runs.json:onnxrt-runner'", r.Out);
+        var strict = Run("compare", dir.File("runs.json"));
+        Assert.Equal(1, strict.Code);
+    }
+
+    [Fact]
+    public void Top_k_judges_class_indices()
+    {
+        using var dir = new TempDir();
+        Npz.Write(dir.File("a.npz"), new ValueMap { { "p", TensorData.Create<float>([1, 4], 0.1f, 0.7f, 0.15f, 0.05f) } });
+        Npz.Write(dir.File("b.npz"), new ValueMap { { "p", TensorData.Create<float>([1, 4], 0.12f, 0.6f, 0.2f, 0.08f) } });
+        var r = Run("compare", dir.File("a.npz"), dir.File("b.npz"), "--top-k", "2");
+        Assert.True(r.Code == 0, r.Out);
+        Assert.Contains("top-2 classes agree in every row (1)", r.Out);
+    }
+
+    [Theory]
+    [InlineData("npy")]
+    [InlineData("npz")]
+    [InlineData("pb")]
+    [InlineData("json")]
+    public void Corrupt_or_truncated_files_are_one_line_errors(string kind)
+    {
+        using var dir = new TempDir();
+        var good = dir.File("good." + kind);
+        var values = new ValueMap { { "y", TensorData.Create<float>([64], new float[64]) } };
+        switch (kind)
+        {
+            case "npy": using (var f = File.Create(good)) Npy.Write(f, values.Tensor("y")); break;
+            case "npz": Npz.Write(good, values); break;
+            case "pb": BackendTestData.WriteSet(dir.Path, DataRole.Outputs, values); File.Move(dir.File("output_0.pb"), good); break;
+            case "json": PolygraphyJson.WriteRunResults(good, [new RunnerResults("r", [values], [null])]); break;
+        }
+        var bytes = File.ReadAllBytes(good);
+        File.WriteAllBytes(dir.File("cut." + kind), bytes[..(bytes.Length * 2 / 3)]);
+        var r = Run("compare", good, dir.File("cut." + kind));
+        AssertOneLineError(r, 2, "cut." + kind);
+    }
+
+    [Fact]
+    public void Html_report_renders_every_figure_in_headless_chromium()
+    {
+        var chromium = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists);
+        Assert.True(chromium is not null, "Debian's chromium is not installed (./setup.sh --test installs it)");
+        using var dir = new TempDir();
+        var r = Run("run", TestPaths.Model("convnet.onnx"), "--runner", "onnxrt", "onnxrt:opt=disable", "--atol", "0", "--rtol", "0", "--report", dir.File("report.html"));
+        Assert.Equal(1, r.Code);
+        string Chromium(params string[] args)
+        {
+            var psi = new ProcessStartInfo(chromium!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", $"--user-data-dir={dir.File("profile")}" }.Concat(args)) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            _ = p.StandardError.ReadToEndAsync();
+            Assert.True(p.WaitForExit(120_000), "chromium did not finish in 120 s");
+            return stdout.Result;
+        }
+        var dom = Chromium("--virtual-time-budget=5000", "--dump-dom", $"file://{dir.File("report.html")}");
+        var body = System.Text.RegularExpressions.Regex.Match(dom, "<body data-figures=\"(\\d+)\" data-rendered=\"(\\d+)\">");
+        Assert.True(body.Success, "the report's check script did not run");
+        Assert.True(int.Parse(body.Groups[1].Value) >= 6, $"{body.Groups[1].Value} figures");
+        Assert.Equal(body.Groups[1].Value, body.Groups[2].Value);
+        var shot = Path.Combine(TestPaths.RepoRoot, ".build", "report-screenshot.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(shot)!);
+        Chromium("--window-size=1280,1800", $"--screenshot={shot}", $"file://{dir.File("report.html")}");
+        Assert.True(new FileInfo(shot).Length > 10_000, "the screenshot is empty");
+    }
+}
+
+[Collection("cli")]
+public class InspectCommandTests
+{
+    [Fact]
+    public void Data_shows_types_shapes_statistics_and_values()
+    {
+        var r = Run("inspect", "data", Path.Combine(TestPaths.Fixtures, "data", "mlp_inputs.npz"), "--values", "3");
+        Assert.Equal(0, r.Code);
+        Assert.Contains("x: float32 1x16 (16 elements)", r.Out);
+        Assert.Matches(@"min -?[\d.]+, max [\d.]+, mean -?[\d.]+, std [\d.]+, median -?[\d.]+", r.Out);
+        Assert.Matches(@"values: -?[\d.]+, -?[\d.]+, -?[\d.]+, \.\.\. \(13 more\)", r.Out);
+    }
+
+    [Fact]
+    public void Model_lists_io_opsets_ops_initializers_external_data_and_what_ort_cannot_run()
+    {
+        var r = Run("inspect", "model", TestPaths.Model("external/mlp_external.onnx"), "--layers", "--attributes");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("x: float32 [1, 16]", r.Out);
+        Assert.Contains("opsets: ai.onnx 17", r.Out);
+        Assert.Contains("nodes: 4 (Gemm 2, Relu 1, Softmax 1)", r.Out);
+        Assert.Contains("external data files: mlp_external.onnx.data", r.Out);
+        Assert.Contains("transB = 1", r.Out);
+        Assert.Contains("ONNX Runtime's CPU provider can run every node", r.Out);
+        var dir = Path.Combine(TestPaths.BackendData, "pytorch-converted", "test_PReLU_1d");
+        Assert.True(Directory.Exists(dir), "libonnx-testdata is missing: ./setup.sh --test installs it");
+        var bad = Run("inspect", "model", Path.Combine(dir, "model.onnx"));
+        Assert.Contains("ONNX Runtime's CPU provider cannot run node #0 (unnamed) (PRelu): Could not find an implementation for PRelu(6) node with name '#0'", bad.Out);
+    }
+}

@@ -1,0 +1,61 @@
+using PolyNet.Compare;
+using PolyNet.Compare.Jobs;
+using PolyNet.Compare.Reports;
+using PolyNet.Onnx;
+using PolyNet.Tests;
+using Xunit;
+
+namespace PolyNet.Compare.Tests.Reports;
+
+public class HtmlReportTests
+{
+    internal static RunJobResult Sample()
+    {
+        var r = TensorData.Allocate(ElementType.Float, new TensorShape(1, 3, 16, 16));
+        var rs = r.Span<float>();
+        for (int i = 0; i < rs.Length; i++) rs[i] = MathF.Sin(i * 0.1f);
+        var c = r.Clone();
+        c.Span<float>()[300] += 0.25f;
+        var pair = PairComparer.Compare(0, "onnxrt", new ValueMap { { "feat<&>", r } }, "cuda", new ValueMap { { "feat<&>", c } }, new ToleranceSet(), new CompareOptions { ExplainAll = true }, false);
+        return new RunJobResult { Runners = [], Pairs = [pair], Samples = 1 };
+    }
+
+    [Fact]
+    public void Is_one_self_contained_file_with_every_figure_and_escaped_names()
+    {
+        var html = HtmlReport.Render([new ReportSection("t", Sample())], "polynet run m.onnx");
+        Assert.DoesNotContain("http://", html.Replace("http://www.w3.org/2000/svg", ""));
+        Assert.DoesNotContain("https://", html);
+        Assert.DoesNotContain("<script src", html);
+        Assert.Contains("feat&lt;&amp;&gt;", html);
+        Assert.DoesNotContain("feat<&>", html);
+        Assert.Contains("data:image/png;base64,", html);
+        Assert.True(System.Text.RegularExpressions.Regex.Matches(html, "data-figure=").Count >= 6);
+        Assert.Equal(html, HtmlReport.Render([new ReportSection("t", Sample())], "polynet run m.onnx")); // deterministic
+    }
+
+    [Fact]
+    public void The_heat_map_is_a_valid_png_with_the_error_where_it_is()
+    {
+        if (Python.WhyUnavailable is { } why) Assert.Skip(why);
+        var rgb = new byte[4 * 3 * 3];
+        rgb[3 * 5] = 255; // pixel (x=1, y=1) red
+        var png = Png.Encode(4, 3, rgb);
+        using var dir = new TempDir();
+        File.WriteAllBytes(dir.File("x.png"), png);
+        var output = Python.Check($$"""
+            import struct, zlib
+            d = open('{{dir.File("x.png")}}', 'rb').read()
+            assert d[:8] == b'\x89PNG\r\n\x1a\n'
+            pos, chunks = 8, {}
+            while pos < len(d):
+                n, = struct.unpack('>I', d[pos:pos+4]); t = d[pos+4:pos+8]; body = d[pos+8:pos+8+n]
+                crc, = struct.unpack('>I', d[pos+8+n:pos+12+n]); assert crc == zlib.crc32(t + body) & 0xffffffff, t
+                chunks[t] = chunks.get(t, b'') + body; pos += 12 + n
+            w, h = struct.unpack('>II', chunks[b'IHDR'][:8]); raw = zlib.decompress(chunks[b'IDAT'])
+            rows = [raw[y*(1+w*3)+1:(y+1)*(1+w*3)] for y in range(h)]
+            print(w, h, rows[1][3], rows[1][4], rows[0][0])
+            """);
+        Assert.Equal("4 3 255 0 0", output.Trim());
+    }
+}
