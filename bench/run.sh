@@ -53,6 +53,24 @@ if [ "$what" = all ] || [ "$what" = load ]; then
 fi
 
 if [ "$what" = all ] || [ "$what" = compare ]; then
-  echo "== compare: full comparison report, 50,000,000 float32 elements"
-  $B compare 50000000 3 | tee "$out/compare.txt"
+  n=50000000
+  echo "== compare: full comparison report, $n float32 elements, 2 threads"
+  gcc -O3 -march=native -o bench/c/floor bench/c/floor.c -lpthread -lm
+  {
+    $B compare $n 5
+    bench/c/floor $n 2 5
+    if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+      /usr/bin/python3 bench/numpy_compare.py $n 1
+    else
+      echo "numpy: python3-numpy is not installed (./setup.sh --test installs it); no numpy baseline"
+    fi
+  } | tee "$out/compare.txt"
+  python3 - "$out/compare.txt" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+p = float(re.search(r"full_report_s ([\d.]+)", t).group(1))
+f = float(re.search(r"one_pass_s ([\d.]+)", t).group(1))
+m = re.search(r"polygraphy_arithmetic_s ([\d.]+)", t)
+print(f"PolyNet {p:.3f} s = {p / f:.1f}x the one-pass floor ({f:.4f} s)" + (f", {float(m.group(1)) / p:.0f}x faster than numpy ({float(m.group(1)):.2f} s)" if m else "") + " (target: <= 0.12 s, >= 100x numpy, <= 3x floor)")
+PY
 fi
