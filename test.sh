@@ -7,3 +7,7 @@ cd "$(dirname "$0")"
 rm -f .build/conformance.txt
 dotnet test PolyNet.sln --nologo "$@"
 if [ -f .build/conformance.txt ]; then cat .build/conformance.txt; fi
+# The example regression suite, as a team's CI would run it; its reports stay in .build/suite/ for the CI to keep.
+mkdir -p .build/suite
+./polynet suite run fixtures/suite/example.suite.yaml --quiet --junit .build/suite/junit.xml \
+  --markdown .build/suite/summary.md --report .build/suite/report.html --json .build/suite/results.json

@@ -42,6 +42,7 @@ public static class CliApp
         root.Subcommands.Add(RunCommand.Create(output, error));
         root.Subcommands.Add(CompareCommand.Create(output, error));
         root.Subcommands.Add(InspectCommand.Create(output, error));
+        root.Subcommands.Add(SuiteCommand.Create(output, error));
         root.Subcommands.Add(RunnersCommand.Create(output));
         return root;
     }
@@ -66,7 +67,7 @@ public static class CliApp
         }
         try
         {
-            return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+            return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
         }
         catch (PolyNetException e)
         {

@@ -16,6 +16,8 @@ public sealed class OutputComparison
     public ElementType CandidateType { get; init; }
     public TensorShape? ReferenceShape { get; init; }
     public TensorShape? CandidateShape { get; init; }
+    /// <summary>The two sides do not have the same structure (shape, element type, kind, sequence length): no element was compared.</summary>
+    public bool Structural { get; init; }
     /// <summary>Integers, bools and strings are compared exactly (tolerances do not apply).</summary>
     public bool Exact { get; init; }
     /// <summary>Null when the two sides could not be compared element by element (shape or type mismatch, missing output).</summary>

@@ -181,6 +181,7 @@ public static class TensorComparer
         Output = output,
         Passed = false,
         Reason = reason,
+        Structural = true,
         Tolerance = tol,
         ReferenceType = r?.ElementType ?? ElementType.Undefined,
         CandidateType = c?.ElementType ?? ElementType.Undefined,

@@ -20,6 +20,14 @@ public static class RunnerFactory
 
     public static string DescriptionOf(string kind) => Kinds[kind].Description;
 
+    /// <summary>Checks the kind and the keys of <paramref name="spec"/> without creating anything (values are checked on creation).</summary>
+    public static void Check(RunnerSpec spec)
+    {
+        if (!Kinds.TryGetValue(spec.Kind, out var k))
+            throw new InvalidInputException($"--runner {spec.Text}: unknown runner kind '{spec.Kind}' (kinds: {string.Join(", ", Kinds.Keys)})");
+        _ = new RunnerKeys(spec, k.Keys);
+    }
+
     /// <summary>A runner for <paramref name="spec"/>; an unknown kind or key is an <see cref="InvalidInputException"/>.</summary>
     public static IRunner Create(RunnerSpec spec, RunnerContext context)
         => Kinds.TryGetValue(spec.Kind, out var k)

@@ -83,7 +83,7 @@ internal static class RunCommand
         {
             Model = model,
             Runners = specs,
-            LoadInputs = s.LoadInputs,
+            LoadInputs = s.LoadInputs is null ? [] : [s.LoadInputs],
             Seed = s.Seed,
             Iterations = s.Iterations,
             ValueRanges = ValueRanges.Parse(s.ValRanges),

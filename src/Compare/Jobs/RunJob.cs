@@ -13,8 +13,8 @@ public sealed class RunJobOptions
 {
     public required OnnxModel Model { get; init; }
     public required IReadOnlyList<RunnerSpec> Runners { get; init; }
-    /// <summary>Data file or folder to read inputs from; null: generate them.</summary>
-    public string? LoadInputs { get; init; }
+    /// <summary>Data files or folders to read inputs from, their samples in order; empty: generate them.</summary>
+    public IReadOnlyList<string> LoadInputs { get; init; } = [];
     public long Seed { get; init; } = 1;
     /// <summary>Generated samples (ignored when inputs are loaded).</summary>
     public int Iterations { get; init; } = 1;
@@ -24,8 +24,17 @@ public sealed class RunJobOptions
     public string? SaveOutputs { get; init; }
     /// <summary>Stored outputs every runner is also compared with (they are the reference for that comparison).</summary>
     public string? LoadOutputs { get; init; }
+    /// <summary>
+    /// The stored outputs must hold exactly the model's outputs with the shapes and types the runners produce (suites'
+    /// golden files); anything else is bad input rather than a comparison failure.
+    /// </summary>
+    public bool LoadOutputsMustMatch { get; init; }
+    /// <summary>How reports name the stored outputs (default: "expected (FILE)").</summary>
+    public string? LoadOutputsLabel { get; init; }
     public ToleranceSet Tolerances { get; init; } = new();
     public CompareOptions Compare { get; init; } = new();
+    /// <summary>Keep every runner's outputs in <see cref="RunJobResult.Outputs"/> (suites write the golden files from them).</summary>
+    public bool KeepOutputs { get; init; }
     /// <summary>Creates runners; tests replace it. Default: <see cref="RunnerFactory.Create"/>.</summary>
     public Func<RunnerSpec, RunnerContext, IRunner>? CreateRunner { get; init; }
 }
@@ -56,6 +65,8 @@ public sealed class RunJobResult
     public required IReadOnlyList<PairResult> Pairs { get; init; }
     public required int Samples { get; init; }
     public IReadOnlyList<string> FilesWritten { get; init; } = [];
+    /// <summary>Per runner, per sample, when <see cref="RunJobOptions.KeepOutputs"/> was set.</summary>
+    public IReadOnlyList<IReadOnlyList<ValueMap>>? Outputs { get; init; }
     public bool Passed => Pairs.All(p => p.Passed);
 }
 
@@ -93,6 +104,7 @@ public static class RunJob
             var expected = o.LoadOutputs is null ? null : DataFiles.Load(o.LoadOutputs, DataRole.Outputs, outputs);
             if (expected is not null && expected.Samples.Count != samples.Count)
                 throw new InvalidInputException($"{o.LoadOutputs}: holds {expected.Samples.Count} samples of outputs but there are {samples.Count} samples of inputs");
+            if (expected is not null && o.LoadOutputsMustMatch) CheckNames(o.LoadOutputs!, expected.Samples, outputs);
 
             var timings = runners.Select(_ => new List<TimeSpan>()).ToList();
             var saved = runners.Select(_ => new List<ValueMap>()).ToList();
@@ -106,12 +118,13 @@ public static class RunJob
                     timings[k].Add(runners[k].LastInferenceTime);
                     log.Verbose($"{runners[k].Name}: sample {s}: inference in {Ms(runners[k].LastInferenceTime)}");
                     results.Add(outs);
-                    if (o.SaveOutputs is not null) saved[k].Add(outs);
+                    if (o.SaveOutputs is not null || o.KeepOutputs) saved[k].Add(outs);
                 }
                 if (expected is not null)
                 {
+                    if (o.LoadOutputsMustMatch && runners.Count > 0) CheckStructure(o.LoadOutputs!, expected.Samples[s], results[0], runners[0].Name, s);
                     var reference = InputValidation.ConformBFloat16(outputs, expected.Samples[s]);
-                    var label = $"expected ({Path.GetFileName(o.LoadOutputs!.TrimEnd('/'))})";
+                    var label = o.LoadOutputsLabel ?? $"expected ({Path.GetFileName(o.LoadOutputs!.TrimEnd('/'))})";
                     for (int k = 0; k < runners.Count; k++)
                         Add(pairs, onPair, PairComparer.Compare(s, label, reference, runners[k].Name, results[k], o.Tolerances, o.Compare, onlyShared: true, candPrecision: runners[k].Precision));
                 }
@@ -144,11 +157,43 @@ public static class RunJob
                 Pairs = pairs,
                 Samples = samples.Count,
                 FilesWritten = written,
+                Outputs = o.KeepOutputs ? saved.Select(x => (IReadOnlyList<ValueMap>)x).ToList() : null,
             };
         }
         finally
         {
             foreach (var r in runners) r.Dispose();
+        }
+    }
+
+    private static void CheckNames(string path, IReadOnlyList<ValueMap> samples, IReadOnlyList<ValueSpec> outputs)
+    {
+        var want = outputs.Select(x => x.Name).ToList();
+        for (int s = 0; s < samples.Count; s++)
+        {
+            var extra = samples[s].Keys.Where(k => !want.Contains(k)).ToList();
+            var missing = want.Where(k => !samples[s].ContainsKey(k)).ToList();
+            if (extra.Count > 0 || missing.Count > 0)
+                throw InvalidInputException.ForFile(path, $"does not match the model{(samples.Count > 1 ? $" (sample {s})" : "")}: "
+                    + string.Join("; ", new[] { missing.Count > 0 ? $"lacks output {string.Join(", ", missing.Select(m => $"'{m}'"))}" : null, extra.Count > 0 ? $"holds {string.Join(", ", extra.Select(m => $"'{m}'"))}, which the model does not output" : null }.Where(x => x is not null))
+                    + $" (model outputs: {string.Join(", ", want)})");
+        }
+    }
+
+    private static void CheckStructure(string path, ValueMap expected, ValueMap actual, string runner, int sample)
+    {
+        foreach (var (name, ev) in expected)
+        {
+            if (!actual.TryGetValue(name, out var av)) continue;
+            string? problem = (ev, av) switch
+            {
+                (TensorData e, TensorData a) when !e.Shape.Equals(a.Shape) => $"shape {e.Shape}, but {runner} gives {a.Shape}",
+                (TensorData e, TensorData a) when e.ElementType != a.ElementType => $"type {e.ElementType.DisplayName()}, but {runner} gives {a.ElementType.DisplayName()}",
+                _ when ev.GetType() != av.GetType() => $"a {ev.Describe()}, but {runner} gives a {av.Describe()}",
+                _ => null,
+            };
+            if (problem is not null)
+                throw InvalidInputException.ForFile(path, $"output '{name}'{(sample > 0 ? $" (sample {sample})" : "")} has {problem}");
         }
     }
 
@@ -168,17 +213,22 @@ public static class RunJob
 
     private static List<ValueMap> LoadOrGenerate(RunJobOptions o, IReadOnlyList<ValueSpec> inputs, IJobLog log)
     {
-        if (o.LoadInputs is not null)
+        if (o.LoadInputs.Count > 0)
         {
-            var loaded = DataFiles.Load(o.LoadInputs, DataRole.Inputs, inputs);
-            if (loaded.Samples.Count == 0) throw InvalidInputException.ForFile(o.LoadInputs, "holds no samples");
-            var notes = new List<string>();
-            var conformed = loaded.Samples.Select(s => InputValidation.ConformBFloat16(inputs, s, notes)).ToList();
-            foreach (var n in notes.Distinct()) log.Info($"inputs: {n}");
-            for (int s = 0; s < conformed.Count; s++)
-                InputValidation.CheckFeed(inputs, conformed[s], conformed.Count == 1 ? o.LoadInputs : $"{o.LoadInputs} (sample {s})");
-            log.Info($"inputs: {loaded.Samples.Count} sample(s) from {o.LoadInputs}{(loaded.ByPosition ? " (matched to the model's inputs by position)" : "")}");
-            return conformed;
+            var all = new List<ValueMap>();
+            foreach (var path in o.LoadInputs)
+            {
+                var loaded = DataFiles.Load(path, DataRole.Inputs, inputs);
+                if (loaded.Samples.Count == 0) throw InvalidInputException.ForFile(path, "holds no samples");
+                var notes = new List<string>();
+                var conformed = loaded.Samples.Select(s => InputValidation.ConformBFloat16(inputs, s, notes)).ToList();
+                foreach (var n in notes.Distinct()) log.Info($"inputs: {n}");
+                for (int s = 0; s < conformed.Count; s++)
+                    InputValidation.CheckFeed(inputs, conformed[s], conformed.Count == 1 ? path : $"{path} (sample {s})");
+                log.Info($"inputs: {loaded.Samples.Count} sample(s) from {path}{(loaded.ByPosition ? " (matched to the model's inputs by position)" : "")}");
+                all.AddRange(conformed);
+            }
+            return all;
         }
         o.InputShapes.Validate(inputs);
         o.ValueRanges.Validate(inputs.Select(i => i.Name));

@@ -5,8 +5,14 @@ using PolyNet.Compare.Jobs;
 
 namespace PolyNet.Compare.Reports;
 
-/// <summary>One section of an HTML report: a title and the comparisons under it (a suite case, or one run).</summary>
-public sealed record ReportSection(string Title, RunJobResult Result);
+/// <summary>
+/// One section of an HTML report: a title and the comparisons under it (a suite case, or one run), or, for a suite
+/// case that could not run, the one-line <paramref name="Problem"/>.
+/// </summary>
+public sealed record ReportSection(string Title, RunJobResult? Result, string? Problem = null)
+{
+    public bool Passed => Problem is null && Result is { Passed: true };
+}
 
 /// <summary>
 /// The self-contained HTML report (--report FILE.html): one file, no network, no scripts from anywhere. A summary
@@ -30,13 +36,16 @@ public static class HtmlReport
     public static string Render(IReadOnlyList<ReportSection> sections, string title)
     {
         var h = new StringBuilder();
-        bool passed = sections.All(s => s.Result.Passed);
+        bool passed = sections.All(s => s.Passed);
         h.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").Append(E(title)).Append("</title>\n<style>\n").Append(Css).Append("</style></head>\n<body>\n");
         h.Append($"<h1>PolyNet report: <span class=\"{(passed ? "pass" : "fail")}\">{(passed ? "PASSED" : "FAILED")}</span></h1>\n<p class=\"cmd\">{E(title)}</p>\n");
         int id = 0;
         h.Append("<table class=\"summary\"><thead><tr><th>section</th><th>sample</th><th>reference</th><th>candidate</th><th>output</th><th>shape</th><th>verdict</th><th>max abs err</th><th>max rel err</th><th>out of tolerance</th><th>tolerance</th></tr></thead><tbody>\n");
         foreach (var sec in sections)
-            foreach (var p in sec.Result.Pairs)
+        {
+            if (sec.Problem is not null)
+                h.Append($"<tr class=\"fail\"><td>{E(sec.Title)}</td><td colspan=\"10\">ERROR: {E(sec.Problem)}</td></tr>\n");
+            foreach (var p in sec.Result?.Pairs ?? [])
             {
                 foreach (var o in p.Outputs)
                 {
@@ -48,12 +57,14 @@ public static class HtmlReport
                 foreach (var missing in p.MissingInCandidate)
                     h.Append($"<tr class=\"fail\"><td>{E(sec.Title)}</td><td>{p.Sample}</td><td>{E(p.Reference)}</td><td>{E(p.Candidate)}</td><td>{E(missing)}</td><td></td><td>MISSING</td><td colspan=\"4\">the candidate has no such output</td></tr>\n");
             }
+        }
         h.Append("</tbody></table>\n");
         id = 0;
         foreach (var sec in sections)
         {
-            if (sections.Count > 1) h.Append($"<h2 class=\"section\">{E(sec.Title)}</h2>\n");
-            foreach (var p in sec.Result.Pairs)
+            if (sections.Count > 1) h.Append($"<h2 class=\"section\">{E(sec.Title)} <span class=\"{(sec.Passed ? "pass" : "fail")}\">{(sec.Passed ? "PASSED" : sec.Problem is null ? "FAILED" : "ERROR")}</span></h2>\n");
+            if (sec.Problem is not null) h.Append($"<p class=\"problem\">{E(sec.Problem)}</p>\n");
+            foreach (var p in sec.Result?.Pairs ?? [])
                 foreach (var o in p.Outputs)
                     Output(h, o, p, id++);
         }
@@ -152,7 +163,7 @@ public static class HtmlReport
 
     private const string Css = """
         body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
-        h1 .pass, h3 .pass, td .pass { color: #1a7f37; } h1 .fail, h3 .fail { color: #cf222e; }
+        h1 .pass, h2 .pass, h3 .pass, td .pass { color: #1a7f37; } h1 .fail, h2 .fail, h3 .fail, .problem { color: #cf222e; }
         table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.85em; }
         th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; }
         th { background: #f3f3f3; } td:nth-child(-n+5) { text-align: left; }

@@ -123,7 +123,10 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
     private static string F(double v) => Format.Number(v);
 }
 
-internal static class JobText
+/// <summary>Durations as people read them: "12.5 ms", "3.20 s".</summary>
+public static class JobText
 {
-    public static string Ms(TimeSpan t) => t.TotalMilliseconds >= 1000 ? $"{t.TotalSeconds:0.00} s" : $"{t.TotalMilliseconds:0.###} ms";
+    public static string Ms(TimeSpan t) => t.TotalMilliseconds >= 1000
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{t.TotalSeconds:0.00} s")
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{t.TotalMilliseconds:0.###} ms");
 }

@@ -1,0 +1,130 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using PolyNet.Compare;
+using PolyNet.Compare.Reports;
+using PolyNet.Compare.Suite;
+
+namespace PolyNet.Cli.Commands;
+
+internal sealed record SuiteSettings(
+    string Suite,
+    IReadOnlyList<string> Cases,
+    IReadOnlyList<string> Tags,
+    bool UpdateGolden,
+    int? Jobs,
+    string? JUnit,
+    string? Markdown,
+    string? Report,
+    string? Json,
+    string? OrtLibrary,
+    bool Verbose,
+    bool Quiet);
+
+/// <summary>`polynet suite run SUITE.yaml` and `polynet suite list SUITE.yaml`: regression suites for CI.</summary>
+internal static class SuiteCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var suite = new Argument<string>("suite") { Description = "The suite file (.yaml; see README, \"Regression suites\")" };
+        var cases = new Option<string[]>("--case") { Description = "Run only this case (repeat for several)", HelpName = "NAME", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
+        var tags = new Option<string[]>("--tag") { Description = "Run only cases with this tag (repeat for several: any of them)", HelpName = "TAG", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
+        var update = new Option<bool>("--update-golden") { Description = "Write each case's golden outputs from its first runner (atomically) instead of comparing with them" };
+        var jobs = new Option<int?>("--jobs", "-j") { Description = "Cases run at once (default: half the cores; 1 when a case uses a GPU runner)", HelpName = "N" };
+        var junit = new Option<string?>("--junit") { Description = "Write JUnit XML (one testcase per case; failures name the output and by how much)", HelpName = "FILE.xml" };
+        var markdown = new Option<string?>("--markdown") { Description = "Write a Markdown summary (for $GITHUB_STEP_SUMMARY and the like)", HelpName = "FILE.md" };
+        var json = new Option<string?>("--json") { Description = "Write every case, comparison and metric as JSON", HelpName = "FILE" };
+        var report = ReportOptions.Html();
+        report.Description = "Write the HTML report, one section per case";
+
+        var run = new Command("run", "Run every case (or those selected) and compare each runner with the golden outputs and with the case's first runner.");
+        run.Arguments.Add(suite);
+        foreach (var o in new Option[] { cases, tags, update, jobs, junit, markdown, report, json }) run.Options.Add(o);
+        run.SetAction(p => Run(new SuiteSettings(p.GetValue(suite)!, p.GetValue(cases) ?? [], p.GetValue(tags) ?? [], p.GetValue(update), p.GetValue(jobs),
+            p.GetValue(junit), p.GetValue(markdown), p.GetValue(report), p.GetValue(json), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet)), output, error));
+
+        var listSuite = new Argument<string>("suite") { Description = "The suite file" };
+        var list = new Command("list", "List the suite's cases: name, tags, model, runners, golden file and whether it exists.");
+        list.Arguments.Add(listSuite);
+        list.SetAction(p => List(p.GetValue(listSuite)!, output));
+
+        var cmd = new Command("suite", "Regression suites for CI: models, inputs, runners, tolerances and golden outputs in one YAML file.");
+        cmd.Subcommands.Add(run);
+        cmd.Subcommands.Add(list);
+        return cmd;
+    }
+
+    public static int Run(SuiteSettings s, TextWriter output, TextWriter error)
+    {
+        var suite = SuiteFile.Load(s.Suite);
+        var options = new SuiteRunOptions { Cases = s.Cases, Tags = s.Tags, UpdateGolden = s.UpdateGolden, Jobs = s.Jobs, ExplainAll = s.Report is not null };
+        var selected = SuiteRunner.Select(suite, options);
+        int jobs = SuiteRunner.JobsFor(selected, s.Jobs);
+        // Refuse unwritable report paths now, not after the suite has run.
+        foreach (var f in new[] { s.JUnit, s.Markdown, s.Report, s.Json }.OfType<string>())
+            if (Path.GetDirectoryName(Path.GetFullPath(f)) is { } dir && !Directory.Exists(dir))
+                throw InvalidInputException.ForFile(f, $"folder {dir} does not exist");
+        Logging.Configure(s.OrtLibrary, error, s.Verbose);
+
+        var sync = TextWriter.Synchronized(output);
+        if (!s.Quiet)
+            sync.WriteLine($"[I] suite {suite.Name}: {selected.Count} of {suite.Cases.Count} case(s), {jobs} at a time{(s.UpdateGolden ? ", updating golden outputs" : "")}");
+        int width = selected.Count.ToString(System.Globalization.CultureInfo.InvariantCulture).Length;
+
+        // Ctrl-C or SIGTERM (a CI timeout): finish the cases under way, skip the rest, still write the reports of what
+        // finished. A second signal ends the process at once (golden files are renamed into place, so none is torn).
+        using var cancel = new CancellationTokenSource();
+        void OnSignal(PosixSignalContext context)
+        {
+            if (cancel.IsCancellationRequested) return;
+            context.Cancel = true;
+            cancel.Cancel();
+            error.WriteLine("[W] interrupted: finishing the case(s) under way, then writing what finished; signal again to stop at once");
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+
+        var result = SuiteRunner.Run(suite, options,
+            started: c => { if (s.Verbose) sync.WriteLine($"[V] {c.Name}: running ({string.Join(", ", c.Runners.Select(r => r.Text))})"); },
+            finished: (done, total, c) =>
+            {
+                if (s.Quiet && c.Status == CaseStatus.Passed) return;
+                var head = $"[{done.ToString().PadLeft(width)}/{total}] {c.Case.Name}: {SuiteReports.Word(c.Status).ToUpperInvariant()} in {JobText.Ms(c.Duration)}";
+                sync.WriteLine(c.Message is null ? head : $"{head}: {c.Message}");
+                if (c.Status is CaseStatus.BadInput or CaseStatus.RunnerFailed)
+                    error.WriteLine($"polynet: error: {suite.GivenPath}:{c.Case.Line}: case '{c.Case.Name}': {c.Message}");
+            }, cancel.Token);
+
+        if (s.JUnit is not null) SuiteReports.WriteJUnit(s.JUnit, result);
+        if (s.Markdown is not null) SuiteReports.WriteMarkdown(s.Markdown, result);
+        if (s.Report is not null) SuiteReports.WriteHtml(s.Report, result);
+        if (s.Json is not null) SuiteReports.WriteJson(s.Json, result);
+        foreach (var f in new[] { s.JUnit, s.Markdown, s.Report, s.Json }.OfType<string>()) sync.WriteLine($"[I] wrote {f}");
+
+        int passed = result.Cases.Count(c => c.Status == CaseStatus.Passed);
+        var verdict = result.ExitCode == ExitCodes.Success ? "PASSED" : "FAILED";
+        sync.WriteLine($"[{(result.ExitCode == ExitCodes.Success ? "I" : "E")}] {verdict}: {passed} of {result.Cases.Count} case(s) passed in {JobText.Ms(result.Duration)}"
+            + string.Concat(result.Cases.Where(c => c.Status != CaseStatus.Passed).Select(c => $"; {c.Case.Name} {SuiteReports.Word(c.Status)}")));
+        if (result.Interrupted)
+        {
+            error.WriteLine($"polynet: interrupted after {result.Cases.Count} of {result.Selected} case(s)");
+            return CliApp.Interrupted;
+        }
+        return result.ExitCode;
+    }
+
+    public static int List(string path, TextWriter output)
+    {
+        var suite = SuiteFile.Load(path);
+        var dir = Path.GetDirectoryName(suite.Path)!;
+        output.WriteLine($"suite {suite.Name}: {suite.Cases.Count} case(s)");
+        foreach (var c in suite.Cases)
+        {
+            output.WriteLine($"  {c.Name}{(c.Tags.Count > 0 ? $" [{string.Join(", ", c.Tags)}]" : "")}");
+            output.WriteLine($"    model   {Path.GetRelativePath(dir, c.Model)}");
+            output.WriteLine($"    runners {string.Join(" ", c.Runners.Select(r => r.Text))}");
+            output.WriteLine($"    inputs  {(c.InputFiles.Count > 0 ? string.Join(", ", c.InputFiles.Select(f => Path.GetRelativePath(dir, f))) : $"generated, seed {c.Seed}, {c.Samples} sample(s)")}");
+            output.WriteLine($"    golden  {Path.GetRelativePath(dir, c.Golden)}{(File.Exists(c.Golden) ? "" : " (missing: create it with --update-golden)")}");
+        }
+        return ExitCodes.Success;
+    }
+}
