@@ -196,6 +196,15 @@ public static class TensorComparer
 /// <summary>How numbers appear in reports: 4 significant digits, exponent form for small and large values.</summary>
 public static class Format
 {
+    /// <summary>"1.5 GiB", "12.0 MiB", "3.2 KiB", "17 B".</summary>
+    public static string Bytes(long bytes) => bytes switch
+    {
+        >= 1L << 30 => (bytes / (double)(1L << 30)).ToString("0.0", CultureInfo.InvariantCulture) + " GiB",
+        >= 1L << 20 => (bytes / (double)(1L << 20)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB",
+        >= 1L << 10 => (bytes / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KiB",
+        _ => bytes.ToString(CultureInfo.InvariantCulture) + " B",
+    };
+
     public static string Number(double v)
     {
         if (double.IsNaN(v)) return "nan";

@@ -158,7 +158,7 @@ internal static class InspectCommand
         _ => a.Type.ToString(),
     };
 
-    private static string Size(long bytes) => bytes >= 1 << 20 ? $"{bytes / (double)(1 << 20):0.0} MiB" : bytes >= 1 << 10 ? $"{bytes / 1024.0:0.0} KiB" : $"{bytes} B";
+    private static string Size(long bytes) => Format.Bytes(bytes);
 
     private static string F(double v) => Format.Number(v);
 }

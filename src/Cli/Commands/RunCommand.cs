@@ -27,7 +27,14 @@ internal sealed record RunSettings(
     string? Json,
     string? Report,
     bool Verbose,
-    bool Quiet);
+    bool Quiet)
+{
+    public bool MarkAll { get; init; }
+    public IReadOnlyList<string> Marks { get; init; } = [];
+    public string? MarkFile { get; init; }
+    public string? MaxMemory { get; init; }
+    public bool Localize { get; init; } = true;
+}
 
 /// <summary>`polynet run MODEL --runner KIND[:key=value,...] ...`: run every configuration on the same inputs and compare.</summary>
 internal static class RunCommand
@@ -49,17 +56,49 @@ internal static class RunCommand
         var json = new Option<string?>("--json") { Description = "Write every result and metric as JSON", HelpName = "FILE" };
         var report = ReportOptions.Html();
         var tolerances = new ToleranceOptions();
+        var markAll = new Option<bool>("--mark-all") { Description = "Also compare every intermediate tensor, in topological order, name the first that diverges, and find the nodes that introduce the error" };
+        var mark = new Option<string[]>("--mark") { Description = "Also compare these intermediate tensors (repeat, or several after one flag)", HelpName = "TENSOR", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
+        var markFile = new Option<string?>("--mark-file") { Description = "Also compare the tensors named in FILE (one per line; # starts a comment)", HelpName = "FILE" };
+        var maxMemory = new Option<string?>("--max-memory") { Description = "Bound on marked tensor values held at once, all runners together (default: 2G, or a quarter of memory when less); more tensors are compared in chunks", HelpName = "SIZE" };
+        var noLocalize = new Option<bool>("--no-localize") { Description = "With marked tensors: do not run diverging nodes alone to find the ones that introduce the error" };
 
         var cmd = new Command("run", "Run the model through each runner configuration on the same inputs and compare every output with the first's.");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { runners, seed, iterations, valRange, shapes, loadInputs, saveInputs, loadOutputs, saveOutputs, json, report }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { runners, seed, iterations, valRange, shapes, loadInputs, saveInputs, loadOutputs, saveOutputs, json, report, markAll, mark, markFile, maxMemory, noLocalize }) cmd.Options.Add(o);
         tolerances.AddTo(cmd);
         cmd.SetAction(p => Execute(new RunSettings(
             p.GetValue(model)!, p.GetValue(runners) ?? [], p.GetValue(CliApp.OrtLibrary), p.GetValue(seed), p.GetValue(iterations),
             p.GetValue(valRange) ?? [], p.GetValue(shapes) ?? [], p.GetValue(loadInputs), p.GetValue(saveInputs),
             p.GetValue(loadOutputs), p.GetValue(saveOutputs), tolerances.Read(p), tolerances.ReadOptions(p, p.GetValue(report) is not null), p.GetValue(json), p.GetValue(report),
-            p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet)), output, error));
+            p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet))
+        {
+            MarkAll = p.GetValue(markAll), Marks = p.GetValue(mark) ?? [], MarkFile = p.GetValue(markFile), MaxMemory = p.GetValue(maxMemory), Localize = !p.GetValue(noLocalize),
+        }, output, error));
         return cmd;
+    }
+
+    /// <summary>The layerwise options, or null when nothing is marked.</summary>
+    private static Compare.Layerwise.MarkOptions? Marks(RunSettings s)
+    {
+        var names = new List<string>(s.Marks);
+        if (s.MarkFile is { } file)
+        {
+            if (!File.Exists(file)) throw InvalidInputException.ForFile(file, "no such file");
+            foreach (var line in File.ReadLines(file))
+            {
+                var t = line.Split('#')[0].Trim();
+                if (t.Length > 0) names.Add(t);
+            }
+            if (names.Count == s.Marks.Count) throw InvalidInputException.ForFile(file, "names no tensor (one name per line; # starts a comment)");
+        }
+        long maxMemory = s.MaxMemory is null ? Compare.Layerwise.MarkOptions.DefaultMaxMemory : Sizes.Parse("--max-memory", s.MaxMemory);
+        if (!s.MarkAll && names.Count == 0)
+        {
+            if (s.MaxMemory is not null || !s.Localize) throw new InvalidInputException("--max-memory and --no-localize apply to layerwise comparison: add --mark-all, --mark or --mark-file");
+            return null;
+        }
+        if (s.MarkAll && names.Count > 0) throw new InvalidInputException("--mark-all already marks every tensor; drop --mark/--mark-file, or --mark-all");
+        return new Compare.Layerwise.MarkOptions { All = s.MarkAll, Names = names, MaxMemory = maxMemory, Localize = s.Localize };
     }
 
     public static int Execute(RunSettings s, TextWriter output, TextWriter error)
@@ -93,6 +132,7 @@ internal static class RunCommand
             LoadOutputs = s.LoadOutputs,
             Tolerances = s.Tolerances,
             Compare = s.Options,
+            Marks = Marks(s),
         };
         var report = new TextReport(output, s.Verbose);
         var result = RunJob.Execute(options, log, p =>
@@ -101,9 +141,28 @@ internal static class RunCommand
         });
         if (s.Json is not null) JsonReport.Write(s.Json, result, s.Model);
         if (s.Report is not null) HtmlReport.Write(s.Report, result, $"polynet run {Path.GetFileName(s.Model)} " + string.Join(" ", specs.Select(r => "--runner " + r.Text)));
+        if (result.Layerwise is { } layers) report.Layerwise(layers);
         report.Summary(result);
         foreach (var f in new[] { s.Json, s.Report }.Where(f => f is not null)) output.WriteLine($"[I] wrote {f}");
         return result.Passed ? ExitCodes.Success : ExitCodes.Mismatch;
+    }
+}
+
+/// <summary>Byte sizes on the command line: 1073741824, 512M, 4G, 64K.</summary>
+internal static class Sizes
+{
+    public static long Parse(string option, string text)
+    {
+        long mult = 1;
+        var num = text.Trim();
+        if (num.Length > 0 && char.ToUpperInvariant(num[^1]) is 'K' or 'M' or 'G' or 'T')
+        {
+            mult = char.ToUpperInvariant(num[^1]) switch { 'K' => 1L << 10, 'M' => 1L << 20, 'G' => 1L << 30, _ => 1L << 40 };
+            num = num[..^1];
+        }
+        if (!double.TryParse(num, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) || !(v > 0) || v * mult > long.MaxValue)
+            throw new InvalidInputException($"{option} {text}: expected a size such as 512M, 4G or 1073741824");
+        return (long)(v * mult);
     }
 }
 

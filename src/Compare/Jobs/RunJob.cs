@@ -37,6 +37,8 @@ public sealed class RunJobOptions
     public bool KeepOutputs { get; init; }
     /// <summary>Creates runners; tests replace it. Default: <see cref="RunnerFactory.Create"/>.</summary>
     public Func<RunnerSpec, RunnerContext, IRunner>? CreateRunner { get; init; }
+    /// <summary>Compare intermediate tensors too (--mark-all, --mark, --mark-file), and localize divergences.</summary>
+    public Layerwise.MarkOptions? Marks { get; init; }
 }
 
 /// <summary>One candidate's outputs judged against one reference for one sample.</summary>
@@ -67,6 +69,8 @@ public sealed class RunJobResult
     public IReadOnlyList<string> FilesWritten { get; init; } = [];
     /// <summary>Per runner, per sample, when <see cref="RunJobOptions.KeepOutputs"/> was set.</summary>
     public IReadOnlyList<IReadOnlyList<ValueMap>>? Outputs { get; init; }
+    /// <summary>The layerwise comparison, when tensors were marked.</summary>
+    public Layerwise.LayerwiseResult? Layerwise { get; init; }
     public bool Passed => Pairs.All(p => p.Passed);
 }
 
@@ -80,6 +84,33 @@ public static class RunJob
 {
     public static RunJobResult Execute(RunJobOptions o, IJobLog log, Action<PairResult>? onPair = null)
     {
+        if (o.Marks is not null)
+        {
+            if (o.Runners.Count < 2)
+                throw new InvalidInputException("layerwise comparison needs two runners: the reference and a runner to compare with it");
+            Layerwise.LayerwiseJob.Validate(o.Model, o.Marks);
+        }
+        var result = ExecuteMain(o, log, onPair, out var chosen);
+        if (o.Marks is null || chosen is null) return result;
+        var (sample, feeds, finals, _) = chosen.Value;
+        var layers = Layerwise.LayerwiseJob.Execute(o, o.Marks, sample, feeds, finals, log, out var referenceValues);
+        if (o.Marks.Localize)
+            for (int k = 0; k < layers.Candidates.Count; k++)
+            {
+                var cand = layers.Candidates[k];
+                if (cand.FirstDivergence is null) continue;
+                cand.Localization = Layerwise.Localizer.Execute(o, o.Runners[k + 1], cand, feeds, finals[layers.Reference], finals[cand.Candidate], referenceValues, log);
+            }
+        return new RunJobResult
+        {
+            Runners = result.Runners, Pairs = result.Pairs, Samples = result.Samples, FilesWritten = result.FilesWritten, Outputs = result.Outputs, Layerwise = layers,
+        };
+    }
+
+    /// <summary>The comparison proper; with marks, also picks the sample to go layerwise on (the first that fails, else 0).</summary>
+    private static RunJobResult ExecuteMain(RunJobOptions o, IJobLog log, Action<PairResult>? onPair, out (int Sample, ValueMap Feeds, Dictionary<string, ValueMap> Finals, bool Failed)? chosen)
+    {
+        chosen = null;
         if (o.Runners.Count == 0 && o.LoadOutputs is null)
             throw new InvalidInputException("nothing to compare: give at least one --runner (and a second one, or --load-outputs)");
         var create = o.CreateRunner ?? RunnerFactory.Create;
@@ -96,7 +127,7 @@ public static class RunJob
             }
             var inputs = runners.Count > 0 ? runners[0].Inputs : o.Model.Inputs;
             var outputs = runners.Count > 0 ? runners[0].Outputs : o.Model.Outputs;
-            var unknown = o.Tolerances.UnknownNames(outputs.Select(x => x.Name));
+            var unknown = o.Tolerances.UnknownNames(outputs.Select(x => x.Name).Concat(o.Marks is null ? [] : o.Model.Graph.Node.SelectMany(n => n.Output)));
             if (unknown.Count > 0)
                 throw new InvalidInputException($"tolerance given for '{unknown[0]}', which is not an output of {o.Model.DisplayName} (outputs: {string.Join(", ", outputs.Select(x => x.Name))})");
 
@@ -128,8 +159,15 @@ public static class RunJob
                     for (int k = 0; k < runners.Count; k++)
                         Add(pairs, onPair, PairComparer.Compare(s, label, reference, runners[k].Name, results[k], o.Tolerances, o.Compare, onlyShared: true, candPrecision: runners[k].Precision));
                 }
+                bool sampleFailed = false;
                 for (int k = 1; k < runners.Count; k++)
-                    Add(pairs, onPair, PairComparer.Compare(s, runners[0].Name, results[0], runners[k].Name, results[k], o.Tolerances, o.Compare, onlyShared: false, runners[0].Precision, runners[k].Precision));
+                {
+                    var p = PairComparer.Compare(s, runners[0].Name, results[0], runners[k].Name, results[k], o.Tolerances, o.Compare, onlyShared: false, runners[0].Precision, runners[k].Precision);
+                    sampleFailed |= !p.Passed;
+                    Add(pairs, onPair, p);
+                }
+                if (o.Marks is not null && (s == 0 || (sampleFailed && chosen is { Sample: 0 } c0 && !c0.Failed)))
+                    chosen = (s, samples[s], runners.Select((r, k) => (r.Name, results[k])).ToDictionary(x => x.Name, x => x.Item2), sampleFailed);
             }
 
             var written = new List<string>();

@@ -67,6 +67,7 @@ public static class HtmlReport
             foreach (var p in sec.Result?.Pairs ?? [])
                 foreach (var o in p.Outputs)
                     Output(h, o, p, id++);
+            if (sec.Result?.Layerwise is { } layers) Layerwise(h, layers);
         }
         h.Append("<script>\n").Append(Script).Append("</script>\n</body></html>\n");
         return h.ToString();
@@ -110,6 +111,68 @@ public static class HtmlReport
             }
         }
         h.Append("</section>\n");
+    }
+
+    /// <summary>The per-layer error curve of each candidate, the diverging tensors and what localization found.</summary>
+    private static void Layerwise(StringBuilder h, Layerwise.LayerwiseResult r)
+    {
+        h.Append($"<section class=\"layerwise\"><h2>Layerwise comparison <small>sample {r.Sample}, {r.Marked} tensors, {r.Chunks} chunk(s), {r.Runs} model runs</small></h2>\n");
+        foreach (var n in r.Notes) h.Append($"<p class=\"hint\">{E(n)}</p>\n");
+        foreach (var c in r.Candidates)
+        {
+            var first = c.FirstDivergence;
+            h.Append($"<h3>{E(c.Candidate)} vs {E(r.Reference)} <span class=\"{(first is null ? "pass" : "fail")}\">{(first is null ? "all within tolerance" : $"first divergence: {E(first.Tensor)} from {E(first.NodeLabel)}")}</span></h3>\n");
+            Curve(h, c);
+            var rows = c.Tensors.Count <= 200 ? c.Tensors : c.Diverging.Take(200).ToList();
+            h.Append("<table class=\"layers\"><tr><th>#</th><th>tensor</th><th>node</th><th>shape</th><th>verdict</th><th>max abs err</th><th>rel L2</th><th>out of tolerance</th></tr>\n");
+            foreach (var t in rows)
+            {
+                var m = t.Comparison.Metrics;
+                h.Append($"<tr class=\"{(t.Passed ? "pass" : "fail")}\"><td>{t.Position}</td><td>{E(t.Tensor)}</td><td>{E(t.NodeLabel)}</td><td>{E(t.Comparison.ReferenceShape?.ToString() ?? "")}</td><td>{(t.Passed ? "PASSED" : "FAILED")}</td><td>{N(m?.AbsError.Max)}</td><td>{N(m?.RelativeL2)}</td><td>{(m is null ? E(t.Comparison.Reason) : $"{m.Mismatches} ({N(m.MismatchPercent)}%)")}</td></tr>\n");
+            }
+            h.Append("</table>\n");
+            if (c.Localization is { } loc)
+            {
+                h.Append($"<h3>Localization <small>{loc.Runs} more model runs</small></h3>\n<table class=\"localization\"><tr><th>node</th><th>tensor</th><th>verdict</th><th>alone: max abs err</th><th>alone: rel L2</th><th>note</th></tr>\n");
+                foreach (var n in loc.Nodes)
+                {
+                    var m = n.Isolated?.Metrics;
+                    h.Append($"<tr class=\"{(n.Introduces == true ? "fail" : "pass")}\"><td>{E(n.NodeLabel)}</td><td>{E(n.Tensor)}</td><td>{(n.Introduces switch { true => "introduces", false => "inherits", null => "unknown" })}</td><td>{N(m?.AbsError.Max)}</td><td>{N(m?.RelativeL2)}</td><td>{E(n.Note ?? n.Isolated?.Reason ?? "")}</td></tr>\n");
+                }
+                h.Append("</table>\n");
+                if (loc.Explained.Count > 0)
+                    h.Append("<p>With the culprits' outputs replaced by the reference's: ")
+                     .Append(string.Join("; ", loc.Explained.Select(e => $"{E(e.Output)}: rel L2 {N(e.Before)} → {N(e.After)} ({(double.IsNaN(e.Explained) ? "n/a" : (100 * e.Explained).ToString("0.#", CultureInfo.InvariantCulture) + "%")} explained)")))
+                     .Append(".</p>\n");
+            }
+        }
+        h.Append("</section>\n");
+    }
+
+    /// <summary>log10 of each tensor's relative L2 error against its topological position; failing tensors red.</summary>
+    private static void Curve(StringBuilder h, Layerwise.CandidateLayers c)
+    {
+        var points = c.Tensors.Where(t => t.Comparison.Metrics is { Count: > 0 }).Select(t => (t, v: t.Comparison.Metrics!.RelativeL2)).ToList();
+        if (points.Count == 0) return;
+        const int width = 640, height = 220, left = 40, bottom = 24, top = 10, right = 10;
+        double Y(double v) => Math.Log10(Math.Max(v, 1e-12));
+        var ys = points.Select(p => double.IsFinite(p.v) ? Y(p.v) : 3).ToList();
+        double lo = Math.Floor(ys.Min()), hi = Math.Max(Math.Ceiling(ys.Max()), lo + 1);
+        int maxPos = Math.Max(1, points.Max(p => p.t.Position));
+        double X(int pos) => left + (double)pos / maxPos * (width - left - right);
+        double Py(double y) => top + (hi - y) / (hi - lo) * (height - top - bottom);
+        h.Append($"<figure data-figure=\"curve\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\">");
+        for (double d = lo; d <= hi; d++)
+            h.Append(CultureInfo.InvariantCulture, $"<line x1=\"{left}\" y1=\"{Py(d):0.##}\" x2=\"{width - right}\" y2=\"{Py(d):0.##}\" stroke=\"#eee\"/><text x=\"2\" y=\"{Py(d) + 3:0.##}\" font-size=\"9\">1e{d:0}</text>");
+        if (c.FirstDivergence is { } f)
+            h.Append(CultureInfo.InvariantCulture, $"<line x1=\"{X(f.Position):0.##}\" y1=\"{top}\" x2=\"{X(f.Position):0.##}\" y2=\"{height - bottom}\" stroke=\"#cf222e\" stroke-dasharray=\"3 3\"/>");
+        h.Append("<polyline fill=\"none\" stroke=\"#3b528b\" stroke-width=\"1\" points=\"")
+         .AppendJoin(' ', points.Select((p, i) => string.Create(CultureInfo.InvariantCulture, $"{X(p.t.Position):0.##},{Py(ys[i]):0.##}")))
+         .Append("\"/>");
+        for (int i = 0; i < points.Count; i++)
+            h.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{X(points[i].t.Position):0.##}\" cy=\"{Py(ys[i]):0.##}\" r=\"{(points.Count > 300 ? 1 : 2.5)}\" fill=\"{(points[i].t.Passed ? "#3b528b" : "#cf222e")}\"><title>{E(points[i].t.Tensor)} ({E(points[i].t.NodeLabel)}): rel L2 {E(Format.Number(points[i].v))}</title></circle>");
+        h.Append(CultureInfo.InvariantCulture, $"<text x=\"{left}\" y=\"{height - 6}\" font-size=\"9\">topological position 0 … {maxPos}</text>");
+        h.Append("</svg><figcaption>relative L2 error of each intermediate tensor (log scale) in topological order; red: beyond tolerance; dashed: first divergence</figcaption></figure>\n");
     }
 
     /// <summary>An SVG bar chart; with <paramref name="logY"/> bar heights follow log10 of the value.</summary>

@@ -43,6 +43,91 @@ public static class JsonReport
         j.WriteStartArray("files_written");
         foreach (var f in result.FilesWritten) j.WriteStringValue(f);
         j.WriteEndArray();
+        if (result.Layerwise is { } layers) WriteLayerwise(j, layers);
+        j.WriteEndObject();
+    }
+
+    public static void WriteLayerwise(Utf8JsonWriter j, Layerwise.LayerwiseResult r)
+    {
+        j.WriteStartObject("layerwise");
+        j.WriteNumber("sample", r.Sample);
+        j.WriteString("reference", r.Reference);
+        j.WriteNumber("marked", r.Marked);
+        j.WriteNumber("chunks", r.Chunks);
+        j.WriteNumber("runs", r.Runs);
+        j.WriteStartArray("notes");
+        foreach (var n in r.Notes) j.WriteStringValue(n);
+        j.WriteEndArray();
+        j.WriteStartArray("candidates");
+        foreach (var c in r.Candidates)
+        {
+            j.WriteStartObject();
+            j.WriteString("candidate", c.Candidate);
+            if (c.FirstDivergence is { } f) j.WriteString("first_divergence", f.Tensor);
+            else j.WriteNull("first_divergence");
+            j.WriteStartArray("tensors");
+            foreach (var t in c.Tensors)
+            {
+                j.WriteStartObject();
+                j.WriteNumber("position", t.Position);
+                j.WriteString("node", t.NodeName);
+                j.WriteString("op_type", t.OpType);
+                j.WritePropertyName("comparison");
+                WriteOutput(j, t.Comparison);
+                j.WriteEndObject();
+            }
+            j.WriteEndArray();
+            if (c.Localization is { } loc)
+            {
+                j.WriteStartObject("localization");
+                j.WriteNumber("runs", loc.Runs);
+                j.WriteStartArray("nodes");
+                foreach (var n in loc.Nodes)
+                {
+                    j.WriteStartObject();
+                    j.WriteNumber("position", n.Position);
+                    j.WriteString("node", n.NodeName);
+                    j.WriteString("op_type", n.OpType);
+                    j.WriteString("tensor", n.Tensor);
+                    if (n.Introduces is { } b) j.WriteBoolean("introduces", b);
+                    else j.WriteNull("introduces");
+                    if (n.Note is not null) j.WriteString("note", n.Note);
+                    if (n.Isolated is not null)
+                    {
+                        j.WritePropertyName("isolated");
+                        WriteOutput(j, n.Isolated);
+                    }
+                    j.WriteEndObject();
+                }
+                j.WriteEndArray();
+                j.WriteStartArray("explained");
+                foreach (var e in loc.Explained) Explanation(j, e);
+                j.WriteEndArray();
+                j.WriteStartObject("explained_each");
+                foreach (var (node, list) in loc.ExplainedEach)
+                {
+                    j.WriteStartArray(node);
+                    foreach (var e in list) Explanation(j, e);
+                    j.WriteEndArray();
+                }
+                j.WriteEndObject();
+                j.WriteEndObject();
+            }
+            j.WriteEndObject();
+        }
+        j.WriteEndArray();
+        j.WriteEndObject();
+    }
+
+    private static void Explanation(Utf8JsonWriter j, Layerwise.OutputExplanation e)
+    {
+        j.WriteStartObject();
+        j.WriteString("output", e.Output);
+        Num(j, "rel_l2_before", e.Before);
+        Num(j, "rel_l2_after", e.After);
+        Num(j, "max_abs_before", e.MaxAbsBefore);
+        Num(j, "max_abs_after", e.MaxAbsAfter);
+        Num(j, "explained", e.Explained);
         j.WriteEndObject();
     }
 

@@ -60,6 +60,64 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
             w.WriteLine($"        would pass with atol ≥ {F(m.NeededAtol)} (at rtol {F(o.Tolerance.Rtol)}) or rtol ≥ {F(m.NeededRtol)} (at atol {F(o.Tolerance.Atol)})");
     }
 
+    /// <summary>The layerwise table (every tensor when few or verbose, else the diverging ones) and localization.</summary>
+    public void Layerwise(Layerwise.LayerwiseResult r, int limit = 40)
+    {
+        w.WriteLine($"[I] Layerwise comparison on sample {r.Sample}: {r.Marked} tensor(s) in topological order ({r.Chunks} chunk(s), {r.Runs} model run(s))");
+        foreach (var n in r.Notes) w.WriteLine($"[W] {n}");
+        foreach (var c in r.Candidates)
+        {
+            int failed = c.Diverging.Count();
+            var first = c.FirstDivergence;
+            w.WriteLine(first is null
+                ? $"[I] '{c.Candidate}' vs '{r.Reference}': all {c.Tensors.Count} tensor(s) within tolerance"
+                : $"[E] '{c.Candidate}' vs '{r.Reference}': {failed} of {c.Tensors.Count} tensor(s) beyond tolerance; first divergence: '{first.Tensor}' from {first.NodeLabel}");
+            var rows = verbose || c.Tensors.Count <= limit ? c.Tensors : c.Diverging.Take(limit).ToList();
+            if (rows.Count > 0)
+            {
+                int tw = Math.Clamp(rows.Max(t => t.Tensor.Length), 6, 40), nw = Math.Clamp(rows.Max(t => t.NodeLabel.Length), 4, 40);
+                w.WriteLine($"        {"#",5}  {"tensor".PadRight(tw)}  {"node".PadRight(nw)}  {"shape",-12} {"max abs",10} {"rel L2",10}  verdict");
+                foreach (var t in rows)
+                {
+                    var m = t.Comparison.Metrics;
+                    w.WriteLine($"        {t.Position,5}  {Cut(t.Tensor, tw).PadRight(tw)}  {Cut(t.NodeLabel, nw).PadRight(nw)}  {t.Comparison.ReferenceShape?.ToString() ?? "",-12} {(m is null ? "" : F(m.AbsError.Max)),10} {(m is null ? "" : F(m.RelativeL2)),10}  {(t.Passed ? "PASSED" : "FAILED")}{(ReferenceEquals(t, first) ? "  <- first divergence" : "")}");
+                }
+                if (rows.Count < c.Tensors.Count)
+                    w.WriteLine($"        ({(rows.Count < failed ? $"first {rows.Count} of {failed} diverging" : $"the {failed} diverging")} tensor(s) shown; --verbose shows all {c.Tensors.Count})");
+            }
+            if (c.Localization is { } loc) Localization(loc);
+        }
+    }
+
+    private void Localization(Layerwise.LocalizationResult loc)
+    {
+        var culprits = loc.Culprits.ToList();
+        w.WriteLine($"[{(culprits.Count > 0 ? "E" : "I")}] Localization ({loc.Runs} more model run(s)): {culprits.Count} of {loc.Nodes.Count} diverging node(s) introduce error when fed the reference's inputs; the rest inherit it");
+        int nw = Math.Clamp(loc.Nodes.Max(n => n.NodeLabel.Length), 4, 48);
+        foreach (var n in loc.Nodes.Where(n => verbose || n.Introduces != false).Concat(loc.Nodes.Where(n => !verbose && n.Introduces == false).Take(verbose ? 0 : 5)))
+        {
+            var m = n.Isolated?.Metrics;
+            var what = n.Introduces switch
+            {
+                true => "INTRODUCES",
+                false => "inherits  ",
+                null => "unknown   ",
+            };
+            var numbers = n.Isolated is null ? n.Note ?? "" : $"alone: {n.Isolated.Reason}{(m is null ? "" : $", max abs {F(m.AbsError.Max)}, rel L2 {F(m.RelativeL2)}")}";
+            w.WriteLine($"        {Cut(n.NodeLabel, nw).PadRight(nw)}  {what}  {numbers}");
+        }
+        int hidden = verbose ? 0 : Math.Max(0, loc.Nodes.Count(n => n.Introduces == false) - 5);
+        if (hidden > 0) w.WriteLine($"        ({hidden} more inheriting node(s); --verbose lists them)");
+        if (loc.Explained.Count > 0)
+            w.WriteLine($"        fixing {(culprits.Count == 1 ? culprits[0].NodeLabel : $"the {culprits.Count} culprits")} (its output replaced by the reference's) removes "
+                + string.Join(", ", loc.Explained.Select(e => $"{Pct(e.Explained)} of {e.Output}'s error (rel L2 {F(e.Before)} -> {F(e.After)})")));
+        foreach (var (node, ex) in loc.ExplainedEach)
+            w.WriteLine($"        fixing {node} alone removes " + string.Join(", ", ex.Select(e => $"{Pct(e.Explained)} of {e.Output}'s error")));
+    }
+
+    private static string Pct(double f) => double.IsNaN(f) ? "n/a" : (100 * f).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "%";
+    private static string Cut(string s, int n) => s.Length <= n ? s : s[..(n - 1)] + "…";
+
     public void Summary(RunJobResult r)
     {
         int pairs = r.Pairs.Count;

@@ -218,8 +218,7 @@ public sealed class SuiteFile
             var type = typeof(SuiteDto).Assembly.GetType(unknown.Groups[2].Value);
             var known = type?.GetProperties(BindingFlags.Public | BindingFlags.Instance).Select(p => UnderscoredNamingConvention.Instance.Apply(p.Name)).ToList() ?? [];
             var key = unknown.Groups[1].Value;
-            var closest = known.OrderBy(k => EditDistance(k, key)).FirstOrDefault();
-            var hint = closest is not null && EditDistance(closest, key) <= Math.Max(2, key.Length / 3) ? $"; did you mean '{closest}'?" : "";
+            var hint = PolyNet.Onnx.Names.Closest(key, known) is { } closest ? $"; did you mean '{closest}'?" : "";
             return $"unknown key '{key}'{hint} (known here: {string.Join(", ", known)})";
         }
         if (Regex.IsMatch(message, "^\\(Line: \\d+"))
@@ -227,20 +226,5 @@ public sealed class SuiteFile
         return message.StartsWith("Exception during deserialization", StringComparison.Ordinal)
             ? "a value has the wrong form (a list where one value belongs, or a mapping where a list belongs)"
             : message;
-    }
-
-    internal static int EditDistance(string a, string b)
-    {
-        var prev = new int[b.Length + 1];
-        var cur = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++) prev[j] = j;
-        for (int i = 1; i <= a.Length; i++)
-        {
-            cur[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-                cur[j] = Math.Min(Math.Min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            (prev, cur) = (cur, prev);
-        }
-        return prev[b.Length];
     }
 }

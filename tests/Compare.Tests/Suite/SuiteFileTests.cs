@@ -80,5 +80,5 @@ public class SuiteFileTests
     [InlineData("atol", "atoll", 1)]
     [InlineData("tolerances", "tolerances", 0)]
     [InlineData("max_mismatch_percent", "max_mismatch_pct", 4)]
-    public void Edit_distance_counts_single_character_edits(string a, string b, int d) => Assert.Equal(d, SuiteFile.EditDistance(a, b));
+    public void Edit_distance_counts_single_character_edits(string a, string b, int d) => Assert.Equal(d, PolyNet.Onnx.Names.EditDistance(a, b));
 }

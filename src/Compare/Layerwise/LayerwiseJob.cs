@@ -1,0 +1,238 @@
+using PolyNet.Compare.Jobs;
+using PolyNet.Onnx;
+using PolyNet.Runners;
+using PolyNet.Runners.Inspect;
+using PolyNet.Runners.Ort;
+using PolyNet.Runners.Specs;
+
+namespace PolyNet.Compare.Layerwise;
+
+/// <summary>Which intermediate tensors to compare, and how much memory their values may take at once.</summary>
+public sealed class MarkOptions
+{
+    /// <summary>Every tensor a node produces (Constant nodes' excepted).</summary>
+    public bool All { get; init; }
+    /// <summary>Tensors by name (--mark, --mark-file), compared in topological order whatever order they are given in.</summary>
+    public IReadOnlyList<string> Names { get; init; } = [];
+    /// <summary>Bound on marked tensor values held at once, all runners together (--max-memory).</summary>
+    public long MaxMemory { get; init; } = DefaultMaxMemory;
+    /// <summary>Decide for each diverging tensor whether its node introduces the error (a few more model runs).</summary>
+    public bool Localize { get; init; } = true;
+
+    /// <summary>2 GiB, or a quarter of the memory this process may use when that is less.</summary>
+    public static long DefaultMaxMemory => Math.Min(2L << 30, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4);
+}
+
+/// <summary>One intermediate tensor of one candidate, compared with the reference's.</summary>
+/// <param name="Position">Index of the producing node in topological order.</param>
+public sealed record TensorResult(int Position, string Tensor, int Node, string NodeName, string OpType, OutputComparison Comparison)
+{
+    public bool Passed => Comparison.Passed;
+    public string NodeLabel => string.IsNullOrEmpty(NodeName) ? $"#{Node} ({OpType})" : $"{NodeName} ({OpType})";
+}
+
+/// <summary>Every marked tensor of one candidate, in topological order, with what localization found.</summary>
+public sealed class CandidateLayers
+{
+    public required string Candidate { get; init; }
+    public required IReadOnlyList<TensorResult> Tensors { get; init; }
+    public TensorResult? FirstDivergence => Tensors.FirstOrDefault(t => !t.Passed);
+    public IEnumerable<TensorResult> Diverging => Tensors.Where(t => !t.Passed);
+    public LocalizationResult? Localization { get; set; }
+}
+
+/// <summary>The layerwise pass: what was compared, on which sample, at what cost.</summary>
+public sealed class LayerwiseResult
+{
+    public required int Sample { get; init; }
+    public required string Reference { get; init; }
+    public required int Marked { get; init; }
+    /// <summary>Groups of tensors marked together (more than one when their values would exceed the memory bound).</summary>
+    public required int Chunks { get; init; }
+    /// <summary>Model runs of the pass (every runner, every chunk).</summary>
+    public required int Runs { get; init; }
+    public required IReadOnlyList<CandidateLayers> Candidates { get; init; }
+    /// <summary>Things the user should know: marking changed a runner's outputs, tensors a runner did not return.</summary>
+    public required IReadOnlyList<string> Notes { get; init; }
+}
+
+/// <summary>
+/// Compares intermediate tensors of the first runner (the reference) and each other runner, on one sample. Tensors are
+/// exposed as extra outputs of fresh sessions, in chunks whose estimated size (ONNX Runtime's inferred shapes, symbolic
+/// dimensions resolved from the sample's inputs) stays under <see cref="MarkOptions.MaxMemory"/> for all runners
+/// together; each chunk's values are compared as they arrive and dropped. Exposing tensors can stop an optimizing
+/// runtime from fusing the nodes around them, so the final outputs of the marked sessions are checked against the
+/// unmarked run's and any difference is reported.
+/// </summary>
+public static class LayerwiseJob
+{
+    /// <param name="finalOutputs">Each runner's outputs for this sample from the unmarked run, by runner name.</param>
+    public static LayerwiseResult Execute(RunJobOptions o, MarkOptions marks, int sample, ValueMap feeds,
+        IReadOnlyDictionary<string, ValueMap> finalOutputs, IJobLog log, out ValueMap? referenceValues)
+    {
+        var model = o.Model;
+        var view = new GraphView(model.Graph);
+        var order = view.TopologicalOrder();
+        var position = new Dictionary<string, (int Position, int Node)>(StringComparer.Ordinal);
+        for (int p = 0; p < order.Count; p++)
+            foreach (var t in view.Nodes[order[p]].Output)
+                if (t.Length > 0) position.TryAdd(t, (p, order[p]));
+        var outputs = model.Graph.Output.Select(x => x.Name).ToHashSet(StringComparer.Ordinal);
+        var tensors = Select(model, view, order, marks, position, outputs);
+        if (tensors.Count == 0) throw new InvalidInputException($"{model.DisplayName}: no intermediate tensor to compare (the graph's node outputs are all graph outputs or constants)");
+
+        var types = OrtTypes.Infer(model);
+        var sizes = Sizes(tensors, types, model, feeds);
+        long perRunner = Math.Max(1, marks.MaxMemory / Math.Max(1, o.Runners.Count));
+        var chunks = Chunk(tensors, sizes, perRunner);
+        log.Info($"layerwise: {tensors.Count} tensor(s) on sample {sample}, {chunks.Count} chunk(s) under {Format.Bytes(marks.MaxMemory)} ({Format.Bytes(sizes.Values.Sum())} of values per runner)");
+
+        var create = o.CreateRunner ?? RunnerFactory.Create;
+        var results = o.Runners.Skip(1).Select(_ => new List<TensorResult>()).ToList();
+        var candidates = new string[o.Runners.Count];
+        var notes = new List<string>();
+        var missing = new HashSet<string>(StringComparer.Ordinal);
+        ValueMap? keptReference = chunks.Count == 1 ? new ValueMap() : null;
+        int runs = 0;
+        for (int c = 0; c < chunks.Count; c++)
+        {
+            var values = new ValueMap[o.Runners.Count];
+            var precisions = new ComputePrecision[o.Runners.Count];
+            for (int k = 0; k < o.Runners.Count; k++)
+            {
+                using var runner = create(o.Runners[k], new RunnerContext { Model = model, ExtraOutputs = chunks[c] });
+                runner.Activate();
+                values[k] = runner.Infer(feeds);
+                runs++;
+                candidates[k] = runner.Name;
+                precisions[k] = runner.Precision;
+                if (c == 0 && finalOutputs.TryGetValue(runner.Name, out var unmarked))
+                    if (MarkingEffect(runner.Name, unmarked, values[k], chunks.Sum(x => x.Count)) is { } note) notes.Add(note);
+            }
+            log.Verbose($"layerwise: chunk {c + 1}/{chunks.Count} ({chunks[c].Count} tensor(s)) done");
+            foreach (var t in chunks[c])
+            {
+                if (!values[0].TryGetValue(t, out var rv)) { missing.Add($"{candidates[0]}: {t}"); continue; }
+                if (keptReference is not null) keptReference.Add(t, rv);
+                var (p, node) = position[t];
+                for (int k = 1; k < o.Runners.Count; k++)
+                {
+                    if (!values[k].TryGetValue(t, out var cv)) { missing.Add($"{candidates[k]}: {t}"); continue; }
+                    var pair = PairComparer.Compare(sample, candidates[0], new ValueMap { { t, rv } }, candidates[k], new ValueMap { { t, cv } },
+                        o.Tolerances, o.Compare, onlyShared: true, precisions[0], precisions[k]);
+                    foreach (var oc in pair.Outputs)
+                        results[k - 1].Add(new TensorResult(p, t, node, view.Nodes[node].Name, view.Nodes[node].OpType, oc));
+                }
+            }
+        }
+        if (missing.Count > 0)
+            notes.Add($"{missing.Count} tensor(s) not returned and not compared: {string.Join(", ", missing.Take(8))}{(missing.Count > 8 ? ", ..." : "")}");
+        referenceValues = keptReference;
+        return new LayerwiseResult
+        {
+            Sample = sample,
+            Reference = candidates[0],
+            Marked = tensors.Count,
+            Chunks = chunks.Count,
+            Runs = runs,
+            Candidates = results.Select((r, i) => new CandidateLayers { Candidate = candidates[i + 1], Tensors = r }).ToList(),
+            Notes = notes,
+        };
+    }
+
+    /// <summary>Checks the marked names before anything runs (the same check <see cref="Execute"/> makes).</summary>
+    public static void Validate(OnnxModel model, MarkOptions marks)
+    {
+        var view = new GraphView(model.Graph);
+        var order = view.TopologicalOrder();
+        var position = new Dictionary<string, (int Position, int Node)>(StringComparer.Ordinal);
+        for (int p = 0; p < order.Count; p++)
+            foreach (var t in view.Nodes[order[p]].Output)
+                if (t.Length > 0) position.TryAdd(t, (p, order[p]));
+        _ = Select(model, view, order, marks, position, model.Graph.Output.Select(x => x.Name).ToHashSet(StringComparer.Ordinal));
+    }
+
+    /// <summary>The marked tensors in topological order; names that are not node outputs are errors naming the closest.</summary>
+    private static List<string> Select(OnnxModel model, GraphView view, IReadOnlyList<int> order, MarkOptions marks,
+        Dictionary<string, (int Position, int Node)> position, HashSet<string> outputs)
+    {
+        if (marks.All)
+            return order.Where(n => view.Nodes[n].OpType != "Constant")
+                .SelectMany(n => view.Nodes[n].Output).Where(t => t.Length > 0 && !outputs.Contains(t)).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var name in marks.Names)
+            if (!position.ContainsKey(name))
+                throw new InvalidInputException(view.GraphInputNames.Contains(name) || view.Initializers.ContainsKey(name)
+                    ? $"{model.DisplayName}: '{name}' is a graph input or an initializer, not a tensor a node computes; nothing to compare"
+                    : $"{model.DisplayName}: no node produces a tensor named '{name}'{Names.Suggest(name, position.Keys)}");
+        return marks.Names.Where(t => !outputs.Contains(t)).Distinct(StringComparer.Ordinal).OrderBy(t => position[t].Position).ToList();
+    }
+
+    /// <summary>Estimated bytes per tensor; unknown dimensions count as the largest fully known tensor.</summary>
+    private static Dictionary<string, long> Sizes(List<string> tensors, IReadOnlyDictionary<string, ValueSpec> types, OnnxModel model, ValueMap feeds)
+    {
+        var dims = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var input in model.Inputs)
+            if (input.Shape is { } s && feeds.TryGetValue(input.Name, out var v) && v is TensorData t && t.Shape.Rank == s.Dims.Count)
+                for (int i = 0; i < s.Dims.Count; i++)
+                    if (s.Dims[i].Param is { Length: > 0 } p) dims[p] = t.Shape[i];
+        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        var unknown = new List<string>();
+        foreach (var name in tensors)
+        {
+            long? bytes = null;
+            if (types.TryGetValue(name, out var spec) && spec.Kind == ValueKind.Tensor && spec.Shape is { } shape && spec.ElementType != ElementType.String)
+            {
+                long n = 1;
+                foreach (var d in shape.Dims)
+                {
+                    long? v = d.Value ?? (d.Param is { } p && dims.TryGetValue(p, out var r) ? r : null);
+                    if (v is null) { n = -1; break; }
+                    n *= v.Value;
+                }
+                if (n >= 0) bytes = n * spec.ElementType.ByteSize();
+            }
+            if (bytes is { } b) sizes[name] = b;
+            else unknown.Add(name);
+        }
+        long fallback = sizes.Count > 0 ? sizes.Values.Max() : 1 << 20;
+        foreach (var name in unknown) sizes[name] = fallback;
+        return sizes;
+    }
+
+    private static List<List<string>> Chunk(List<string> tensors, Dictionary<string, long> sizes, long budget)
+    {
+        var chunks = new List<List<string>>();
+        var current = new List<string>();
+        long used = 0;
+        foreach (var t in tensors)
+        {
+            if (current.Count > 0 && used + sizes[t] > budget)
+            {
+                chunks.Add(current);
+                current = [];
+                used = 0;
+            }
+            current.Add(t);
+            used += sizes[t];
+        }
+        if (current.Count > 0) chunks.Add(current);
+        return chunks;
+    }
+
+    /// <summary>A note when the marked session's final outputs are not bit-identical to the unmarked run's.</summary>
+    private static string? MarkingEffect(string runner, ValueMap unmarked, ValueMap marked, int count)
+    {
+        double worst = 0;
+        string? where = null;
+        foreach (var (name, v) in unmarked)
+        {
+            if (v is not TensorData a || !marked.TryGetValue(name, out var w) || w is not TensorData b || a.ContentEquals(b)) continue;
+            if (!a.Shape.Equals(b.Shape) || a.ElementType != b.ElementType) return $"{runner}: marking {count} tensor(s) changed output '{name}' itself ({a.Describe()} became {b.Describe()})";
+            double d = 0;
+            for (long i = 0; i < a.ElementCount; i++) d = Math.Max(d, Math.Abs(a.GetDouble(i) - b.GetDouble(i)));
+            if (d >= worst) (worst, where) = (d, name);
+        }
+        return where is null ? null
+            : $"{runner}: with {count} tensor(s) marked as outputs its final outputs differ from the unmarked run (max abs {Format.Number(worst)} on '{where}'): exposing tensors stopped some optimization (a fusion), so the layerwise values are those of a slightly different execution";
+    }
+}

@@ -1,0 +1,243 @@
+using PolyNet.Compare.Jobs;
+using PolyNet.Onnx;
+using PolyNet.Onnx.Proto;
+using PolyNet.Onnx.Transforms;
+using PolyNet.Runners;
+using PolyNet.Runners.Inspect;
+using PolyNet.Runners.Ort;
+using PolyNet.Runners.Specs;
+
+namespace PolyNet.Compare.Layerwise;
+
+/// <summary>A diverging tensor's node run alone on the candidate, fed the reference's values for its inputs.</summary>
+/// <param name="Introduces">The node's output differs beyond tolerance even from exact inputs: the node introduces error. Null when it could not be isolated.</param>
+public sealed record NodeVerdict(int Position, int Node, string NodeName, string OpType, string Tensor, bool? Introduces, OutputComparison? Isolated, string? Note = null)
+{
+    public string NodeLabel => string.IsNullOrEmpty(NodeName) ? $"#{Node} ({OpType})" : $"{NodeName} ({OpType})";
+}
+
+/// <summary>How much of a final output's error goes away when the culprits' outputs are replaced by the reference's.</summary>
+/// <param name="Before">Relative L2 error of the output in the candidate's full run.</param>
+/// <param name="After">The same with the culprits fixed.</param>
+public sealed record OutputExplanation(string Output, double Before, double After, double MaxAbsBefore, double MaxAbsAfter)
+{
+    /// <summary>Share of the error explained, in [0, 1] (NaN when there was no error).</summary>
+    public double Explained => Before > 0 && double.IsFinite(Before) ? Math.Clamp(1 - After / Before, 0, 1) : Before > 0 ? (double.IsFinite(After) ? 1 : 0) : double.NaN;
+}
+
+/// <summary>The culprits among a candidate's diverging tensors, with what fixing them does to the final outputs.</summary>
+public sealed class LocalizationResult
+{
+    public required IReadOnlyList<NodeVerdict> Nodes { get; init; }
+    public IEnumerable<NodeVerdict> Culprits => Nodes.Where(n => n.Introduces == true);
+    /// <summary>With every culprit fixed at once.</summary>
+    public required IReadOnlyList<OutputExplanation> Explained { get; init; }
+    /// <summary>Per culprit, when there are several (up to <see cref="Localizer.MaxSeparateExplanations"/>).</summary>
+    public required IReadOnlyDictionary<string, IReadOnlyList<OutputExplanation>> ExplainedEach { get; init; }
+    /// <summary>Model runs localization took after the layerwise pass.</summary>
+    public required int Runs { get; init; }
+}
+
+/// <summary>
+/// Decides, for each diverging tensor, whether its node introduces the error or inherits it. All diverging nodes are
+/// copied side by side into one model whose inputs are theirs, renamed; the candidate runs it once, fed the reference's
+/// values, and each copy's output is compared with the reference's (one run, whatever the count). Then the candidate
+/// runs the model with the culprits' outputs cut and fed the reference's values, to measure how much of each final
+/// output's error they explain. Runs after the layerwise pass: 0 or 1 to get the reference's values (none when the
+/// pass kept them), 1 for the isolated nodes, 1 for the explanation (1 more per culprit when there are 2 or 3):
+/// at most 3 for a single culprit.
+/// </summary>
+public static class Localizer
+{
+    public const int MaxSeparateExplanations = 3;
+
+    public static LocalizationResult Execute(RunJobOptions o, RunnerSpec candidate, CandidateLayers layers, ValueMap feeds,
+        ValueMap referenceOutputs, ValueMap candidateOutputs, ValueMap? referenceValues, IJobLog log)
+    {
+        var model = o.Model;
+        var view = new GraphView(model.Graph);
+        var create = o.CreateRunner ?? RunnerFactory.Create;
+        int runs = 0;
+        var diverging = layers.Diverging.GroupBy(t => t.Node).Select(g => g.First()).OrderBy(t => t.Position).ToList();
+
+        // Reference values of every input and output of the diverging nodes.
+        var needed = diverging.SelectMany(t => view.AllInputs(t.Node).Concat(view.Nodes[t.Node].Output.Where(x => x.Length > 0)))
+            .Where(x => !view.Initializers.ContainsKey(x) && !feeds.ContainsKey(x)).Distinct(StringComparer.Ordinal).ToList();
+        var reference = new ValueMap();
+        foreach (var (k, v) in feeds) reference.Set(k, v);
+        foreach (var (k, v) in referenceOutputs) reference.Set(k, v);
+        foreach (var x in needed)
+            if (referenceValues?.TryGetValue(x, out var v) == true) reference.Set(x, v);
+        var fetch = needed.Where(x => !reference.ContainsKey(x)).ToList();
+        if (fetch.Count > 0)
+        {
+            using var r = create(o.Runners[0], new RunnerContext { Model = model, ExtraOutputs = fetch });
+            r.Activate();
+            foreach (var (k, v) in r.Infer(feeds)) reference.Set(k, v);
+            runs++;
+        }
+        var types = OrtTypes.Infer(model);
+
+        // One model holding a copy of each diverging node, fed the reference's values.
+        var (isolated, isoFeeds, outputsOf, skipped) = Isolate(model, view, diverging, reference, types);
+        var verdicts = new List<NodeVerdict>();
+        ValueMap isoOut = new();
+        ComputePrecision refPrecision = ComputePrecision.Fp32, candPrecision = ComputePrecision.Fp32;
+        if (outputsOf.Count > 0)
+        {
+            using var c = create(candidate, new RunnerContext { Model = isolated });
+            c.Activate();
+            isoOut = c.Infer(isoFeeds);
+            candPrecision = c.Precision;
+            runs++;
+        }
+        using (var r0 = create(o.Runners[0], new RunnerContext { Model = model })) refPrecision = r0.Precision;
+        foreach (var t in diverging)
+        {
+            if (skipped.TryGetValue(t.Node, out var why))
+            {
+                verdicts.Add(new NodeVerdict(t.Position, t.Node, t.NodeName, t.OpType, t.Tensor, null, null, why));
+                continue;
+            }
+            OutputComparison? worst = null;
+            bool introduces = false;
+            foreach (var (orig, iso) in outputsOf[t.Node])
+            {
+                if (!reference.TryGetValue(orig, out var rv) || !isoOut.TryGetValue(iso, out var cv)) continue;
+                var pair = PairComparer.Compare(0, "reference", new ValueMap { { orig, rv } }, candidate.Name, new ValueMap { { orig, cv } }, o.Tolerances, o.Compare, onlyShared: true, refPrecision, candPrecision);
+                foreach (var oc in pair.Outputs)
+                {
+                    if (!oc.Passed) introduces = true;
+                    if (worst is null || (!oc.Passed && worst.Passed)) worst = oc;
+                }
+            }
+            verdicts.Add(new NodeVerdict(t.Position, t.Node, t.NodeName, t.OpType, t.Tensor, worst is null ? null : introduces, worst));
+        }
+        var culprits = verdicts.Where(v => v.Introduces == true).ToList();
+        log.Info($"localization ({candidate.Name}): {culprits.Count} of {verdicts.Count} diverging node(s) introduce error");
+
+        // How much of the final error goes away with the culprits fixed (all at once, then each when there are a few).
+        IReadOnlyList<OutputExplanation> joint = [];
+        var each = new Dictionary<string, IReadOnlyList<OutputExplanation>>(StringComparer.Ordinal);
+        if (culprits.Count > 0)
+        {
+            joint = Explain(o, candidate, culprits.Select(c => c.Node).ToList(), view, feeds, reference, referenceOutputs, candidateOutputs, types, ref runs);
+            if (culprits.Count is > 1 and <= MaxSeparateExplanations)
+                foreach (var c in culprits)
+                    each[c.NodeLabel] = Explain(o, candidate, [c.Node], view, feeds, reference, referenceOutputs, candidateOutputs, types, ref runs);
+        }
+        return new LocalizationResult { Nodes = verdicts, Explained = joint, ExplainedEach = each, Runs = runs };
+    }
+
+    /// <summary>Copies of the nodes, inputs renamed "iso{node}:{tensor}" (initializers shared), outputs "iso{node}/{tensor}".</summary>
+    private static (OnnxModel Model, ValueMap Feeds, Dictionary<int, List<(string Original, string Isolated)>> Outputs, Dictionary<int, string> Skipped) Isolate(
+        OnnxModel model, GraphView view, IReadOnlyList<TensorResult> nodes, ValueMap reference, IReadOnlyDictionary<string, ValueSpec> types)
+    {
+        var src = model.Proto;
+        var proto = new ModelProto { IrVersion = src.IrVersion, Graph = new GraphProto { Name = "polynet_isolated" } };
+        proto.OpsetImport.AddRange(src.OpsetImport.Select(x => x.Clone()));
+        proto.Functions.AddRange(src.Functions.Select(f => f.Clone()));
+        var g = proto.Graph;
+        var feeds = new ValueMap();
+        var outputs = new Dictionary<int, List<(string, string)>>();
+        var skipped = new Dictionary<int, string>();
+        var inits = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var t in nodes)
+        {
+            var node = view.Nodes[t.Node];
+            if (view.ImplicitInputs(t.Node).Count > 0) { skipped[t.Node] = "has subgraphs that read outer tensors; not isolated"; continue; }
+            var missing = node.Input.FirstOrDefault(i => i.Length > 0 && !view.Initializers.ContainsKey(i) && !reference.ContainsKey(i));
+            if (missing is not null) { skipped[t.Node] = $"the reference's value of input '{missing}' is not available"; continue; }
+            var copy = node.Clone();
+            copy.Name = $"iso{t.Node}";
+            for (int j = 0; j < copy.Input.Count; j++)
+            {
+                var x = copy.Input[j];
+                if (x.Length == 0) continue;
+                if (view.Initializers.TryGetValue(x, out var init))
+                {
+                    if (inits.Add(x)) g.Initializer.Add(init);
+                    continue;
+                }
+                var name = $"iso{t.Node}:{x}";
+                copy.Input[j] = name;
+                if (!feeds.ContainsKey(name))
+                {
+                    var v = reference[x];
+                    feeds.Add(name, v);
+                    g.Input.Add(Subgraph.ToValueInfo(new ValueSpec(name, v.Kind, Element(v), null)));
+                }
+            }
+            var list = new List<(string, string)>();
+            for (int k = 0; k < copy.Output.Count; k++)
+            {
+                var x = copy.Output[k];
+                if (x.Length == 0) continue;
+                copy.Output[k] = $"iso{t.Node}/{x}";
+                list.Add((x, copy.Output[k]));
+                g.Output.Add(types.TryGetValue(x, out var spec) ? Subgraph.ToValueInfo(spec with { Name = copy.Output[k], Shape = null }) : new ValueInfoProto { Name = copy.Output[k] });
+            }
+            outputs[t.Node] = list;
+            g.Node.Add(copy);
+        }
+        return (OnnxModel.FromProto(proto, model.BaseDirectory, "isolated nodes of " + model.DisplayName), feeds, outputs, skipped);
+    }
+
+    private static ElementType Element(OnnxValue v) => v switch
+    {
+        TensorData t => t.ElementType,
+        SequenceData s => s.ElementType,
+        _ => ElementType.Undefined,
+    };
+
+    /// <summary>The candidate on the model with <paramref name="culprits"/>' outputs cut and fed the reference's values.</summary>
+    private static IReadOnlyList<OutputExplanation> Explain(RunJobOptions o, RunnerSpec candidate, IReadOnlyList<int> culprits, GraphView view, ValueMap feeds,
+        ValueMap reference, ValueMap referenceOutputs, ValueMap candidateOutputs, IReadOnlyDictionary<string, ValueSpec> types, ref int runs)
+    {
+        var model = o.Model;
+        var cut = culprits.SelectMany(n => view.Nodes[n].Output).Where(x => x.Length > 0 && reference.ContainsKey(x)).Distinct(StringComparer.Ordinal).ToList();
+        var finals = model.Graph.Output.Select(x => x.Name).ToList();
+        var needed = finals.Where(f => !cut.Contains(f)).ToList();
+        ValueMap fixedOutputs = new();
+        if (needed.Count > 0)
+        {
+            var usedCuts = cut.Where(x => view.Consumers(x).Count > 0 || finals.Contains(x)).ToList();
+            var extracted = Subgraph.Between(model, usedCuts, needed, types);
+            var f = new ValueMap();
+            foreach (var i in extracted.Inputs) f.Set(i, feeds.TryGetValue(i, out var v) ? v : reference[i]);
+            using var c = (o.CreateRunner ?? RunnerFactory.Create)(candidate, new RunnerContext { Model = extracted.Model });
+            c.Activate();
+            fixedOutputs = c.Infer(f);
+            runs++;
+        }
+        foreach (var x in cut.Where(finals.Contains)) fixedOutputs.Set(x, reference[x]);
+        var result = new List<OutputExplanation>();
+        foreach (var name in finals)
+        {
+            if (referenceOutputs.TryGetValue(name, out var r) is false || r is not TensorData rt) continue;
+            if (!candidateOutputs.TryGetValue(name, out var before) || before is not TensorData bt) continue;
+            if (!fixedOutputs.TryGetValue(name, out var after) || after is not TensorData at) continue;
+            var (l2b, maxb) = Error(rt, bt);
+            var (l2a, maxa) = Error(rt, at);
+            result.Add(new OutputExplanation(name, l2b, l2a, maxb, maxa));
+        }
+        return result;
+    }
+
+    /// <summary>Relative L2 error ‖c − r‖ / ‖r‖ (‖c − r‖ when r is all zeros) and max |c − r|; NaN differences count as infinite.</summary>
+    private static (double RelL2, double MaxAbs) Error(TensorData r, TensorData c)
+    {
+        if (!r.Shape.Equals(c.Shape) || r.ElementType == ElementType.String || c.ElementType == ElementType.String) return (double.PositiveInfinity, double.PositiveInfinity);
+        double num = 0, den = 0, max = 0;
+        for (long i = 0; i < r.ElementCount; i++)
+        {
+            double a = r.GetDouble(i), b = c.GetDouble(i);
+            double d = a == b || (double.IsNaN(a) && double.IsNaN(b)) ? 0 : Math.Abs(b - a);
+            if (double.IsNaN(d)) d = double.PositiveInfinity;
+            num += d * d;
+            den += a * a;
+            max = Math.Max(max, d);
+        }
+        return (den > 0 ? Math.Sqrt(num / den) : Math.Sqrt(num), max);
+    }
+}

@@ -1,0 +1,124 @@
+using PolyNet.Onnx;
+using PolyNet.Onnx.Proto;
+using PolyNet.Onnx.Transforms;
+using PolyNet.Runners.Native;
+
+namespace PolyNet.Runners.Inspect;
+
+/// <summary>
+/// Small ONNX Runtime CPU sessions PolyNet builds for its own questions (what type is this tensor, can this node run
+/// in float16), never for the user's inference: no graph optimization, one thread. The caller owns the returned
+/// session and disposes it.
+/// </summary>
+public static class CpuSessions
+{
+    /// <summary>
+    /// A session over <paramref name="proto"/>; external data resolves beside <paramref name="origin"/>. With
+    /// <paramref name="saveGraphTo"/>, ORT writes the graph it will execute there (after its required transformations).
+    /// </summary>
+    public static OrtSession Create(ModelProto proto, OnnxModel? origin = null, string? saveGraphTo = null)
+    {
+        var api = OrtRuntime.Current.Api;
+        using var o = api.CreateSessionOptions();
+        api.SetSessionGraphOptimizationLevel(o, 0);
+        api.SetIntraOpNumThreads(o, 1);
+        if (saveGraphTo is not null) api.SetOptimizedModelFilePath(o, saveGraphTo);
+        if (origin is { BaseDirectory: { } dir } && origin.HasExternalData)
+            api.AddSessionConfigEntry(o, "session.model_external_initializers_file_folder_path", dir);
+        return OrtSession.Create(Google.Protobuf.MessageExtensions.ToByteArray(proto), o);
+    }
+}
+
+/// <summary>The type and shape of every tensor of a model's main graph, as ONNX Runtime infers them.</summary>
+public static class OrtTypes
+{
+    /// <summary>
+    /// Graph inputs and initializers as declared; every node output as ORT infers it (each is exposed as a graph output
+    /// of an unoptimized session, which is built but never run). Shapes may hold symbolic or unknown dimensions.
+    /// Errors: <see cref="RunnerException"/> when ORT cannot build the model.
+    /// </summary>
+    public static IReadOnlyDictionary<string, ValueSpec> Infer(OnnxModel model)
+    {
+        var result = new Dictionary<string, ValueSpec>(StringComparer.Ordinal);
+        foreach (var i in model.Inputs) result[i.Name] = i;
+        foreach (var t in model.Graph.Initializer)
+            result[t.Name] = new ValueSpec(t.Name, ValueKind.Tensor, (ElementType)t.DataType, new SymbolicShape(t.Dims.Select(SymbolicDim.Fixed).ToList()));
+        var names = model.Graph.Node.SelectMany(n => n.Output).Where(o => o.Length > 0 && !result.ContainsKey(o)).Distinct(StringComparer.Ordinal).ToList();
+        var exposed = ModelOutputs.Expose(model, names);
+        try
+        {
+            using var session = CpuSessions.Create(exposed.Proto, model);
+            foreach (var o in session.Outputs) result[o.Name] = o;
+        }
+        catch (OrtException e)
+        {
+            throw new RunnerException($"{model.DisplayName}: ONNX Runtime cannot infer the model's tensor types: {OrtException.OneLine(e.OrtMessage)}", e);
+        }
+        return result;
+    }
+}
+
+/// <summary>
+/// Answers "does ONNX Runtime's CPU provider have a kernel for this node with these input types, and what comes out"
+/// by building a one-node model (inputs typed, outputs left for ORT to infer) and creating a session for it. ORT
+/// accepts float16 nodes it has no float16 kernel for by inserting casts to float32 around them (and merging those
+/// casts across neighbouring nodes, so tensors between them are never rounded): the probe reads back the graph ORT
+/// will execute and answers "no kernel" when ORT added a Cast. Answers are cached by op, domain, attributes and input
+/// types, so a model with a thousand Conv nodes of three kinds builds three sessions.
+/// </summary>
+public sealed class OrtKernelProbe(OnnxModel model) : IKernelProbe
+{
+    private readonly Dictionary<string, IReadOnlyList<ElementType>?> _cache = new(StringComparer.Ordinal);
+
+    /// <summary>Sessions built so far (cache misses).</summary>
+    public int Probes { get; private set; }
+
+    public IReadOnlyList<ElementType>? OutputTypes(NodeProto node, IReadOnlyList<ElementType> inputTypes)
+    {
+        var attributes = new List<byte>();
+        foreach (var a in node.Attribute) attributes.AddRange(Google.Protobuf.MessageExtensions.ToByteArray(a));
+        var key = $"{node.Domain}|{node.OpType}|{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(attributes.ToArray()))}|{string.Join(",", inputTypes.Select(t => (int)t))}|{node.Output.Count}";
+        if (_cache.TryGetValue(key, out var known)) return known;
+        Probes++;
+        var proto = new ModelProto { IrVersion = model.Proto.IrVersion, Graph = new GraphProto { Name = "probe" } };
+        proto.OpsetImport.AddRange(model.Proto.OpsetImport);
+        proto.Functions.AddRange(model.Proto.Functions);
+        var probe = new NodeProto { OpType = node.OpType, Domain = node.Domain, Name = "probe" };
+        probe.Attribute.AddRange(node.Attribute);
+        for (int j = 0; j < node.Input.Count; j++)
+        {
+            if (node.Input[j].Length == 0 || inputTypes[j] == ElementType.Undefined)
+            {
+                probe.Input.Add("");
+                continue;
+            }
+            probe.Input.Add($"in{j}");
+            proto.Graph.Input.Add(new ValueInfoProto { Name = $"in{j}", Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)inputTypes[j] } } });
+        }
+        for (int k = 0; k < node.Output.Count; k++)
+        {
+            probe.Output.Add(node.Output[k].Length == 0 ? "" : $"out{k}");
+            if (node.Output[k].Length > 0) proto.Graph.Output.Add(new ValueInfoProto { Name = $"out{k}" });
+        }
+        proto.Graph.Node.Add(probe);
+        IReadOnlyList<ElementType>? result;
+        var saved = Path.Combine(Path.GetTempPath(), $"polynet-probe-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            using var session = CpuSessions.Create(proto, saveGraphTo: saved);
+            var byName = session.Outputs.ToDictionary(o => o.Name, o => o.ElementType);
+            result = node.Output.Select((o, k) => o.Length == 0 ? ElementType.Undefined : byName[$"out{k}"]).ToList();
+            if (node.OpType != "Cast" && OnnxModel.Load(saved).Graph.Node.Any(n => n.OpType == "Cast")) result = null;
+        }
+        catch (OrtException)
+        {
+            result = null;
+        }
+        finally
+        {
+            File.Delete(saved);
+        }
+        _cache[key] = result;
+        return result;
+    }
+}

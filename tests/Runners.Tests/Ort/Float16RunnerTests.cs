@@ -1,0 +1,92 @@
+using PolyNet.Onnx;
+using PolyNet.Onnx.Proto;
+using PolyNet.Runners.Inspect;
+using PolyNet.Runners.Ort;
+using PolyNet.Runners.Specs;
+using PolyNet.Tests;
+using Xunit;
+
+namespace PolyNet.Runners.Tests.Ort;
+
+public class Float16RunnerTests
+{
+    /// <summary>x → Add 8 → Exp → Mul 1e-3 → y: Exp amplifies float16's rounding of its input.</summary>
+    private static OnnxModel Chain()
+    {
+        var b = new ModelBuilder("chain", opset: 17);
+        var x = b.Input("x", ElementType.Float, 64);
+        var a = b.Node("Add", [x, b.Initializer("eight", TensorData.Scalar(8f))], name: "add");
+        var e = b.Node("Exp", [a], name: "exp");
+        b.Node("Mul", [e, b.Initializer("milli", TensorData.Scalar(1e-3f))], name: "mul", output: "y");
+        b.Output("y", ElementType.Float, 64);
+        return b.BuildModel();
+    }
+
+    private static float R(float v) => (float)(Half)v;
+
+    [Fact]
+    public void Fp16_emulation_rounds_every_tensor_to_float16_as_a_float16_engine_does()
+    {
+        var xs = Enumerable.Range(0, 64).Select(i => 0.6f + i * 0.0173f).ToArray();
+        using var r = RunnerFactory.Create(RunnerSpec.Parse("onnxrt:precision=fp16"), new RunnerContext { Model = Chain(), ExtraOutputs = ["exp_out"] });
+        r.Activate();
+        Assert.Equal(ComputePrecision.Fp16, r.Precision);
+        Assert.Contains(r.Notes, n => n.StartsWith("float16 emulation: ", StringComparison.Ordinal));
+        var outs = r.Infer(new ValueMap { { "x", TensorData.Create<float>([64], xs) } });
+        Assert.Equal(ElementType.Float, outs.Tensor("y").ElementType);
+        Assert.Equal(ElementType.Float, outs.Tensor("exp_out").ElementType);
+        var y = outs.Tensor("y").ToArray<float>();
+        var exp = outs.Tensor("exp_out").ToArray<float>();
+        int off = 0;
+        for (int i = 0; i < 64; i++)
+        {
+            // Each node reads float16 values and its result is rounded to float16.
+            float e = R(MathF.Exp(R(R(xs[i]) + 8f)));
+            float want = R(e * R(1e-3f));
+            Assert.True(Math.Abs(exp[i] - e) <= Ulp(e), $"exp_out[{i}] = {exp[i]}, float16 emulation gives {e}");
+            Assert.True(Math.Abs(y[i] - want) <= Ulp(want), $"y[{i}] = {y[i]}, float16 emulation gives {want}");
+            // ... which is not what float32 gives: the input's rounding (up to 2^-8 near 8) moves Exp's result.
+            if (Math.Abs(exp[i] - MathF.Exp(xs[i] + 8f)) > 1e-3 * MathF.Exp(xs[i] + 8f)) off++;
+        }
+        Assert.True(off > 16, $"only {off} of 64 Exp results differ from float32 beyond 1e-3");
+    }
+
+    private static float Ulp(float v) => (float)(BitConverter.Int16BitsToHalf((short)(BitConverter.HalfToInt16Bits((Half)v) + 1)) - (Half)v);
+
+    [Fact]
+    public void Fp32_ops_stay_float32_and_the_probe_reads_back_what_ORT_would_execute()
+    {
+        using var r = RunnerFactory.Create(RunnerSpec.Parse("onnxrt:precision=fp16,fp32_ops=Exp+Mul"), new RunnerContext { Model = Chain() });
+        r.Activate();
+        Assert.Contains(r.Notes, n => n.Contains("in float32: Exp ×1, Mul ×1"));
+        var xs = new[] { 0.6f, 0.7f, 1.3f };
+        var y = r.Infer(new ValueMap { { "x", TensorData.Create<float>([64], xs.Concat(new float[61]).ToArray()) } }).Tensor("y").ToArray<float>();
+        for (int i = 0; i < 3; i++)
+        {
+            float want = MathF.Exp(R(R(xs[i]) + 8f)) * 1e-3f; // only the Add is rounded
+            Assert.Equal(want, y[i], want * 1e-6f);
+        }
+        var probe = new OrtKernelProbe(Chain());
+        var cast = new NodeProto { OpType = "Cast", Input = { "a" }, Output = { "b" }, Attribute = { ModelBuilder.MakeAttribute("to", (long)ElementType.Float) } };
+        Assert.Equal([ElementType.Float], probe.OutputTypes(cast, [ElementType.Float16]));
+        var bogus = new NodeProto { OpType = "NoSuchOp", Input = { "a" }, Output = { "b" } };
+        Assert.Null(probe.OutputTypes(bogus, [ElementType.Float16]));
+    }
+
+    [Fact]
+    public void Fp32_ops_without_fp16_is_an_error_and_precision_is_checked()
+    {
+        var ctx = new RunnerContext { Model = Chain() };
+        Assert.Contains("fp32_ops applies to precision=fp16 only", Assert.Throws<InvalidInputException>(() => RunnerFactory.Create(RunnerSpec.Parse("onnxrt:fp32_ops=Exp"), ctx)).Message);
+        Assert.Contains("precision=fp8 is not valid (expected fp32|fp16", Assert.Throws<InvalidInputException>(() => RunnerFactory.Create(RunnerSpec.Parse("onnxrt:precision=fp8"), ctx)).Message);
+    }
+
+    [Fact]
+    public void Inferred_types_cover_every_tensor()
+    {
+        var types = OrtTypes.Infer(OnnxModel.Load(TestPaths.Model("mixed_types.onnx")));
+        var model = OnnxModel.Load(TestPaths.Model("mixed_types.onnx"));
+        foreach (var t in model.Graph.Node.SelectMany(n => n.Output)) Assert.True(types.ContainsKey(t), t);
+        Assert.Equal(ElementType.Int64, types["count"].ElementType);
+    }
+}
