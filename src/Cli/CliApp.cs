@@ -43,6 +43,8 @@ public static class CliApp
         root.Subcommands.Add(CompareCommand.Create(output, error));
         root.Subcommands.Add(InspectCommand.Create(output, error));
         root.Subcommands.Add(SuiteCommand.Create(output, error));
+        root.Subcommands.Add(SurgeonCommand.Create(output, error));
+        root.Subcommands.Add(ReduceCommand.Create(output, error));
         root.Subcommands.Add(RunnersCommand.Create(output));
         return root;
     }

@@ -13,6 +13,8 @@ public sealed class RunJobOptions
 {
     public required OnnxModel Model { get; init; }
     public required IReadOnlyList<RunnerSpec> Runners { get; init; }
+    /// <summary>The inputs, already in hand (the reducer's); when set, nothing is loaded or generated.</summary>
+    public IReadOnlyList<ValueMap>? Samples { get; init; }
     /// <summary>Data files or folders to read inputs from, their samples in order; empty: generate them.</summary>
     public IReadOnlyList<string> LoadInputs { get; init; } = [];
     public long Seed { get; init; } = 1;
@@ -251,6 +253,7 @@ public static class RunJob
 
     private static List<ValueMap> LoadOrGenerate(RunJobOptions o, IReadOnlyList<ValueSpec> inputs, IJobLog log)
     {
+        if (o.Samples is { } given) return given.ToList();
         if (o.LoadInputs.Count > 0)
         {
             var all = new List<ValueMap>();

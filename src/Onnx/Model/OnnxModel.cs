@@ -48,20 +48,23 @@ public sealed class OnnxModel
     /// <summary>Protobuf's own limit for one message; ONNX files cannot be larger.</summary>
     public const long MaxProtoBytes = int.MaxValue;
 
-    private OnnxModel(ModelProto proto, string? path, string? baseDirectory)
+    private readonly string? _displayName;
+
+    private OnnxModel(ModelProto proto, string? path, string? baseDirectory, string? displayName = null)
     {
         Proto = proto;
         Path = path;
         BaseDirectory = baseDirectory;
+        _displayName = displayName;
     }
 
     public ModelProto Proto { get; }
-    /// <summary>The file this model was loaded from, or null.</summary>
+    /// <summary>The file that holds exactly this model (it was loaded from it and not changed since), or null.</summary>
     public string? Path { get; }
     /// <summary>The folder external data locations are relative to, or null for a model with no folder.</summary>
     public string? BaseDirectory { get; }
-    /// <summary>The file name for messages.</summary>
-    public string DisplayName => Path ?? "<in-memory model>";
+    /// <summary>The file name for messages (a derived model keeps the name of the file it came from).</summary>
+    public string DisplayName => _displayName ?? Path ?? "<in-memory model>";
     public GraphProto Graph => Proto.Graph;
 
     public static OnnxModel Load(string path, ExternalDataMode mode = ExternalDataMode.Validate)
@@ -94,13 +97,13 @@ public sealed class OnnxModel
 
     /// <summary>Wraps an in-memory proto (not copied). External data, if any, resolves against <paramref name="baseDirectory"/>.</summary>
     public static OnnxModel FromProto(ModelProto proto, string? baseDirectory = null, string? displayName = null)
-        => new(proto, displayName, baseDirectory);
+        => new(proto, null, baseDirectory, displayName);
 
     /// <summary>A deep copy that shares tensor bytes (immutable) with this model.</summary>
-    public OnnxModel Clone() => new(Proto.Clone(), Path, BaseDirectory);
+    public OnnxModel Clone() => new(Proto.Clone(), Path, BaseDirectory, _displayName);
 
-    /// <summary>A copy of this model around a new proto, keeping the folder for external data.</summary>
-    public OnnxModel WithProto(ModelProto proto) => new(proto, Path, BaseDirectory);
+    /// <summary>A new model around <paramref name="proto"/> derived from this one: same folder for external data and same name in messages, but no file (it holds other content).</summary>
+    public OnnxModel WithProto(ModelProto proto) => new(proto, null, BaseDirectory, DisplayName);
 
     public bool HasExternalData => ModelWalker.AllTensors(Proto).Any(ExternalData.IsExternal);
 

@@ -1,0 +1,63 @@
+using System.Text.RegularExpressions;
+using PolyNet.Compare;
+using PolyNet.Onnx;
+using PolyNet.Runners;
+using PolyNet.Runners.Ort;
+using PolyNet.Runners.Specs;
+
+namespace PolyNet.Reduce;
+
+/// <summary>What makes a subgraph "still failing".</summary>
+public enum Condition
+{
+    /// <summary>The candidate's outputs differ from the reference's beyond tolerance (inputs fed with the reference's values).</summary>
+    Accuracy,
+    /// <summary>The candidate cannot build or run the subgraph.</summary>
+    Build,
+    /// <summary>An external command says so (exit code, output).</summary>
+    External,
+}
+
+public enum Strategy
+{
+    /// <summary>Accuracy: localization, then bisect and ddmin if no single node explains it. Otherwise: ddmin.</summary>
+    Auto,
+    Ddmin,
+    Bisect,
+    Linear,
+}
+
+/// <summary>An external check: a shell command run on each subgraph written to a file.</summary>
+/// <param name="Command">Run by /bin/sh -c; {model} and {inputs} are replaced by the subgraph's files (without placeholders, the model's path is appended).</param>
+/// <param name="FailCodes">Exit codes that mean "fails" (empty: any non-zero code).</param>
+/// <param name="FailRegex">When given, the check fails only if its output (stdout and stderr) matches one of these.</param>
+public sealed record ExternalCheck(string Command, IReadOnlyList<int> FailCodes, IReadOnlyList<Regex> FailRegex, TimeSpan Timeout);
+
+/// <summary>Everything `polynet reduce` needs, checked.</summary>
+public sealed class ReduceOptions
+{
+    public required OnnxModel Model { get; init; }
+    /// <summary>Runs the whole model to give every cut tensor its value (default: onnxrt).</summary>
+    public required RunnerSpec Reference { get; init; }
+    /// <summary>The runner under test (accuracy and build conditions).</summary>
+    public RunnerSpec? Candidate { get; init; }
+    public required Condition Condition { get; init; }
+    public ExternalCheck? Check { get; init; }
+    public Strategy Strategy { get; init; } = Strategy.Auto;
+    /// <summary>Inputs of the whole model, one map per sample; every check runs every sample.</summary>
+    public required IReadOnlyList<ValueMap> Samples { get; init; }
+    public ToleranceSet Tolerances { get; init; } = new();
+    public CompareOptions Compare { get; init; } = new();
+    /// <summary>Folder for reduced.onnx, reduced_inputs.npz, min_good.onnx and checks.jsonl.</summary>
+    public string Artifacts { get; init; } = "polynet_reduce";
+    /// <summary>Run each check in a child process, so a native crash fails the check instead of ending the reduction.</summary>
+    public bool Isolate { get; init; }
+    /// <summary>The tolerance options as given on the command line (isolated checks pass them on).</summary>
+    public IReadOnlyList<string> ToleranceArgs { get; init; } = [];
+    /// <summary>The ONNX Runtime library (isolated checks pass it on).</summary>
+    public string? OrtLibrary { get; init; }
+    /// <summary>The polynet command for isolated checks (default: the polynet beside this assembly).</summary>
+    public IReadOnlyList<string>? PolynetCommand { get; init; }
+    /// <summary>Creates runners; tests replace it.</summary>
+    public Func<RunnerSpec, RunnerContext, IRunner>? CreateRunner { get; init; }
+}

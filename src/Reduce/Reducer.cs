@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using PolyNet.Compare.Jobs;
+using PolyNet.Compare.Layerwise;
+using PolyNet.Onnx;
+using PolyNet.Onnx.Data;
+using PolyNet.Onnx.Proto;
+using PolyNet.Onnx.Transforms;
+
+namespace PolyNet.Reduce;
+
+/// <summary>What a reduction found and what it cost.</summary>
+public sealed class ReduceResult
+{
+    public required int OriginalNodes { get; init; }
+    /// <summary>Node indices (into the original graph) of the smallest failing subgraph found.</summary>
+    public required IReadOnlyList<int> Reduced { get; init; }
+    public required IReadOnlyList<string> ReducedNodeNames { get; init; }
+    /// <summary>Why the reduced subgraph fails (the last failing check's cause).</summary>
+    public required string Cause { get; init; }
+    public required string ReducedModel { get; init; }
+    public required string ReducedInputs { get; init; }
+    /// <summary>The passing subgraph closest in size to the reduced one, when one was checked.</summary>
+    public string? MinGoodModel { get; init; }
+    /// <summary>Checks run by this invocation, and checks taken from an earlier run's checks.jsonl.</summary>
+    public required int Checks { get; init; }
+    public required int ChecksResumed { get; init; }
+    /// <summary>Whole-model runs besides checks: the reference's values, the layerwise pass and localization.</summary>
+    public required int ModelRuns { get; init; }
+    public required string Strategy { get; init; }
+    public required IReadOnlyList<string> Notes { get; init; }
+}
+
+/// <summary>
+/// Shrinks a model to a small subgraph that still fails, with few checks. Every check is a set of nodes of the original
+/// graph: its subgraph is cut out, tensors entering it from outside are fed the reference's values for every sample,
+/// and the condition decides. Verdicts are cached by node set (no subgraph is checked twice) and logged to
+/// checks.jsonl, from which a killed reduction resumes (the check it died in runs again, in a child process from then
+/// on, since the death may have been a native crash). The smallest failing subgraph so far is written to reduced.onnx
+/// (with reduced_inputs.npz) each time it improves, so an interruption keeps the best found.
+///
+/// Strategy auto: for accuracy, one layerwise pass with localization names the nodes that introduce the error, and the
+/// first of them that fails alone is the answer (one check); otherwise bisect, then ddmin inside what bisect kept. For
+/// build failures and external checks: ddmin (a single culprit in ⌈log2 N⌉ + 1 checks; pairs and worse by classic ddmin).
+///
+/// Before searching, the whole model must fail (else there is nothing to reduce) and a one-node Identity model must
+/// pass (else the check fails whatever it is given); both are one-line errors.
+/// </summary>
+public static class Reducer
+{
+    public static ReduceResult Run(ReduceOptions o, IJobLog log, CancellationToken cancel = default)
+    {
+        var model = o.Model;
+        if (model.Graph.Node.Count == 0) throw new InvalidInputException($"{model.DisplayName}: the graph has no nodes; nothing to reduce");
+        if (o.Condition != Condition.External && o.Candidate is null) throw new InvalidInputException("reduce needs the runner under test (--runner)");
+        var view = new GraphView(model.Graph);
+        var order = view.TopologicalOrder().ToList();
+        var types = TypeTable.For(model);
+        var values = new ReferenceValues(o, types);
+        var checker = new Checker(o, types, values);
+        var notes = new List<string>();
+        Directory.CreateDirectory(o.Artifacts);
+        using var checks = CheckLog.Open(o.Artifacts, Fingerprint(o), Describe(o));
+        int resumedBefore = checks.Count;
+        if (checks.Interrupted is { } died && o.Condition != Condition.External)
+        {
+            // The process ended during that check: killed, or a native crash in the runner. Run it again, and the rest,
+            // in a child process: a crash then fails the check instead of ending the reduction again.
+            checker.Isolate = true;
+            notes.Add($"an earlier run ended during the check of {CheckLog.Parse(died).Count} node(s) (killed, or a native crash): it and the remaining checks run in a child process");
+            log.Warning(notes[^1]);
+        }
+        if (resumedBefore > 0) log.Info($"resuming: {resumedBefore} check(s) already decided in {Path.Combine(o.Artifacts, CheckLog.FileName)}");
+
+        int run = 0, resumed = 0;
+        List<int>? best = null;
+        string bestCause = "";
+        var workDir = Path.Combine(o.Artifacts, "check");
+        var reducedPath = Path.Combine(o.Artifacts, "reduced.onnx");
+        var inputsPath = Path.Combine(o.Artifacts, "reduced_inputs.npz");
+
+        Outcome Test(IReadOnlyList<int> nodes)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var key = CheckLog.Key(nodes);
+            Outcome outcome;
+            if (checks.Results.TryGetValue(key, out var known))
+            {
+                outcome = new Outcome(known.Fails, known.Cause);
+                resumed++;
+            }
+            else
+            {
+                int number = checks.Count + 1;
+                checks.Started(number, key, nodes.Count);
+                var watch = Stopwatch.StartNew();
+                outcome = checker.Run(nodes, workDir);
+                checks.Finished(new CheckRecord(number, key, nodes.Count, outcome.Fails, outcome.Cause, watch.Elapsed.TotalMilliseconds));
+                run++;
+                log.Info($"check {number}: {nodes.Count} node(s): {(outcome.Fails ? "FAILS" : "passes")} ({outcome.Cause}) in {Checker.Ms(watch.Elapsed)} ms");
+            }
+            if (outcome.Fails && (best is null || nodes.Count < best.Count))
+            {
+                best = nodes.ToList();
+                bestCause = outcome.Cause;
+                WriteReduced(checker, best, reducedPath, inputsPath);
+                if (best.Count < order.Count)
+                    log.Info($"smallest failing subgraph so far: {best.Count} of {order.Count} node(s){(best.Count > 1 ? $" (about {Math.Ceiling(Math.Log2(best.Count)) + 1} more check(s) if one node is to blame)" : "")}; wrote {reducedPath}");
+            }
+            return outcome;
+        }
+        bool Fails(IReadOnlyList<int> nodes) => Test(nodes).Fails;
+
+        // Sanity: the whole model fails, a trivial model passes.
+        var whole = Test(order);
+        if (!whole.Fails) throw new InvalidInputException($"nothing to reduce: the whole model does not fail ({whole.Cause})");
+        var control = checker.Control(workDir);
+        if (control.Fails)
+            throw new InvalidInputException($"the check fails even on a one-node Identity model ({control.Cause}): it fails whatever it is given, so it cannot tell a smaller model from a bigger one");
+
+        string strategy = o.Strategy.ToString().ToLowerInvariant();
+        int modelRuns = 0;
+        switch (o.Strategy)
+        {
+            case Strategy.Ddmin: Search.Ddmin(order, Fails); break;
+            case Strategy.Bisect: Search.Bisect(order, Fails); break;
+            case Strategy.Linear: Search.Linear(order, Fails); break;
+            default:
+                if (o.Condition == Condition.Accuracy)
+                {
+                    var (culprits, runs) = Localize(o, log);
+                    modelRuns += runs;
+                    var single = culprits.Select(c => (IReadOnlyList<int>)[c]).FirstOrDefault(Fails);
+                    if (single is not null)
+                    {
+                        strategy = "auto (localization)";
+                        break;
+                    }
+                    notes.Add(culprits.Count == 0 ? "localization found no single node that introduces the error; bisecting" : "no introducing node fails alone; bisecting");
+                    log.Info(notes[^1]);
+                    var range = Search.Bisect(order, Fails);
+                    Search.Ddmin(range, Fails);
+                    strategy = "auto (bisect, then ddmin)";
+                }
+                else
+                {
+                    Search.Ddmin(order, Fails);
+                    strategy = "auto (ddmin)";
+                }
+                break;
+        }
+        if (values.Degraded is { } d) notes.Add(d);
+        var reduced = best!;
+        var minGood = MinGood(checks, reduced) is { } good ? WriteMinGood(model, good, view, types, Path.Combine(o.Artifacts, "min_good.onnx")) : null;
+        if (Directory.Exists(workDir)) Directory.Delete(workDir, recursive: true);
+        return new ReduceResult
+        {
+            OriginalNodes = order.Count,
+            Reduced = reduced,
+            ReducedNodeNames = reduced.Select(view.Describe).ToList(),
+            Cause = bestCause,
+            ReducedModel = reducedPath,
+            ReducedInputs = inputsPath,
+            MinGoodModel = minGood,
+            Checks = run,
+            ChecksResumed = resumed,
+            ModelRuns = modelRuns + values.Runs,
+            Strategy = strategy,
+            Notes = notes,
+        };
+    }
+
+    /// <summary>The layerwise pass and localization on the first sample: the introducing nodes in topological order.</summary>
+    private static (List<int> Culprits, int Runs) Localize(ReduceOptions o, IJobLog log)
+    {
+        var job = new RunJobOptions
+        {
+            Model = o.Model,
+            Runners = [o.Reference, o.Candidate!],
+            Samples = [o.Samples[0]],
+            Tolerances = o.Tolerances,
+            Compare = o.Compare,
+            Marks = new MarkOptions { All = true },
+            CreateRunner = o.CreateRunner,
+        };
+        var result = RunJob.Execute(job, log);
+        var layers = result.Layerwise!;
+        var cand = layers.Candidates[0];
+        var culprits = cand.Localization?.Culprits.Select(c => c.Node).ToList() ?? [];
+        int runs = 2 + layers.Runs + (cand.Localization?.Runs ?? 0);
+        log.Info(cand.FirstDivergence is { } f
+            ? $"localization: first divergence '{f.Tensor}' from {f.NodeLabel}; introducing node(s): {(culprits.Count == 0 ? "none" : string.Join(", ", cand.Localization!.Culprits.Select(c => c.NodeLabel)))}"
+            : "localization: no intermediate tensor diverges on the first sample");
+        return (culprits, runs);
+    }
+
+    private static void WriteReduced(Checker checker, IReadOnlyList<int> nodes, string modelPath, string inputsPath)
+    {
+        var subject = checker.Prepare(nodes);
+        subject.Graph.Model.Save(modelPath);
+        DataFiles.Save(inputsPath, subject.Inputs, DataRole.Inputs);
+    }
+
+    /// <summary>Among passing checks, the one closest in size to the reduced set (more shared nodes first on ties).</summary>
+    private static List<int>? MinGood(CheckLog checks, IReadOnlyList<int> reduced)
+    {
+        var set = reduced.ToHashSet();
+        return checks.Results.Values.Where(r => !r.Fails && !r.Cause.StartsWith("cannot be checked", StringComparison.Ordinal))
+            .Select(r => CheckLog.Parse(r.Nodes))
+            .OrderBy(n => Math.Abs(n.Count - reduced.Count)).ThenByDescending(n => n.Count(set.Contains))
+            .FirstOrDefault();
+    }
+
+    private static string? WriteMinGood(OnnxModel model, List<int> nodes, GraphView view, IReadOnlyDictionary<string, ValueSpec> types, string path)
+    {
+        Subgraph.OfNodes(model, nodes, types, view).Model.Save(path);
+        return path;
+    }
+
+    private static string Describe(ReduceOptions o) => o.Condition switch
+    {
+        Condition.Accuracy => $"{o.Model.DisplayName}: {o.Candidate!.Text} against {o.Reference.Text}",
+        Condition.Build => $"{o.Model.DisplayName}: {o.Candidate!.Text} fails to build or run",
+        _ => $"{o.Model.DisplayName}: check '{o.Check!.Command}'",
+    };
+
+    /// <summary>What makes two reductions the same: the model's bytes, the condition and everything that decides a verdict.</summary>
+    private static string Fingerprint(ReduceOptions o)
+    {
+        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        h.AppendData(Google.Protobuf.MessageExtensions.ToByteArray(o.Model.Proto));
+        var text = string.Join("\n", o.Condition, o.Reference.Text, o.Candidate?.Text, o.Check?.Command, string.Join(",", o.Check?.FailCodes ?? []),
+            string.Join(",", o.Check?.FailRegex.Select(r => r.ToString()) ?? []), string.Join(" ", o.ToleranceArgs), o.Compare.TopK);
+        h.AppendData(Encoding.UTF8.GetBytes(text));
+        foreach (var sample in o.Samples)
+            foreach (var (name, t) in Npz.Flatten(sample))
+            {
+                h.AppendData(Encoding.UTF8.GetBytes(name));
+                if (t.ElementType != ElementType.String) h.AppendData(t.RawBytes);
+            }
+        return Convert.ToHexString(h.GetHashAndReset());
+    }
+}

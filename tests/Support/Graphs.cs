@@ -1,0 +1,96 @@
+using PolyNet.Onnx;
+
+namespace PolyNet.Tests;
+
+/// <summary>
+/// Generated graphs for reducer tests and benchmarks. Every tensor is float32 [1, 64] with a value info. Apart from the
+/// culprit, nodes only scale by powers of two (Mul 2, Mul 0.5, Add of two equal branches), which float16 computes
+/// exactly, so FP16 emulation diverges at the culprit alone: an Exp of values near 9 (Add 8 before it, Mul 2^-13
+/// after it), whose float16 rounding of the input moves the result by up to 0.4%.
+/// </summary>
+public static class Graphs
+{
+    public const string FailDomain = "polynet.test";
+
+    public enum Culprit
+    {
+        /// <summary>No culprit.</summary>
+        None,
+        /// <summary>An Exp on large values (FP16 emulation diverges there); the node is named "culprit_exp".</summary>
+        Exp,
+        /// <summary>An op no runtime knows (polynet.test::Fail): the model cannot be built; the node is named "culprit_fail".</summary>
+        Unbuildable,
+        /// <summary>A Softsign a quarter of the way and a Sigmoid three quarters of the way (a check can fail on both together).</summary>
+        Pair,
+    }
+
+    /// <summary>A chain of <paramref name="nodes"/> nodes (about); the culprit sits at <paramref name="at"/> (a fraction of the way).</summary>
+    public static OnnxModel Chain(int nodes, Culprit culprit = Culprit.None, double at = 0.5)
+    {
+        var b = Start(out var x);
+        int where = (int)(nodes * at);
+        for (int i = 0; i < nodes; i++)
+        {
+            if (culprit == Culprit.Pair && (i == nodes / 4 || i == 3 * nodes / 4)) { x = Node(b, i == nodes / 4 ? "Softsign" : "Sigmoid", [x], i == nodes / 4 ? "pair_a" : "pair_b"); continue; }
+            if (i == where && culprit is Culprit.Exp or Culprit.Unbuildable) { x = Insert(b, x, culprit); continue; }
+            x = Node(b, "Mul", [x, i % 2 == 0 ? Two : Half], $"n{i}");
+        }
+        return Finish(b, x);
+    }
+
+    /// <summary>
+    /// Diamonds of four nodes, a → (a·2, a·2) → sum → ·0.25, one after the other: about <paramref name="nodes"/> nodes,
+    /// the culprit (Exp or Unbuildable) at a fraction <paramref name="at"/> of the way.
+    /// </summary>
+    public static OnnxModel Branchy(int nodes, Culprit culprit = Culprit.None, double at = 0.5)
+    {
+        var b = Start(out var x);
+        int stages = Math.Max(1, nodes / 4), where = (int)(stages * at);
+        for (int s = 0; s < stages; s++)
+        {
+            if (s == where && culprit is Culprit.Exp or Culprit.Unbuildable) x = Insert(b, x, culprit);
+            var l = Node(b, "Mul", [x, Two], $"s{s}_left");
+            var r = Node(b, "Mul", [x, Two], $"s{s}_right");
+            var sum = Node(b, "Add", [l, r], $"s{s}_sum");
+            x = Node(b, "Mul", [sum, Quarter], $"s{s}_scale");
+        }
+        return Finish(b, x);
+    }
+
+    private const string Two = "c_two", Half = "c_half", Quarter = "c_quarter", Eight = "c_eight", Tiny = "c_tiny";
+
+    private static ModelBuilder Start(out string x)
+    {
+        var b = new ModelBuilder("generated", opset: 17);
+        b.Opset(FailDomain, 1);
+        x = b.Input("x", ElementType.Float, 1, 64);
+        b.Initializer(Two, TensorData.Scalar(2f));
+        b.Initializer(Half, TensorData.Scalar(0.5f));
+        b.Initializer(Quarter, TensorData.Scalar(0.25f));
+        b.Initializer(Eight, TensorData.Scalar(8f));
+        b.Initializer(Tiny, TensorData.Scalar(1f / 8192));
+        return b;
+    }
+
+    private static string Insert(ModelBuilder b, string x, Culprit culprit)
+    {
+        if (culprit == Culprit.Unbuildable) return Node(b, "Fail", [x], "culprit_fail", FailDomain);
+        var shifted = Node(b, "Add", [x, Eight], "culprit_shift");
+        var e = Node(b, "Exp", [shifted], "culprit_exp");
+        return Node(b, "Mul", [e, Tiny], "culprit_scale");
+    }
+
+    private static string Node(ModelBuilder b, string op, string[] inputs, string name, string domain = "")
+    {
+        var o = b.Node(op, inputs, name: name, output: name + "_out", domain: domain);
+        b.ValueInfo(o, ElementType.Float, 1, 64);
+        return o;
+    }
+
+    private static OnnxModel Finish(ModelBuilder b, string x)
+    {
+        b.Node("Identity", [x], name: "out", output: "y");
+        b.Output("y", ElementType.Float, 1, 64);
+        return b.BuildModel();
+    }
+}
