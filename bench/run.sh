@@ -4,6 +4,7 @@
 #   ./bench/run.sh overhead   PolyNet around ORT's Run vs a C program calling ORT directly (ResNet-50, CPU)
 #   ./bench/run.sh load       loading a 1 GiB model with external data vs reading its bytes
 #   ./bench/run.sh compare    the full comparison report on 50 million float32 elements vs one pass and numpy
+#   ./bench/run.sh reduce     model runs and checks of polynet reduce on generated graphs of 100, 1,000 and 10,000 nodes
 # Results go to stdout and to bench/results/*.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,4 +74,9 @@ f = float(re.search(r"one_pass_s ([\d.]+)", t).group(1))
 m = re.search(r"polygraphy_arithmetic_s ([\d.]+)", t)
 print(f"PolyNet {p:.3f} s = {p / f:.1f}x the one-pass floor ({f:.4f} s)" + (f", {float(m.group(1)) / p:.0f}x faster than numpy ({float(m.group(1)):.2f} s)" if m else "") + " (target: <= 0.12 s, >= 100x numpy, <= 3x floor)")
 PY
+fi
+
+if [ "$what" = all ] || [ "$what" = reduce ]; then
+  echo "== reduce: model runs and checks on generated graphs (counts; Polygraphy's from its bisect and linear modes' formulas)"
+  $B reduce 100 1000 10000 | tee "$out/reduce.txt"
 fi

@@ -13,6 +13,7 @@ using PolyNet.Runners.Specs;
 //   overhead MODEL INPUT OUTPUT DIMS WARMUP RUNS      PolyNet's onnxrt runner around ORT's Run, timed per run
 //   load MODEL REPEATS                               OnnxModel.Load against reading the same bytes
 //   compare N REPEATS                                 the full comparison report on N float32 elements
+//   reduce SIZES...                                   model runs and checks of polynet reduce on generated graphs
 switch (args.FirstOrDefault())
 {
     case "make-models":
@@ -55,6 +56,8 @@ switch (args.FirstOrDefault())
     }
     case "load":
         return LoadBench.Run(args[1], int.Parse(args[2]));
+    case "reduce":
+        return ReduceBench.Run(args.Skip(1).Select(int.Parse).ToList());
     case "compare":
         return CompareBench.Run(long.Parse(args[1]), int.Parse(args[2]), args.Length > 3 ? int.Parse(args[3]) : null);
     default:

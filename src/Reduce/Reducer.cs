@@ -28,6 +28,9 @@ public sealed class ReduceResult
     public required int ChecksResumed { get; init; }
     /// <summary>Whole-model runs besides checks: the reference's values, the layerwise pass and localization.</summary>
     public required int ModelRuns { get; init; }
+    /// <summary>Of those, the layerwise pass (strategy auto, accuracy) and the localization after it.</summary>
+    public int LayerwiseRuns { get; init; }
+    public int LocalizationRuns { get; init; }
     public required string Strategy { get; init; }
     public required IReadOnlyList<string> Notes { get; init; }
 }
@@ -120,7 +123,7 @@ public static class Reducer
             throw new InvalidInputException($"the check fails even on a one-node Identity model ({control.Cause}): it fails whatever it is given, so it cannot tell a smaller model from a bigger one");
 
         string strategy = o.Strategy.ToString().ToLowerInvariant();
-        int modelRuns = 0;
+        int modelRuns = 0, layerwiseRuns = 0, localizationRuns = 0;
         switch (o.Strategy)
         {
             case Strategy.Ddmin: Search.Ddmin(order, Fails); break;
@@ -129,8 +132,9 @@ public static class Reducer
             default:
                 if (o.Condition == Condition.Accuracy)
                 {
-                    var (culprits, runs) = Localize(o, log);
-                    modelRuns += runs;
+                    var (culprits, layerRuns, locRuns) = Localize(o, log);
+                    modelRuns += layerRuns + locRuns;
+                    (layerwiseRuns, localizationRuns) = (layerRuns, locRuns);
                     var single = culprits.Select(c => (IReadOnlyList<int>)[c]).FirstOrDefault(Fails);
                     if (single is not null)
                     {
@@ -166,13 +170,16 @@ public static class Reducer
             Checks = run,
             ChecksResumed = resumed,
             ModelRuns = modelRuns + values.Runs,
+            LayerwiseRuns = layerwiseRuns,
+            LocalizationRuns = localizationRuns,
             Strategy = strategy,
             Notes = notes,
         };
     }
 
     /// <summary>The layerwise pass and localization on the first sample: the introducing nodes in topological order.</summary>
-    private static (List<int> Culprits, int Runs) Localize(ReduceOptions o, IJobLog log)
+    /// <returns>The culprits; the runs of the comparison and layerwise pass; the runs of localization after it.</returns>
+    private static (List<int> Culprits, int LayerwiseRuns, int LocalizationRuns) Localize(ReduceOptions o, IJobLog log)
     {
         var job = new RunJobOptions
         {
@@ -188,11 +195,11 @@ public static class Reducer
         var layers = result.Layerwise!;
         var cand = layers.Candidates[0];
         var culprits = cand.Localization?.Culprits.Select(c => c.Node).ToList() ?? [];
-        int runs = 2 + layers.Runs + (cand.Localization?.Runs ?? 0);
+        int layerRuns = 2 + layers.Runs; // the plain comparison, then the marked runs
         log.Info(cand.FirstDivergence is { } f
             ? $"localization: first divergence '{f.Tensor}' from {f.NodeLabel}; introducing node(s): {(culprits.Count == 0 ? "none" : string.Join(", ", cand.Localization!.Culprits.Select(c => c.NodeLabel)))}"
             : "localization: no intermediate tensor diverges on the first sample");
-        return (culprits, runs);
+        return (culprits, layerRuns, cand.Localization?.Runs ?? 0);
     }
 
     private static void WriteReduced(Checker checker, IReadOnlyList<int> nodes, string modelPath, string inputsPath)
