@@ -45,6 +45,7 @@ public static class CliApp
         root.Subcommands.Add(SuiteCommand.Create(output, error));
         root.Subcommands.Add(SurgeonCommand.Create(output, error));
         root.Subcommands.Add(ReduceCommand.Create(output, error));
+        root.Subcommands.Add(BenchCommand.Create(output, error));
         root.Subcommands.Add(RunnersCommand.Create(output));
         return root;
     }

@@ -39,6 +39,15 @@ public interface IRunner : IDisposable
     ComputePrecision Precision { get; }
 }
 
+/// <summary>
+/// A runner that can run repeatedly on fixed inputs without copying them in or outputs out (ORT's I/O binding): for
+/// latency measurement (`polynet bench`). The returned object must be disposed before the runner.
+/// </summary>
+public interface IBindableRunner : IRunner
+{
+    Native.BoundRun Bind(ValueMap feeds);
+}
+
 /// <summary>A runner that could not be created, activated or run (ORT error, missing provider or library). Exit code 3.</summary>
 public sealed class RunnerException(string message, Exception? inner = null)
     : PolyNetException(message, ExitCodes.RunnerFailed, inner);

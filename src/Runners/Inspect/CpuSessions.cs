@@ -64,9 +64,10 @@ public static class OrtTypes
 /// accepts float16 nodes it has no float16 kernel for by inserting casts to float32 around them (and merging those
 /// casts across neighbouring nodes, so tensors between them are never rounded): the probe reads back the graph ORT
 /// will execute and answers "no kernel" when ORT added a Cast. Answers are cached by op, domain, attributes and input
-/// types, so a model with a thousand Conv nodes of three kinds builds three sessions.
+/// types, so a model with a thousand Conv nodes of three kinds builds three sessions. With requireNative false, only the
+/// output types are asked (for providers other than the CPU's, whose kernels this CPU session cannot see).
 /// </summary>
-public sealed class OrtKernelProbe(OnnxModel model) : IKernelProbe
+public sealed class OrtKernelProbe(OnnxModel model, bool requireNative = true) : IKernelProbe
 {
     private readonly Dictionary<string, IReadOnlyList<ElementType>?> _cache = new(StringComparer.Ordinal);
 
@@ -77,7 +78,7 @@ public sealed class OrtKernelProbe(OnnxModel model) : IKernelProbe
     {
         var attributes = new List<byte>();
         foreach (var a in node.Attribute) attributes.AddRange(Google.Protobuf.MessageExtensions.ToByteArray(a));
-        var key = $"{node.Domain}|{node.OpType}|{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(attributes.ToArray()))}|{string.Join(",", inputTypes.Select(t => (int)t))}|{node.Output.Count}";
+        var key = $"{requireNative}|{node.Domain}|{node.OpType}|{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(attributes.ToArray()))}|{string.Join(",", inputTypes.Select(t => (int)t))}|{node.Output.Count}";
         if (_cache.TryGetValue(key, out var known)) return known;
         Probes++;
         var proto = new ModelProto { IrVersion = model.Proto.IrVersion, Graph = new GraphProto { Name = "probe" } };
@@ -105,10 +106,10 @@ public sealed class OrtKernelProbe(OnnxModel model) : IKernelProbe
         var saved = Path.Combine(Path.GetTempPath(), $"polynet-probe-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
         try
         {
-            using var session = CpuSessions.Create(proto, saveGraphTo: saved);
+            using var session = CpuSessions.Create(proto, saveGraphTo: requireNative ? saved : null);
             var byName = session.Outputs.ToDictionary(o => o.Name, o => o.ElementType);
             result = node.Output.Select((o, k) => o.Length == 0 ? ElementType.Undefined : byName[$"out{k}"]).ToList();
-            if (node.OpType != "Cast" && OnnxModel.Load(saved).Graph.Node.Any(n => n.OpType == "Cast")) result = null;
+            if (requireNative && node.OpType != "Cast" && OnnxModel.Load(saved).Graph.Node.Any(n => n.OpType == "Cast")) result = null;
         }
         catch (OrtException)
         {

@@ -575,6 +575,72 @@ internal sealed unsafe class OrtApi
     public void SynchronizeBoundOutputs(OrtIoBindingHandle b)
         => Check(((delegate* unmanaged<IntPtr, IntPtr>)F(OrtApiIndex.SynchronizeBoundOutputs))(b.Ptr));
 
+    public void BindOutputToDevice(OrtIoBindingHandle b, string name, IntPtr borrowedMemoryInfo)
+    {
+        using var n = new Utf8Z(name);
+        Check(((delegate* unmanaged<IntPtr, IntPtr, IntPtr, IntPtr>)F(OrtApiIndex.BindOutputToDevice))(b.Ptr, n.P, borrowedMemoryInfo));
+    }
+
+    /// <summary>Borrowed (owned by the session): where each input must live, in input order. Needs ORT 1.23.</summary>
+    public IntPtr[] SessionGetMemoryInfoForInputs(OrtSessionHandle s, int count)
+    {
+        var infos = new IntPtr[count];
+        fixed (IntPtr* p = infos)
+            Check(((delegate* unmanaged<IntPtr, IntPtr*, nuint, IntPtr>)F(OrtApiIndex.SessionGetMemoryInfoForInputs))(s.Ptr, p, (nuint)count));
+        return infos;
+    }
+
+    /// <summary>Borrowed (owned by the session): where each output is produced, in output order. Needs ORT 1.23.</summary>
+    public IntPtr[] SessionGetMemoryInfoForOutputs(OrtSessionHandle s, int count)
+    {
+        var infos = new IntPtr[count];
+        fixed (IntPtr* p = infos)
+            Check(((delegate* unmanaged<IntPtr, IntPtr*, nuint, IntPtr>)F(OrtApiIndex.SessionGetMemoryInfoForOutputs))(s.Ptr, p, (nuint)count));
+        return infos;
+    }
+
+    public string MemoryInfoGetName(IntPtr memoryInfo)
+    {
+        IntPtr p;
+        Check(((delegate* unmanaged<IntPtr, IntPtr*, IntPtr>)F(OrtApiIndex.MemoryInfoGetName))(memoryInfo, &p));
+        return Marshal.PtrToStringUTF8(p) ?? "";
+    }
+
+    /// <summary>0 CPU, 1 GPU, 2 FPGA, 3 NPU.</summary>
+    public int MemoryInfoGetDeviceType(IntPtr memoryInfo)
+    {
+        int t;
+        ((delegate* unmanaged<IntPtr, int*, void>)F(OrtApiIndex.MemoryInfoGetDeviceType))(memoryInfo, &t);
+        return t;
+    }
+
+    /// <summary>Borrowed (owned by the environment): the shared allocator for a memory location, or zero when none.</summary>
+    public IntPtr GetSharedAllocator(OrtEnvHandle env, IntPtr memoryInfo)
+    {
+        IntPtr a;
+        Check(((delegate* unmanaged<IntPtr, IntPtr, IntPtr*, IntPtr>)F(OrtApiIndex.GetSharedAllocator))(env.Ptr, memoryInfo, &a));
+        return a;
+    }
+
+    /// <summary>A tensor allocated by <paramref name="allocator"/> (device memory for a device allocator), freed with the value.</summary>
+    public OrtValueHandle CreateTensorAsOrtValue(IntPtr allocator, ReadOnlySpan<long> shape, int elementType)
+    {
+        IntPtr v;
+        fixed (long* s = shape)
+            Check(((delegate* unmanaged<IntPtr, long*, nuint, int, IntPtr*, IntPtr>)F(OrtApiIndex.CreateTensorAsOrtValue))(allocator, s, (nuint)shape.Length, elementType, &v));
+        return Own<OrtValueHandle>(v);
+    }
+
+    /// <summary>Copies tensors between devices (all sources on one device, all destinations on one), synchronously. Needs ORT 1.23.</summary>
+    public void CopyTensors(OrtEnvHandle env, OrtValueHandle[] src, OrtValueHandle[] dst)
+    {
+        var s = src.Select(v => v.Ptr).ToArray();
+        var d = dst.Select(v => v.Ptr).ToArray();
+        fixed (IntPtr* ps = s)
+        fixed (IntPtr* pd = d)
+            Check(((delegate* unmanaged<IntPtr, IntPtr*, IntPtr*, IntPtr, nuint, IntPtr>)F(OrtApiIndex.CopyTensors))(env.Ptr, ps, pd, IntPtr.Zero, (nuint)s.Length));
+    }
+
     /// <summary>The bound outputs after a run; each returned handle is owned by the caller.</summary>
     public OrtValueHandle[] GetBoundOutputValues(OrtIoBindingHandle b)
     {

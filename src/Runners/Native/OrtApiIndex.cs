@@ -112,6 +112,11 @@ internal static class OrtApiIndex
     public const int HardwareDevice_Vendor = 309;
     public const int GetTensorSizeInBytes = 318;
     public const int CopyTensors = 386;
+    public const int MemoryInfoGetName = 71;
+    public const int MemoryInfoGetDeviceType = 225;
+    public const int GetSharedAllocator = 376;
+    public const int SessionGetMemoryInfoForInputs = 380;
+    public const int SessionGetMemoryInfoForOutputs = 381;
     public const int SetDeterministicCompute = 273;
 
     /// <summary>The API version that introduced the entry at <paramref name="index"/> (for entries PolyNet uses).</summary>

@@ -165,6 +165,75 @@ public sealed unsafe class OrtSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// Prepares repeated runs on <paramref name="feeds"/> with ORT's I/O binding: each input is placed once where the
+    /// session reads it (copied to device memory with CopyTensors when a provider wants it there and ORT has a shared
+    /// allocator for that memory), each output is bound to the device that produces it, and <see cref="BoundRun.Run"/>
+    /// then times the engine alone, as trtexec does by default. With an ORT older than 1.23 (no memory-info queries),
+    /// inputs stay in host memory and ORT copies them each run; <see cref="BoundRun.Placement"/> says which.
+    /// The returned object owns the binding, the device copies and the pins of the host arrays; dispose it before the session.
+    /// </summary>
+    public BoundRun Bind(ValueMap feeds)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var api = OrtApi.Current;
+        var env = OrtRuntime.Current.Env;
+        var pins = new List<GCHandle>();
+        var owned = new List<OrtValueHandle>();
+        var binding = api.CreateIoBinding(_session);
+        try
+        {
+            bool canQuery = api.Has(OrtApiIndex.SessionGetMemoryInfoForInputs) && api.Has(OrtApiIndex.CopyTensors);
+            var inInfo = canQuery ? api.SessionGetMemoryInfoForInputs(_session, Inputs.Count) : new IntPtr[Inputs.Count];
+            var placements = new List<string>();
+            foreach (var (name, value) in feeds)
+            {
+                if (!_inputIndex.TryGetValue(name, out var i))
+                    throw new InvalidInputException($"the model has no input named '{name}' (inputs: {string.Join(", ", Inputs.Select(x => x.Name))})");
+                var v = value is OptionalData opt ? opt.Value : value;
+                if (v is null) continue;
+                var host = ToOrtValue(v, pins, owned);
+                var bound = host;
+                if (inInfo[i] != IntPtr.Zero && api.MemoryInfoGetDeviceType(inInfo[i]) != 0 && v is TensorData t && t.ElementType != ElementType.String)
+                {
+                    var allocator = api.GetSharedAllocator(env, inInfo[i]);
+                    if (allocator != IntPtr.Zero)
+                    {
+                        bound = api.CreateTensorAsOrtValue(allocator, t.Shape.Dims, (int)t.ElementType);
+                        owned.Add(bound);
+                        api.CopyTensors(env, [host], [bound]);
+                        placements.Add($"{name} on {api.MemoryInfoGetName(inInfo[i])}");
+                    }
+                    else placements.Add($"{name} in host memory (copied each run: no shared allocator for {api.MemoryInfoGetName(inInfo[i])})");
+                }
+                else placements.Add($"{name} in host memory");
+                api.BindInput(binding, name, bound);
+            }
+            var outInfo = canQuery ? api.SessionGetMemoryInfoForOutputs(_session, Outputs.Count) : null;
+            for (int k = 0; k < Outputs.Count; k++)
+            {
+                if (outInfo is not null && outInfo[k] != IntPtr.Zero)
+                {
+                    api.BindOutputToDevice(binding, Outputs[k].Name, outInfo[k]);
+                    placements.Add($"{Outputs[k].Name} on {api.MemoryInfoGetName(outInfo[k])}");
+                }
+                else
+                {
+                    api.BindOutputToDevice(binding, Outputs[k].Name, _cpu);
+                    placements.Add($"{Outputs[k].Name} in host memory");
+                }
+            }
+            return new BoundRun(_session, binding, owned, pins, string.Join(", ", placements));
+        }
+        catch
+        {
+            binding.Dispose();
+            foreach (var h in owned) h.Dispose();
+            foreach (var p in pins) p.Free();
+            throw;
+        }
+    }
+
     private OrtValueHandle ToOrtValue(OnnxValue v, List<GCHandle> pins, List<OrtValueHandle> owned)
     {
         var api = OrtApi.Current;
@@ -257,5 +326,47 @@ public sealed unsafe class OrtSession : IDisposable
         _cpu.Dispose();
         foreach (var p in _inputNames) Marshal.FreeCoTaskMem(p);
         foreach (var p in _outputNames) Marshal.FreeCoTaskMem(p);
+    }
+}
+
+/// <summary>
+/// A session bound to fixed inputs and outputs (<see cref="OrtSession.Bind"/>): runs without copying anything in or
+/// out, for latency measurement. Owns the I/O binding, device copies of the inputs and pins of the host arrays;
+/// the session must outlive it.
+/// </summary>
+public sealed class BoundRun : IDisposable
+{
+    private readonly OrtSessionHandle _session;
+    private readonly OrtIoBindingHandle _binding;
+    private readonly List<OrtValueHandle> _owned;
+    private readonly List<GCHandle> _pins;
+
+    internal BoundRun(OrtSessionHandle session, OrtIoBindingHandle binding, List<OrtValueHandle> owned, List<GCHandle> pins, string placement)
+    {
+        _session = session;
+        _binding = binding;
+        _owned = owned;
+        _pins = pins;
+        Placement = placement;
+    }
+
+    /// <summary>Where each input and output lives, e.g. "input on Cuda, logits on Cuda".</summary>
+    public string Placement { get; }
+
+    /// <summary>One run; returns when ORT's Run does (it synchronizes the providers' streams before returning).</summary>
+    public TimeSpan Run()
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        OrtApi.Current.RunWithBinding(_session, null, _binding);
+        return System.Diagnostics.Stopwatch.GetElapsedTime(start);
+    }
+
+    public void Dispose()
+    {
+        _binding.Dispose();
+        foreach (var h in _owned) h.Dispose();
+        foreach (var p in _pins) p.Free();
+        _owned.Clear();
+        _pins.Clear();
     }
 }

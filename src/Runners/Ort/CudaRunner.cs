@@ -31,6 +31,7 @@ public sealed class CudaRunner : OrtRunner
         new("fallback", "0|1", "let nodes the provider cannot run fall back to the CPU (default 1)"),
         new("provider_lib", "PATH", "CUDA provider library to load as a plugin (CPU builds of ORT)"),
         new("ep.*", "VALUE", "any CUDA provider option verbatim, e.g. ep.cudnn_conv_use_max_workspace=1"),
+        .. PrecisionKeys,
     ];
 
     private readonly ISystemProbe _probe;
@@ -46,8 +47,12 @@ public sealed class CudaRunner : OrtRunner
         _ = Keys.GetBool("fallback");
     }
 
-    /// <summary>TF32 unless tf32=0: ORT's CUDA provider enables TF32 by default.</summary>
-    public override Onnx.ComputePrecision Precision => Keys.GetBool("tf32") == false ? Onnx.ComputePrecision.Fp32 : Onnx.ComputePrecision.Tf32;
+    /// <summary>float16 with precision=fp16; else TF32 unless tf32=0: ORT's CUDA provider enables TF32 by default.</summary>
+    public override Onnx.ComputePrecision Precision => base.Precision == Onnx.ComputePrecision.Fp16 ? Onnx.ComputePrecision.Fp16
+        : Keys.GetBool("tf32") == false ? Onnx.ComputePrecision.Fp32 : Onnx.ComputePrecision.Tf32;
+
+    /// <summary>The CUDA provider's float16 kernels are the point: convert every node and let ORT place it.</summary>
+    protected override bool Float16NeedsNativeKernels => false;
 
     /// <summary>The provider options ORT receives, from the spec's keys.</summary>
     public List<KeyValuePair<string, string>> ProviderOptions()

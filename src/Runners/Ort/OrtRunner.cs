@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using PolyNet.Onnx;
+using PolyNet.Onnx.Transforms;
+using PolyNet.Runners.Inspect;
 using PolyNet.Runners.Native;
 using PolyNet.Runners.Specs;
 
@@ -22,7 +24,7 @@ public sealed class RunnerContext
 /// (from the file when the model is unchanged, from bytes otherwise), runs it, and times it. A subclass adds its
 /// execution provider in <see cref="ConfigureProvider"/> and may change the model in <see cref="PrepareModel"/>.
 /// </summary>
-public abstract class OrtRunner : IRunner
+public abstract class OrtRunner : IBindableRunner
 {
     /// <summary>Keys every ORT-based runner accepts.</summary>
     public static readonly IReadOnlyList<RunnerKey> SessionKeys =
@@ -37,6 +39,13 @@ public abstract class OrtRunner : IRunner
         new("save_optimized", "PATH", "write the model as ORT optimized it to PATH"),
         new("profile", "PREFIX", "write ORT's JSON profile with this file prefix"),
         new("config.*", "VALUE", "any session config entry, e.g. config.session.set_denormal_as_zero=1"),
+    ];
+
+    /// <summary>Keys of runners that can run the model converted to float16 (<see cref="Float16Conversion"/>).</summary>
+    public static readonly IReadOnlyList<RunnerKey> PrecisionKeys =
+    [
+        new("precision", "fp32|fp16", "fp16: run the model converted to float16 inside (weights and tensors between nodes in float16; inputs and outputs keep their types)"),
+        new("fp32_ops", "OP+OP...", "with precision=fp16: op types to keep in float32, e.g. fp32_ops=Exp+Softmax"),
     ];
 
     private readonly Stopwatch _watch = new();
@@ -56,7 +65,25 @@ public abstract class OrtRunner : IRunner
         _ = Keys.GetBool("deterministic");
         _ = Keys.GetBool("arena");
         _ = Keys.GetBool("mem_pattern");
+        if (accepted.Any(k => k.Key == "precision"))
+        {
+            _precision = Keys.GetChoice("precision", "fp32", "fp16") ?? "fp32";
+            if (Keys.Get("fp32_ops") is not null && _precision != "fp16")
+                throw new InvalidInputException($"--runner {spec.Text}: fp32_ops applies to precision=fp16 only");
+        }
     }
+
+    private readonly string _precision = "fp32";
+
+    /// <summary>With precision=fp16, after activation: the nodes that do not compute natively in float16.</summary>
+    public IReadOnlyList<KeptNode> KeptFloat32 { get; private set; } = [];
+
+    /// <summary>
+    /// Whether the float16 conversion keeps nodes without a native float16 kernel of this provider in float32 between
+    /// float16 tensors (the CPU runner, to emulate faithfully), or converts every node and lets ORT place it (GPU
+    /// providers, whose float16 kernels are the point).
+    /// </summary>
+    protected virtual bool Float16NeedsNativeKernels => true;
 
     public RunnerSpec Spec { get; }
     public RunnerContext Context { get; }
@@ -67,7 +94,7 @@ public abstract class OrtRunner : IRunner
     public TimeSpan LastNativeRunTime => Session.LastNativeRunTime;
     public TimeSpan ActivationTime { get; private set; }
     public IReadOnlyList<string> Notes => _notes;
-    public virtual ComputePrecision Precision => ComputePrecision.Fp32;
+    public virtual ComputePrecision Precision => _precision == "fp16" ? ComputePrecision.Fp16 : ComputePrecision.Fp32;
     public IReadOnlyList<ValueSpec> Inputs => Session.Inputs;
     public IReadOnlyList<ValueSpec> Outputs => Session.Outputs;
 
@@ -87,9 +114,25 @@ public abstract class OrtRunner : IRunner
     /// <summary>Adds this runner's execution provider to the session options (nothing for the CPU runner).</summary>
     protected abstract void ConfigureProvider(OrtRuntime runtime, OrtSessionOptionsHandle options);
 
-    /// <summary>The model to run if it differs from the file (null: run the file as is).</summary>
+    /// <summary>The model to run if it differs from the file (null: run the file as is): marked tensors exposed, converted to float16 with precision=fp16.</summary>
     protected virtual OnnxModel? PrepareModel(OnnxModel model)
-        => Context.ExtraOutputs.Count == 0 ? null : PolyNet.Onnx.Transforms.ModelOutputs.Expose(model, Context.ExtraOutputs);
+    {
+        if (_precision != "fp16")
+            return Context.ExtraOutputs.Count == 0 ? null : ModelOutputs.Expose(model, Context.ExtraOutputs);
+        var keep = (Keys.Get("fp32_ops") ?? "").Split('+', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        var types = OrtTypes.Infer(model);
+        var r = Float16Conversion.Convert(model, types, new OrtKernelProbe(model, requireNative: Float16NeedsNativeKernels), Context.ExtraOutputs, keep);
+        var compute32 = r.Kept.Where(k => k.Mode == Float16Mode.Float32Compute).ToList();
+        var asked = r.Kept.Where(k => k.Mode == Float16Mode.Float32).ToList();
+        Note($"{(Float16NeedsNativeKernels ? "float16 emulation" : "float16")}: {r.Native} node(s) on float16 kernels, {compute32.Count} computing in float32 between float16 tensors, {asked.Count} kept in float32 as asked, {r.Casts} cast(s)"
+             + (r.ClampedWeights > 0 ? $", {r.ClampedWeights} weight value(s) beyond ±65504 clamped" : ""));
+        if (compute32.Count > 0)
+            Note("in float32 between float16 tensors: " + string.Join(", ", compute32.GroupBy(k => (k.OpType, k.Reason)).Select(grp => $"{grp.Key.OpType} ×{grp.Count()} ({grp.Key.Reason})")));
+        if (asked.Count > 0)
+            Note("in float32: " + string.Join(", ", asked.GroupBy(k => k.OpType).Select(grp => $"{grp.Key} ×{grp.Count()}")));
+        KeptFloat32 = r.Kept;
+        return r.Model;
+    }
 
     public void Activate()
     {
@@ -141,6 +184,18 @@ public abstract class OrtRunner : IRunner
             _watch.Stop();
             LastInferenceTime = _watch.Elapsed;
             return result;
+        }
+        catch (OrtException e)
+        {
+            throw new RunnerException($"{Name}: {e.Message}", e);
+        }
+    }
+
+    public BoundRun Bind(ValueMap feeds)
+    {
+        try
+        {
+            return Session.Bind(feeds);
         }
         catch (OrtException e)
         {

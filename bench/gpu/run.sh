@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The measurements of docs/gpu.md, on a machine with an NVIDIA GPU (see ../shared/gpu/README.md for how ONNX Runtime
+# with its CUDA provider gets there). Stages, each in its own device run (a run may last 10 minutes):
+#   bench/gpu/run.sh export    the four models, exported with torch (random weights)
+#   bench/gpu/run.sh compare   verdicts: onnxrt vs cuda with TF32 on and off, at default and TF32-fit tolerances; FP16
+#   bench/gpu/run.sh layers    where the failing configurations first diverge, and which nodes introduce it (--mark-all)
+#   bench/gpu/run.sh bench     polynet bench against bench/c/ort_latency.c, interleaved, device-resident and with copies
+# Environment (defaults for the GPU machine): POLYNET (polynet), ORT_LIB (/root/ort/libonnxruntime.so),
+# CUDA_LIB (/root/ort/libonnxruntime_providers_cuda.so), MODELS (/root/models), OUT (./gpu-results),
+# GPU (the candidate runner; default cuda:provider_lib=$CUDA_LIB), C_GPU (ort_latency's device option; default --cuda $CUDA_LIB),
+# MODEL_LIST (default: resnet50 mobilenet_v3_large vit_b_16 bert_base), ROUNDS (3), RUNS (200).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+stage=${1:?usage: run.sh export|compare|layers|bench}
+POLYNET=${POLYNET:-polynet}
+ORT_LIB=${ORT_LIB:-/root/ort/libonnxruntime.so}
+CUDA_LIB=${CUDA_LIB:-/root/ort/libonnxruntime_providers_cuda.so}
+MODELS=${MODELS:-/root/models}
+OUT=${OUT:-./gpu-results}
+GPU=${GPU:-cuda:provider_lib=$CUDA_LIB}
+C_GPU=${C_GPU---cuda $CUDA_LIB}
+MODEL_LIST=${MODEL_LIST:-resnet50 mobilenet_v3_large vit_b_16 bert_base}
+ROUNDS=${ROUNDS:-3}
+RUNS=${RUNS:-200}
+mkdir -p "$OUT"
+P="$POLYNET --ort-library $ORT_LIB"
+run() { # NAME ARGS...: one polynet invocation, its output in $OUT/NAME.txt, its exit code in the log
+  local name=$1; shift
+  local start=$(date +%s.%N)
+  $P "$@" --json "$OUT/$name.json" > "$OUT/$name.txt" 2>&1
+  local code=$?
+  printf "%-44s exit %d  %6.1f s\n" "$name" "$code" "$(awk "BEGIN { print $(date +%s.%N) - $start }")" | tee -a "$OUT/$stage.log"
+  return 0
+}
+
+case "$stage" in
+export)
+  python3 "$here/export_models.py" "$MODELS" 2>&1 | grep -v -i warn | tee "$OUT/export.log"
+  ;;
+compare)
+  for m in $MODEL_LIST; do
+    f=$MODELS/$m.onnx
+    run "$m.tf32.default" run "$f" --runner onnxrt --runner "$GPU,name=cuda-tf32" --runner "$GPU,tf32=0,name=cuda-fp32"
+    run "$m.tf32.fit" run "$f" --runner onnxrt --runner "$GPU,name=cuda-tf32" --runner "$GPU,tf32=0,name=cuda-fp32" --atol 1e-3 --rtol 1e-3
+    run "$m.fp16" run "$f" --runner onnxrt --runner onnxrt:precision=fp16,name=fp16-emulation --runner "$GPU,precision=fp16,name=cuda-fp16"
+  done
+  ;;
+layers)
+  for m in $MODEL_LIST; do
+    f=$MODELS/$m.onnx
+    if grep -q "^$m.tf32.default .*exit 1" "$OUT/compare.log" 2>/dev/null; then
+      run "$m.tf32.layers" run "$f" --runner onnxrt --runner "$GPU,name=cuda-tf32" --mark-all
+    fi
+    if grep -q "^$m.fp16 .*exit 1" "$OUT/compare.log" 2>/dev/null; then
+      run "$m.fp16.layers" run "$f" --runner onnxrt --runner onnxrt:precision=fp16,name=fp16-emulation --mark-all
+    fi
+  done
+  ;;
+bench)
+  C=$here/../c/ort_latency
+  [ -x "$C" ] || gcc -O2 -o "$C" "$here/../c/ort_latency.c" -ldl
+  for m in $MODEL_LIST; do
+    f=$MODELS/$m.onnx
+    : > "$OUT/$m.c_bound.txt"; : > "$OUT/$m.c_copies.txt"
+    for r in $(seq "$ROUNDS"); do
+      # Interleaved: C, PolyNet, C again, so drift on the machine hits both alike.
+      "$C" "$ORT_LIB" "$f" 20 "$RUNS" $C_GPU | grep '^summary' >> "$OUT/$m.c_bound.txt"
+      run "$m.bench.bound.$r" bench "$f" --runner "$GPU" --warmup 20 --iterations "$RUNS"
+      "$C" "$ORT_LIB" "$f" 20 "$RUNS" $C_GPU --copies | grep '^summary' >> "$OUT/$m.c_copies.txt"
+      run "$m.bench.copies.$r" bench "$f" --runner "$GPU" --warmup 20 --iterations "$RUNS" --with-copies
+    done
+    run "$m.bench.cpu" bench "$f" --runner onnxrt --warmup 5 --iterations 50
+  done
+  python3 "$here/summarize.py" "$OUT" | tee "$OUT/summary.md"
+  ;;
+*) echo "run.sh: unknown stage '$stage'" >&2; exit 2 ;;
+esac

@@ -1,0 +1,115 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using PolyNet.Compare;
+using PolyNet.Compare.Jobs;
+using PolyNet.Compare.Reports;
+using PolyNet.Onnx;
+using PolyNet.Onnx.Data;
+using PolyNet.Runners.Inputs;
+using PolyNet.Runners.Specs;
+
+namespace PolyNet.Cli.Commands;
+
+internal sealed record BenchSettings(string Model, IReadOnlyList<string> Runners, int Warmup, int Iterations, double? Duration, bool WithCopies,
+    long Seed, IReadOnlyList<string> ValRanges, IReadOnlyList<string> InputShapes, string? LoadInputs, string? Json, string? OrtLibrary, bool Verbose, bool Quiet);
+
+/// <summary>`polynet bench MODEL --runner ...`: latency percentiles and throughput, like trtexec.</summary>
+internal static class BenchCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var model = new Argument<string>("model") { Description = "The ONNX model" };
+        var runners = MultiValue.Create("--runner", "A runner configuration, KIND[:key=value,...]; each is measured in turn", "SPEC", RunnerSpecs.LooksLikeSpec);
+        var warmup = new Option<int>("--warmup") { Description = "Untimed runs first (default 10)", DefaultValueFactory = _ => 10, HelpName = "N" };
+        var iterations = new Option<int>("--iterations") { Description = "Timed runs (default 100; with --duration, the minimum)", DefaultValueFactory = _ => 100, HelpName = "N" };
+        var duration = new Option<double?>("--duration") { Description = "Keep timing until this many seconds are measured", HelpName = "SECONDS" };
+        var copies = new Option<bool>("--with-copies") { Description = "Time host-device copies too: inputs from host memory, outputs copied back each run (default: they stay on the device through ORT's I/O binding)" };
+        var seed = new Option<long>("--seed") { Description = "Seed for generated inputs (default 1)", DefaultValueFactory = _ => 1 };
+        var valRange = MultiValue.Create("--val-range", "Range of generated values, [LO,HI] or INPUT:[LO,HI] (default [0,1])", "[INPUT:][LO,HI]", MultiValue.LooksLikeRange);
+        var shapes = MultiValue.Create("--input-shapes", "Shapes for dynamic inputs, INPUT:1x3x224x224", "INPUT:DIMS", MultiValue.LooksLikeShape);
+        var loadInputs = new Option<string?>("--load-inputs") { Description = "Inputs from a data file (its first sample)", HelpName = "PATH" };
+        var json = new Option<string?>("--json") { Description = "Write every measurement as JSON", HelpName = "FILE" };
+        var cmd = new Command("bench", "Measure inference latency (min, median, mean, p90, p95, p99, max) and throughput of each runner configuration.");
+        cmd.Arguments.Add(model);
+        foreach (var o in new Option[] { runners, warmup, iterations, duration, copies, seed, valRange, shapes, loadInputs, json }) cmd.Options.Add(o);
+        cmd.SetAction(p => Execute(new BenchSettings(p.GetValue(model)!, p.GetValue(runners) ?? [], p.GetValue(warmup), p.GetValue(iterations), p.GetValue(duration),
+            p.GetValue(copies), p.GetValue(seed), p.GetValue(valRange) ?? [], p.GetValue(shapes) ?? [], p.GetValue(loadInputs), p.GetValue(json),
+            p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet)), output, error));
+        return cmd;
+    }
+
+    public static int Execute(BenchSettings s, TextWriter output, TextWriter error)
+    {
+        var specs = s.Runners.Count == 0 ? [RunnerSpec.Parse("onnxrt")] : s.Runners.Select(RunnerSpec.Parse).ToList();
+        RunnerSpec.MakeNamesUnique(specs);
+        foreach (var spec in specs) Runners.RunnerFactory.Check(spec);
+        if (s.Json is { } j && Path.GetDirectoryName(Path.GetFullPath(j)) is { } dir && !Directory.Exists(dir)) throw InvalidInputException.ForFile(j, $"folder {dir} does not exist");
+        var log = new WriterLog(output, error, s.Verbose, s.Quiet);
+        Logging.Configure(s.OrtLibrary, error, s.Verbose);
+        var model = OnnxModel.Load(s.Model);
+        ValueMap feeds;
+        if (s.LoadInputs is { } path)
+        {
+            var loaded = DataFiles.Load(path, DataRole.Inputs, model.Inputs);
+            if (loaded.Samples.Count == 0) throw InvalidInputException.ForFile(path, "holds no samples");
+            feeds = loaded.Samples[0];
+            InputValidation.CheckFeed(model.Inputs, feeds, path);
+        }
+        else
+        {
+            var shapes = InputShapes.Parse(s.InputShapes);
+            var ranges = ValueRanges.Parse(s.ValRanges);
+            shapes.Validate(model.Inputs);
+            ranges.Validate(model.Inputs.Select(i => i.Name));
+            feeds = new InputGenerator(s.Seed, ranges, shapes).Generate(model.Inputs, 0);
+        }
+        log.Info($"model: {s.Model}; inputs: {string.Join(", ", feeds.Select(kv => $"{kv.Key} {kv.Value.Describe()}"))}");
+        var results = BenchJob.Execute(new BenchOptions
+        {
+            Model = model, Runners = specs, Feeds = feeds, Warmup = s.Warmup, Iterations = s.Iterations,
+            Duration = s.Duration is { } d ? TimeSpan.FromSeconds(d) : null, WithCopies = s.WithCopies,
+        }, log);
+        var inv = CultureInfo.InvariantCulture;
+        foreach (var r in results)
+        {
+            var l = r.Latency;
+            output.WriteLine(string.Create(inv, $"[I] {r.Runner}: {l.Runs} run(s) in {r.Measured.TotalSeconds:0.00} s ({r.Placement})"));
+            output.WriteLine(string.Create(inv, $"      latency (ms): min {l.Min:0.000}  median {l.Median:0.000}  mean {l.Mean:0.000}  p90 {l.P90:0.000}  p95 {l.P95:0.000}  p99 {l.P99:0.000}  max {l.Max:0.000}  (std {l.Std:0.000})"));
+            output.WriteLine(string.Create(inv, $"      throughput: {r.Throughput:0.0} inferences/s{(r.Batch is { } b ? $" ({r.Throughput * b:0.0} samples/s at batch {b})" : "")}; session built in {JobText.Ms(r.Activation)}"));
+        }
+        if (s.Json is { } file)
+        {
+            AtomicFile.Write(file, stream =>
+            {
+                using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+                w.WriteStartObject();
+                w.WriteString("tool", "polynet");
+                w.WriteString("model", s.Model);
+                w.WriteBoolean("with_copies", s.WithCopies);
+                w.WriteNumber("warmup", s.Warmup);
+                w.WriteStartArray("runners");
+                foreach (var r in results)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("runner", r.Runner);
+                    w.WriteStartArray("notes");
+                    foreach (var n in r.Notes) w.WriteStringValue(n);
+                    w.WriteEndArray();
+                    w.WriteString("placement", r.Placement);
+                    w.WriteNumber("activation_ms", r.Activation.TotalMilliseconds);
+                    w.WriteNumber("runs", r.Latency.Runs);
+                    foreach (var (k, v) in new[] { ("min_ms", r.Latency.Min), ("median_ms", r.Latency.Median), ("mean_ms", r.Latency.Mean), ("std_ms", r.Latency.Std),
+                        ("p90_ms", r.Latency.P90), ("p95_ms", r.Latency.P95), ("p99_ms", r.Latency.P99), ("max_ms", r.Latency.Max), ("throughput_per_s", r.Throughput) })
+                        w.WriteNumber(k, Math.Round(v, 6));
+                    if (r.Batch is { } b) w.WriteNumber("batch", b);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            });
+            output.WriteLine($"[I] wrote {file}");
+        }
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using PolyNet.Compare.Reports;
+using PolyNet.Onnx;
+using PolyNet.Runners;
+using PolyNet.Runners.Native;
+using PolyNet.Runners.Ort;
+using PolyNet.Runners.Specs;
+
+namespace PolyNet.Compare.Jobs;
+
+/// <summary>Everything `polynet bench` needs.</summary>
+public sealed class BenchOptions
+{
+    public required OnnxModel Model { get; init; }
+    public required IReadOnlyList<RunnerSpec> Runners { get; init; }
+    /// <summary>The inputs every run uses.</summary>
+    public required ValueMap Feeds { get; init; }
+    public int Warmup { get; init; } = 10;
+    /// <summary>Timed runs; with <see cref="Duration"/>, the minimum.</summary>
+    public int Iterations { get; init; } = 100;
+    /// <summary>Keep running until this much time has been measured.</summary>
+    public TimeSpan? Duration { get; init; }
+    /// <summary>Time what `polynet run` does per inference: inputs handed over from host memory, outputs copied back into PolyNet's arrays.</summary>
+    public bool WithCopies { get; init; }
+    public Func<RunnerSpec, RunnerContext, IRunner>? CreateRunner { get; init; }
+}
+
+/// <summary>Latency statistics in milliseconds over the timed runs.</summary>
+public sealed record Latency(int Runs, double Min, double Median, double Mean, double Std, double P90, double P95, double P99, double Max)
+{
+    public static Latency Of(IReadOnlyList<double> ms)
+    {
+        var s = ms.Order().ToArray();
+        double Q(double q) => s[Math.Clamp((int)Math.Ceiling(q * s.Length) - 1, 0, s.Length - 1)]; // nearest rank
+        double mean = s.Average();
+        double std = Math.Sqrt(s.Sum(x => (x - mean) * (x - mean)) / s.Length);
+        return new Latency(s.Length, s[0], s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2, mean, std, Q(0.90), Q(0.95), Q(0.99), s[^1]);
+    }
+}
+
+/// <summary>One runner's measurement.</summary>
+/// <param name="Placement">Where inputs and outputs lived during the timed runs.</param>
+/// <param name="Throughput">Runs per second over the whole timed loop (wall clock).</param>
+/// <param name="Batch">The first dimension of the first input, when there is one: samples per run.</param>
+public sealed record BenchRunnerResult(string Runner, IReadOnlyList<string> Notes, TimeSpan Activation, string Placement, Latency Latency, double Throughput, long? Batch, TimeSpan Measured);
+
+/// <summary>
+/// Latency like trtexec measures it: build the session, warm up, then time each run separately (a wall clock around
+/// ORT's Run, which returns after the providers' streams are synchronized) until enough runs or enough time are
+/// measured; percentiles by nearest rank. By default inputs and outputs stay where the session wants them (device
+/// memory on a GPU, through ORT's I/O binding), so host-device copies are not timed; with copies, each run is a
+/// `polynet run` inference (inputs from host memory, outputs copied back into PolyNet's arrays).
+/// </summary>
+public static class BenchJob
+{
+    public static IReadOnlyList<BenchRunnerResult> Execute(BenchOptions o, IJobLog log)
+    {
+        if (o.Warmup < 0) throw new InvalidInputException($"--warmup {o.Warmup}: must be at least 0");
+        if (o.Iterations < 1) throw new InvalidInputException($"--iterations {o.Iterations}: must be at least 1");
+        if (o.Duration is { } d && d <= TimeSpan.Zero) throw new InvalidInputException("--duration must be positive");
+        var create = o.CreateRunner ?? RunnerFactory.Create;
+        var results = new List<BenchRunnerResult>();
+        long? batch = o.Feeds.Count > 0 && o.Feeds[0].Value is TensorData t && t.Shape.Rank > 0 ? t.Shape[0] : null;
+        foreach (var spec in o.Runners)
+        {
+            using var runner = create(spec, new RunnerContext { Model = o.Model });
+            log.Info($"{runner.Name}: activating ...");
+            runner.Activate();
+            log.Info($"{runner.Name}: ready in {JobText.Ms(runner.ActivationTime)}{(runner.Notes.Count > 0 ? " (" + string.Join("; ", runner.Notes) + ")" : "")}");
+            BoundRun? bound = null;
+            try
+            {
+                Func<double> once;
+                string placement;
+                if (!o.WithCopies && runner is IBindableRunner b)
+                {
+                    bound = b.Bind(o.Feeds);
+                    once = () => bound.Run().TotalMilliseconds;
+                    placement = bound.Placement;
+                }
+                else
+                {
+                    once = () =>
+                    {
+                        long start = Stopwatch.GetTimestamp();
+                        runner.Infer(o.Feeds);
+                        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    };
+                    placement = "inputs from host memory and outputs copied back each run (--with-copies)";
+                }
+                log.Info($"{runner.Name}: {placement}; warming up ({o.Warmup} run(s)) ...");
+                for (int i = 0; i < o.Warmup; i++) once();
+                var times = new List<double>(o.Iterations);
+                var loop = Stopwatch.StartNew();
+                var nextReport = TimeSpan.FromSeconds(5);
+                while (times.Count < o.Iterations || (o.Duration is { } dur && loop.Elapsed < dur))
+                {
+                    times.Add(once());
+                    if (loop.Elapsed >= nextReport)
+                    {
+                        log.Info($"{runner.Name}: {times.Count} run(s) in {loop.Elapsed.TotalSeconds:0} s, median so far {Format.Number(Latency.Of(times).Median)} ms");
+                        nextReport += TimeSpan.FromSeconds(5);
+                    }
+                }
+                var measured = loop.Elapsed;
+                results.Add(new BenchRunnerResult(runner.Name, runner.Notes.ToList(), runner.ActivationTime, placement, Latency.Of(times), times.Count / measured.TotalSeconds, batch, measured));
+            }
+            finally
+            {
+                bound?.Dispose();
+            }
+        }
+        return results;
+    }
+}
