@@ -8,7 +8,7 @@
 # Environment (defaults for the GPU machine): POLYNET (polynet), ORT_LIB (/root/ort/libonnxruntime.so),
 # CUDA_LIB (/root/ort/libonnxruntime_providers_cuda.so), MODELS (/root/models), OUT (./gpu-results),
 # GPU (the candidate runner; default cuda:provider_lib=$CUDA_LIB), C_GPU (ort_latency's device option; default --cuda $CUDA_LIB),
-# MODEL_LIST (default: resnet50 mobilenet_v3_large vit_b_16 bert_base), ROUNDS (3), RUNS (200).
+# MODEL_LIST (default: resnet50 mobilenet_v3_large vit_b_16 bert_base), ROUNDS (5), RUNS (1000).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 stage=${1:?usage: run.sh export|compare|layers|bench}
@@ -20,8 +20,8 @@ OUT=${OUT:-./gpu-results}
 GPU=${GPU:-cuda:provider_lib=$CUDA_LIB}
 C_GPU=${C_GPU---cuda $CUDA_LIB}
 MODEL_LIST=${MODEL_LIST:-resnet50 mobilenet_v3_large vit_b_16 bert_base}
-ROUNDS=${ROUNDS:-3}
-RUNS=${RUNS:-200}
+ROUNDS=${ROUNDS:-5}
+RUNS=${RUNS:-1000}
 mkdir -p "$OUT"
 P="$POLYNET --ort-library $ORT_LIB"
 run() { # NAME ARGS...: one polynet invocation, its output in $OUT/NAME.txt, its exit code in the log
@@ -35,7 +35,7 @@ run() { # NAME ARGS...: one polynet invocation, its output in $OUT/NAME.txt, its
 
 case "$stage" in
 export)
-  python3 "$here/export_models.py" "$MODELS" 2>&1 | grep -v -i warn | tee "$OUT/export.log"
+  python3 "$here/export_models.py" "$MODELS" ${EXPORT_ONLY:-} 2> "$OUT/export.err" | tee -a "$OUT/export.log"
   ;;
 compare)
   for m in $MODEL_LIST; do
@@ -64,10 +64,10 @@ bench)
     : > "$OUT/$m.c_bound.txt"; : > "$OUT/$m.c_copies.txt"
     for r in $(seq "$ROUNDS"); do
       # Interleaved: C, PolyNet, C again, so drift on the machine hits both alike.
-      "$C" "$ORT_LIB" "$f" 20 "$RUNS" $C_GPU | grep '^summary' >> "$OUT/$m.c_bound.txt"
-      run "$m.bench.bound.$r" bench "$f" --runner "$GPU" --warmup 20 --iterations "$RUNS"
-      "$C" "$ORT_LIB" "$f" 20 "$RUNS" $C_GPU --copies | grep '^summary' >> "$OUT/$m.c_copies.txt"
-      run "$m.bench.copies.$r" bench "$f" --runner "$GPU" --warmup 20 --iterations "$RUNS" --with-copies
+      "$C" "$ORT_LIB" "$f" 50 "$RUNS" $C_GPU | grep '^summary' >> "$OUT/$m.c_bound.txt"
+      run "$m.bench.bound.$r" bench "$f" --runner "$GPU" --warmup 50 --iterations "$RUNS"
+      "$C" "$ORT_LIB" "$f" 50 "$RUNS" $C_GPU --copies | grep '^summary' >> "$OUT/$m.c_copies.txt"
+      run "$m.bench.copies.$r" bench "$f" --runner "$GPU" --warmup 50 --iterations "$RUNS" --with-copies
     done
     run "$m.bench.cpu" bench "$f" --runner onnxrt --warmup 5 --iterations 50
   done

@@ -61,14 +61,15 @@ for path in sorted(glob.glob(os.path.join(out, "*.layers.json"))):
                       if isinstance(e.get("explained"), float) else f"  `{e['output']}`: n/a")
 
 print("\n## Latency (ms, median of the rounds' medians) and PolyNet's overhead against the C program\n")
-print("| model | mode | C median | PolyNet median | PolyNet − C | C round-to-round spread | PolyNet p99 | throughput (PolyNet) |")
-print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("| model | mode | C median | PolyNet median | PolyNet − C (median) | C min | PolyNet min | PolyNet − C (min) | C round-to-round spread | PolyNet p99 | throughput (PolyNet) |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for m in models:
     for mode in ("bound", "copies"):
         cpath = os.path.join(out, f"{m}.c_{mode}.txt")
         if not os.path.exists(cpath):
             continue
         c = [float(re.search(r"median_ms ([\d.]+)", l).group(1)) for l in open(cpath) if "median_ms" in l]
+        cmin = min(float(re.search(r"min_ms ([\d.]+)", l).group(1)) for l in open(cpath) if "min_ms" in l)
         p = [load(f"{m}.bench.{mode}.{r}") for r in range(1, 10)]
         p = [x["runners"][0] for x in p if x]
         if not c or not p:
@@ -76,8 +77,12 @@ for m in models:
         cm, pm = st.median(c), st.median([x["median_ms"] for x in p])
         spread = 100 * (max(c) - min(c)) / cm
         label = "device-resident (I/O binding)" if mode == "bound" else "with copies"
-        print(f"| {m} | {label} | {cm:.3f} | {pm:.3f} | {100 * (pm / cm - 1):+.2f}% | {spread:.1f}% | {st.median([x['p99_ms'] for x in p]):.3f} | {st.median([x['throughput_per_s'] for x in p]):.0f}/s |")
+        pmin = min(x["min_ms"] for x in p)
+        own = [x["own_work_median_ms"] for x in p if "own_work_median_ms" in x]
+        if own:
+            label += f" (PolyNet's own work {1000 * st.median(own):.0f} us)"
+        print(f"| {m} | {label} | {cm:.3f} | {pm:.3f} | {100 * (pm / cm - 1):+.2f}% | {cmin:.3f} | {pmin:.3f} | {100 * (pmin / cmin - 1):+.2f}% | {spread:.1f}% | {st.median([x['p99_ms'] for x in p]):.3f} | {st.median([x['throughput_per_s'] for x in p]):.0f}/s |")
     cpu = load(f"{m}.bench.cpu")
     if cpu:
         r = cpu["runners"][0]
-        print(f"| {m} | CPU (onnxrt, for scale) | | {r['median_ms']:.3f} | | | {r['p99_ms']:.3f} | {r['throughput_per_s']:.0f}/s |")
+        print(f"| {m} | CPU (onnxrt, for scale) | | {r['median_ms']:.3f} | | | {r['min_ms']:.3f} | | | {r['p99_ms']:.3f} | {r['throughput_per_s']:.0f}/s |")

@@ -77,6 +77,8 @@ internal static class BenchCommand
             output.WriteLine(string.Create(inv, $"[I] {r.Runner}: {l.Runs} run(s) in {r.Measured.TotalSeconds:0.00} s ({r.Placement})"));
             output.WriteLine(string.Create(inv, $"      latency (ms): min {l.Min:0.000}  median {l.Median:0.000}  mean {l.Mean:0.000}  p90 {l.P90:0.000}  p95 {l.P95:0.000}  p99 {l.P99:0.000}  max {l.Max:0.000}  (std {l.Std:0.000})"));
             output.WriteLine(string.Create(inv, $"      throughput: {r.Throughput:0.0} inferences/s{(r.Batch is { } b ? $" ({r.Throughput * b:0.0} samples/s at batch {b})" : "")}; session built in {JobText.Ms(r.Activation)}"));
+            if (r.OwnWork is { } own)
+                output.WriteLine(string.Create(inv, $"      of which PolyNet's own work (inputs handed over, outputs copied into its arrays, outside ORT's Run): median {own.Median * 1000:0.0} us, p99 {own.P99 * 1000:0.0} us"));
         }
         if (s.Json is { } file)
         {
@@ -103,6 +105,11 @@ internal static class BenchCommand
                         ("p90_ms", r.Latency.P90), ("p95_ms", r.Latency.P95), ("p99_ms", r.Latency.P99), ("max_ms", r.Latency.Max), ("throughput_per_s", r.Throughput) })
                         w.WriteNumber(k, Math.Round(v, 6));
                     if (r.Batch is { } b) w.WriteNumber("batch", b);
+                    if (r.OwnWork is { } own)
+                    {
+                        w.WriteNumber("own_work_median_ms", Math.Round(own.Median, 6));
+                        w.WriteNumber("own_work_p99_ms", Math.Round(own.P99, 6));
+                    }
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();

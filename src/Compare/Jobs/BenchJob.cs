@@ -42,7 +42,8 @@ public sealed record Latency(int Runs, double Min, double Median, double Mean, d
 /// <param name="Placement">Where inputs and outputs lived during the timed runs.</param>
 /// <param name="Throughput">Runs per second over the whole timed loop (wall clock).</param>
 /// <param name="Batch">The first dimension of the first input, when there is one: samples per run.</param>
-public sealed record BenchRunnerResult(string Runner, IReadOnlyList<string> Notes, TimeSpan Activation, string Placement, Latency Latency, double Throughput, long? Batch, TimeSpan Measured);
+/// <param name="OwnWork">With copies: per run, the time spent outside ORT's Run (handing inputs over, copying outputs into PolyNet's arrays), in ms.</param>
+public sealed record BenchRunnerResult(string Runner, IReadOnlyList<string> Notes, TimeSpan Activation, string Placement, Latency Latency, double Throughput, long? Batch, TimeSpan Measured, Latency? OwnWork = null);
 
 /// <summary>
 /// Latency like trtexec measures it: build the session, warm up, then time each run separately (a wall clock around
@@ -72,6 +73,7 @@ public static class BenchJob
             {
                 Func<double> once;
                 string placement;
+                var own = new List<double>();
                 if (!o.WithCopies && runner is IBindableRunner b)
                 {
                     bound = b.Bind(o.Feeds);
@@ -84,12 +86,15 @@ public static class BenchJob
                     {
                         long start = Stopwatch.GetTimestamp();
                         runner.Infer(o.Feeds);
-                        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                        double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                        if (runner is OrtRunner ort) own.Add(ms - ort.LastNativeRunTime.TotalMilliseconds);
+                        return ms;
                     };
                     placement = "inputs from host memory and outputs copied back each run (--with-copies)";
                 }
                 log.Info($"{runner.Name}: {placement}; warming up ({o.Warmup} run(s)) ...");
                 for (int i = 0; i < o.Warmup; i++) once();
+                own.Clear();
                 var times = new List<double>(o.Iterations);
                 var loop = Stopwatch.StartNew();
                 var nextReport = TimeSpan.FromSeconds(5);
@@ -103,7 +108,8 @@ public static class BenchJob
                     }
                 }
                 var measured = loop.Elapsed;
-                results.Add(new BenchRunnerResult(runner.Name, runner.Notes.ToList(), runner.ActivationTime, placement, Latency.Of(times), times.Count / measured.TotalSeconds, batch, measured));
+                results.Add(new BenchRunnerResult(runner.Name, runner.Notes.ToList(), runner.ActivationTime, placement, Latency.Of(times), times.Count / measured.TotalSeconds, batch, measured,
+                    own.Count > 0 ? Latency.Of(own) : null));
             }
             finally
             {

@@ -202,7 +202,7 @@ public static class Localizer
         if (needed.Count > 0)
         {
             var usedCuts = cut.Where(x => view.Consumers(x).Count > 0 || finals.Contains(x)).ToList();
-            var extracted = Subgraph.Between(model, usedCuts, needed, types);
+            var extracted = Subgraph.Between(model, usedCuts, needed, types, dropUnneededInputs: true); // a culprit downstream may cut off another
             var f = new ValueMap();
             foreach (var i in extracted.Inputs) f.Set(i, feeds.TryGetValue(i, out var v) ? v : reference[i]);
             using var c = (o.CreateRunner ?? RunnerFactory.Create)(candidate, new RunnerContext { Model = extracted.Model });

@@ -25,7 +25,8 @@ public static class Subgraph
     /// (listed in <see cref="Extracted.AddedInputs"/>). Unknown names are an <see cref="InvalidInputException"/> naming
     /// the closest known tensor.
     /// </summary>
-    public static Extracted Between(OnnxModel model, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, IReadOnlyDictionary<string, ValueSpec>? types = null)
+    /// <param name="dropUnneededInputs">Leave out inputs the outputs do not need (another input cuts them off) instead of refusing them.</param>
+    public static Extracted Between(OnnxModel model, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, IReadOnlyDictionary<string, ValueSpec>? types = null, bool dropUnneededInputs = false)
     {
         var view = new GraphView(model.Graph);
         var known = view.TensorNames.ToHashSet(StringComparer.Ordinal);
@@ -48,6 +49,7 @@ public static class Subgraph
             }
             else if (view.GraphInputNames.Contains(t)) added.Add(t);
         }
+        if (dropUnneededInputs) inputs = inputs.Where(seen.Contains).ToList();
         foreach (var i in inputs)
             if (!seen.Contains(i))
                 throw new InvalidInputException($"{model.DisplayName}: input '{i}' is not needed to compute {string.Join(", ", outputs.Select(o => $"'{o}'"))}");
