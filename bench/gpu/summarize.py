@@ -58,7 +58,7 @@ for path in sorted(glob.glob(os.path.join(out, "*.layers.json"))):
                   + ("; first: " + ", ".join(f"`{n['node']}` ({n['op_type']})" for n in intro[:3]) if intro else ""))
             for e in loc.get("explained", []):
                 print(f"  fixing them removes {100 * e['explained']:.0f}% of `{e['output']}`'s error (rel L2 {num(e['rel_l2_before'])} → {num(e['rel_l2_after'])})"
-                      if isinstance(e.get("explained"), float) else f"  `{e['output']}`: n/a")
+                      if isinstance(e.get("explained"), (int, float)) else f"  `{e['output']}`: n/a")
 
 print("\n## Latency (ms, median of the rounds' medians) and PolyNet's overhead against the C program\n")
 print("| model | mode | C median | PolyNet median | PolyNet − C (median) | C min | PolyNet min | PolyNet − C (min) | C round-to-round spread | PolyNet p99 | throughput (PolyNet) |")

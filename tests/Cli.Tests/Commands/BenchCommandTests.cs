@@ -1,0 +1,48 @@
+using System.Text.Json;
+using PolyNet.Tests;
+using Xunit;
+using static PolyNet.Cli.Tests.CliHarness;
+
+namespace PolyNet.Cli.Tests.Commands;
+
+[Collection("cli")]
+public class BenchCommandTests
+{
+    [Fact]
+    public void Bench_reports_latency_percentiles_and_throughput_per_runner()
+    {
+        using var dir = new TempDir();
+        var r = Run("bench", TestPaths.Model("convnet.onnx"), "--runner", "onnxrt", "onnxrt:opt=disable", "--warmup", "2", "--iterations", "25", "--json", dir.File("b.json"));
+        Assert.True(r.Code == 0, r.Out + r.Err);
+        Assert.Matches(@"\[I\] onnxrt: 25 run\(s\) in [\d.]+ s \(x in host memory, logits on Cpu\)", r.Out);
+        Assert.Matches(@"latency \(ms\): min [\d.]+  median [\d.]+  mean [\d.]+  p90 [\d.]+  p95 [\d.]+  p99 [\d.]+  max [\d.]+", r.Out);
+        Assert.Contains("samples/s at batch 1", r.Out);
+        using var json = JsonDocument.Parse(File.ReadAllBytes(dir.File("b.json")));
+        var runners = json.RootElement.GetProperty("runners").EnumerateArray().ToList();
+        Assert.Equal(["onnxrt", "onnxrt:opt=disable"], runners.Select(x => x.GetProperty("runner").GetString()));
+        foreach (var x in runners)
+        {
+            Assert.Equal(25, x.GetProperty("runs").GetInt32());
+            double min = x.GetProperty("min_ms").GetDouble(), med = x.GetProperty("median_ms").GetDouble(), p99 = x.GetProperty("p99_ms").GetDouble(), max = x.GetProperty("max_ms").GetDouble();
+            Assert.True(min > 0 && min <= med && med <= p99 && p99 <= max, $"{min} {med} {p99} {max}");
+            Assert.True(x.GetProperty("throughput_per_s").GetDouble() > 0);
+        }
+    }
+
+    [Fact]
+    public void With_copies_times_what_run_does_and_says_how_much_is_polynets_own_work()
+    {
+        var r = Run("bench", TestPaths.Model("mlp.onnx"), "--with-copies", "--warmup", "1", "--iterations", "10");
+        Assert.True(r.Code == 0, r.Out + r.Err);
+        Assert.Contains("inputs from host memory and outputs copied back each run (--with-copies)", r.Out);
+        Assert.Matches(@"of which PolyNet's own work .*: median [\d.]+ us, p99 [\d.]+ us", r.Out);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--iterations", "0" }, "--iterations 0: must be at least 1")]
+    [InlineData(new[] { "--warmup", "-1" }, "--warmup -1: must be at least 0")]
+    [InlineData(new[] { "--runner", "onnxrt:opt=fast" }, "opt=fast is not valid")]
+    [InlineData(new[] { "--json", "/nonexistent/dir/b.json" }, "/nonexistent/dir/b.json: folder /nonexistent/dir does not exist")]
+    public void Bad_bench_options_are_one_line_errors(string[] args, string message)
+        => AssertOneLineError(Run(["bench", TestPaths.Model("mlp.onnx"), .. args]), 2, message);
+}
