@@ -46,6 +46,7 @@ public static class CliApp
         root.Subcommands.Add(SurgeonCommand.Create(output, error));
         root.Subcommands.Add(ReduceCommand.Create(output, error));
         root.Subcommands.Add(BenchCommand.Create(output, error));
+        root.Subcommands.Add(CalibCommand.Create(output, error));
         root.Subcommands.Add(RunnersCommand.Create(output));
         return root;
     }

@@ -22,3 +22,14 @@ public class FixturesTests
             Assert.True(bytes.AsSpan().SequenceEqual(File.ReadAllBytes(TestPaths.Model(name))), $"fixtures/models/{name} is stale: run dotnet run --project tests/FixtureMaker -- fixtures");
     }
 }
+
+public class CalibFixturesTests
+{
+    [Fact]
+    public void Committed_hand_made_caches_are_what_the_fixture_maker_makes()
+    {
+        foreach (var (name, bytes) in CalibFixtures.All())
+            Assert.True(bytes.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(TestPaths.Fixtures, "calib", name))),
+                $"fixtures/calib/{name} is stale: run dotnet run --project tests/FixtureMaker -- fixtures");
+    }
+}

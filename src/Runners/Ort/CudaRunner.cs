@@ -47,8 +47,8 @@ public sealed class CudaRunner : OrtRunner
         _ = Keys.GetBool("fallback");
     }
 
-    /// <summary>float16 with precision=fp16; else TF32 unless tf32=0: ORT's CUDA provider enables TF32 by default.</summary>
-    public override Onnx.ComputePrecision Precision => base.Precision == Onnx.ComputePrecision.Fp16 ? Onnx.ComputePrecision.Fp16
+    /// <summary>float16 or int8 with precision=fp16 or int8; else TF32 unless tf32=0: ORT's CUDA provider enables TF32 by default.</summary>
+    public override Onnx.ComputePrecision Precision => base.Precision is Onnx.ComputePrecision.Fp16 or Onnx.ComputePrecision.Int8 ? base.Precision
         : Keys.GetBool("tf32") == false ? Onnx.ComputePrecision.Fp32 : Onnx.ComputePrecision.Tf32;
 
     /// <summary>The CUDA provider's float16 kernels are the point: convert every node and let ORT place it.</summary>

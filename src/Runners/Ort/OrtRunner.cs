@@ -44,8 +44,9 @@ public abstract class OrtRunner : IBindableRunner
     /// <summary>Keys of runners that can run the model converted to float16 (<see cref="Float16Conversion"/>).</summary>
     public static readonly IReadOnlyList<RunnerKey> PrecisionKeys =
     [
-        new("precision", "fp32|fp16", "fp16: run the model converted to float16 inside (weights and tensors between nodes in float16; inputs and outputs keep their types)"),
+        new("precision", "fp32|fp16|int8", "fp16: run the model converted to float16 inside (weights and tensors between nodes in float16; inputs and outputs keep their types); int8: quantize every tensor the calibration cache gives a range (Q/DQ pairs) and the weights per channel"),
         new("fp32_ops", "OP+OP...", "with precision=fp16: op types to keep in float32, e.g. fp32_ops=Exp+Softmax"),
+        new("calib", "PATH", "with precision=int8: the calibration cache (TensorRT's, or ONNX Runtime's calibration.cache/.json/.flatbuffers)"),
     ];
 
     private readonly Stopwatch _watch = new();
@@ -67,13 +68,18 @@ public abstract class OrtRunner : IBindableRunner
         _ = Keys.GetBool("mem_pattern");
         if (accepted.Any(k => k.Key == "precision"))
         {
-            _precision = Keys.GetChoice("precision", "fp32", "fp16") ?? "fp32";
+            _precision = Keys.GetChoice("precision", "fp32", "fp16", "int8") ?? "fp32";
             if (Keys.Get("fp32_ops") is not null && _precision != "fp16")
                 throw new InvalidInputException($"--runner {spec.Text}: fp32_ops applies to precision=fp16 only");
+            if (_precision == "int8")
+                _cache = Calibration.CacheReader.Read(Keys.Get("calib") ?? throw new InvalidInputException($"--runner {spec.Text}: precision=int8 needs the calibration cache: calib=PATH"));
+            else if (Keys.Get("calib") is not null)
+                throw new InvalidInputException($"--runner {spec.Text}: calib applies to precision=int8 only");
         }
     }
 
     private readonly string _precision = "fp32";
+    private readonly Calibration.CalibrationCache? _cache;
 
     /// <summary>With precision=fp16, after activation: the nodes that do not compute natively in float16.</summary>
     public IReadOnlyList<KeptNode> KeptFloat32 { get; private set; } = [];
@@ -94,7 +100,12 @@ public abstract class OrtRunner : IBindableRunner
     public TimeSpan LastNativeRunTime => Session.LastNativeRunTime;
     public TimeSpan ActivationTime { get; private set; }
     public IReadOnlyList<string> Notes => _notes;
-    public virtual ComputePrecision Precision => _precision == "fp16" ? ComputePrecision.Fp16 : ComputePrecision.Fp32;
+    public virtual ComputePrecision Precision => _precision switch
+    {
+        "fp16" => ComputePrecision.Fp16,
+        "int8" => ComputePrecision.Int8,
+        _ => ComputePrecision.Fp32,
+    };
     public IReadOnlyList<ValueSpec> Inputs => Session.Inputs;
     public IReadOnlyList<ValueSpec> Outputs => Session.Outputs;
 
@@ -117,6 +128,15 @@ public abstract class OrtRunner : IBindableRunner
     /// <summary>The model to run if it differs from the file (null: run the file as is): marked tensors exposed, converted to float16 with precision=fp16.</summary>
     protected virtual OnnxModel? PrepareModel(OnnxModel model)
     {
+        if (_precision == "int8")
+        {
+            var floats = OrtTypes.Infer(model).Where(kv => kv.Value.Kind == ValueKind.Tensor && kv.Value.ElementType == ElementType.Float && !model.Graph.Initializer.Any(i => i.Name == kv.Key))
+                .Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
+            var q = Calibration.Int8Emulation.Apply(model, _cache!, floats);
+            Note($"int8 emulation: {q.Quantized.Count} tensor(s) quantized with ranges from {Keys.Get("calib")} ({(_cache!.Version is { } v ? $"TensorRT {v} {_cache.Algorithm}" : _cache.Format.ToString())}), {q.Weights} weight tensor(s) per channel"
+                 + (q.Skipped.Count > 0 ? $"; {q.Skipped.Count} cache entr{(q.Skipped.Count == 1 ? "y" : "ies")} not used ({string.Join("; ", q.Skipped.Take(3))}{(q.Skipped.Count > 3 ? "; ..." : "")})" : ""));
+            return Context.ExtraOutputs.Count == 0 ? q.Model : ModelOutputs.Expose(q.Model, Context.ExtraOutputs);
+        }
         if (_precision != "fp16")
             return Context.ExtraOutputs.Count == 0 ? null : ModelOutputs.Expose(model, Context.ExtraOutputs);
         var keep = (Keys.Get("fp32_ops") ?? "").Split('+', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
@@ -205,8 +225,14 @@ public abstract class OrtRunner : IBindableRunner
 
     public void Dispose()
     {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the session (and, in derived runners, files they made).</summary>
+    protected virtual void Dispose(bool disposing)
+    {
         _session?.Dispose();
         _session = null;
-        GC.SuppressFinalize(this);
     }
 }

@@ -22,7 +22,7 @@ public sealed class TensorRtRunner : OrtRunner
         new("device", "N", "CUDA device ordinal (default 0)"),
         new("fp16", "0|1", "allow FP16 kernels (trt_fp16_enable)"),
         new("int8", "0|1", "allow INT8 kernels (trt_int8_enable); needs calib="),
-        new("calib", "PATH", "INT8 calibration table; a TensorRT cache (TRT-...) is used natively"),
+        new("calib", "PATH", "INT8 calibration table, read and checked first: a TensorRT cache (used natively), or ONNX Runtime's calibration.flatbuffers, .cache or .json"),
         new("engine_cache", "DIR", "cache built engines in DIR (trt_engine_cache_enable, trt_engine_cache_path)"),
         new("timing_cache", "DIR", "keep TensorRT's timing cache in DIR"),
         new("workspace", "BYTES", "builder workspace limit, e.g. 4G (trt_max_workspace_size)"),
@@ -39,9 +39,39 @@ public sealed class TensorRtRunner : OrtRunner
     public TensorRtRunner(RunnerSpec spec, RunnerContext context, ISystemProbe? probe = null) : base(spec, context, AcceptedKeys)
     {
         _probe = probe ?? SystemProbe.Default;
+        // The cache is read and checked here, not handed to TensorRT unread: a malformed cache is one line with its
+        // file and line number (exit 2) before any engine is built.
+        if (Keys.Get("calib") is { } calib) _calibration = Calibration.CacheReader.Read(calib);
         _ = ProviderOptions();
         if (Keys.GetBool("int8") == true && Keys.Get("calib") is null)
             throw Keys.Bad("int8", "1", "int8=1 together with calib=CALIBRATION_TABLE");
+    }
+
+    private readonly Calibration.CalibrationCache? _calibration;
+    private string? _convertedCalibration;
+
+    /// <summary>
+    /// The table ORT's TensorRT provider reads, and whether it is TensorRT's own format. The provider reads TensorRT's
+    /// cache (natively) and its calibration.flatbuffers; ONNX Runtime's text and JSON files are converted to a
+    /// TensorRT cache in the temp folder first (deleted with the runner).
+    /// </summary>
+    private (string Path, bool Native) CalibrationTable(string calib)
+    {
+        var c = _calibration!;
+        if (c.Format == Calibration.CacheFormat.TensorRt) return (Path.GetFullPath(calib), true);
+        if (c.Format == Calibration.CacheFormat.OrtFlatBuffers) return (Path.GetFullPath(calib), false);
+        if (_convertedCalibration is null)
+        {
+            _convertedCalibration = Path.Combine(Path.GetTempPath(), $"polynet-calib-{Environment.ProcessId}-{Guid.NewGuid():N}.cache");
+            new Calibration.CalibrationCache { Version = new Calibration.TrtVersion(100300), Algorithm = "EntropyCalibration2", Entries = c.Entries }.WriteTensorRt(_convertedCalibration);
+        }
+        return (_convertedCalibration, true);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (_convertedCalibration is not null) File.Delete(_convertedCalibration);
     }
 
     public override Onnx.ComputePrecision Precision => Keys.GetBool("int8") == true ? Onnx.ComputePrecision.Int8
@@ -57,8 +87,8 @@ public sealed class TensorRtRunner : OrtRunner
         if (Keys.GetBool("int8") is { } int8) o.Add(new("trt_int8_enable", B(int8)));
         if (Keys.Get("calib") is { } calib)
         {
-            o.Add(new("trt_int8_calibration_table_name", calib));
-            bool native = File.Exists(calib) && File.ReadLines(calib).FirstOrDefault()?.StartsWith("TRT-", StringComparison.Ordinal) == true;
+            var (table, native) = CalibrationTable(calib);
+            o.Add(new("trt_int8_calibration_table_name", table));
             o.Add(new("trt_int8_use_native_calibration_table", B(native)));
         }
         if (Keys.Get("engine_cache") is { } cache)

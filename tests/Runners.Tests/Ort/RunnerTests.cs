@@ -176,7 +176,21 @@ public class GpuRunnerTests
         Assert.Equal("x:1x16", o["trt_profile_min_shapes"]);
         Assert.Equal("x:8x16", o["trt_profile_max_shapes"]);
         Assert.Equal("3", o["trt_builder_optimization_level"]);
+        Assert.Equal(dir.File("calib.cache"), o["trt_int8_calibration_table_name"]);
         Assert.Contains("int8=1 together with calib=", Assert.Throws<InvalidInputException>(() => new TensorRtRunner(RunnerSpec.Parse("trt:int8=1"), Ctx)).Message);
+        // The cache is read first: a malformed one is refused with its line; ONNX Runtime's text format is converted.
+        File.WriteAllText(dir.File("bad.cache"), "TRT-100300-EntropyCalibration2\nx 3c010204\n");
+        Assert.Contains("bad.cache:2: no ': '", Assert.Throws<InvalidInputException>(() => new TensorRtRunner(RunnerSpec.Parse($"trt:int8=1,calib={dir.File("bad.cache")}"), Ctx, new FakeProbe())).Message);
+        File.WriteAllText(dir.File("ort.cache"), "x 1.0\n");
+        string converted;
+        using (var ort = new TensorRtRunner(RunnerSpec.Parse($"trt:int8=1,calib={dir.File("ort.cache")}"), Ctx, new FakeProbe()))
+        {
+            var oo = ort.ProviderOptions().ToDictionary(p => p.Key, p => p.Value);
+            Assert.Equal("1", oo["trt_int8_use_native_calibration_table"]);
+            converted = oo["trt_int8_calibration_table_name"];
+            Assert.Equal("TRT-100300-EntropyCalibration2\nx: 3c010204\n", File.ReadAllText(converted));
+        }
+        Assert.False(File.Exists(converted)); // deleted with the runner
         Assert.Contains("NAME:DIMS", Assert.Throws<InvalidInputException>(() => new TensorRtRunner(RunnerSpec.Parse("trt:min_shapes=1x16"), Ctx)).Message);
     }
 

@@ -1,0 +1,126 @@
+using PolyNet.Onnx.Data;
+using PolyNet.Onnx.Proto;
+
+namespace PolyNet.Calibration;
+
+/// <summary>What <see cref="Int8Emulation.Apply"/> did.</summary>
+public sealed class Int8Result
+{
+    public required OnnxModel Model { get; init; }
+    /// <summary>Tensors now quantized (their consumers read them through QuantizeLinear and DequantizeLinear).</summary>
+    public required IReadOnlyList<string> Quantized { get; init; }
+    /// <summary>Weight initializers quantized per output channel.</summary>
+    public required int Weights { get; init; }
+    /// <summary>Cache entries not used, each with the reason (zero or invalid scale, not a float tensor of the model).</summary>
+    public required IReadOnlyList<string> Skipped { get; init; }
+}
+
+/// <summary>
+/// Emulates a TensorRT INT8 engine on any runtime that runs standard ONNX: at every tensor the cache gives a range,
+/// a QuantizeLinear/DequantizeLinear pair (symmetric: int8, zero point 0, scale from the cache) sits between the tensor
+/// and its consumers, and the weights of Conv, MatMul and Gemm are quantized per output channel (scale = max|w|/127,
+/// as TensorRT derives weight scales; they are not in the cache). Graph outputs keep their float values (TensorRT's
+/// outputs are float unless asked otherwise): a tensor no node reads is not quantized. Entries with a scale of zero, NaN, infinity or a negative sign are left
+/// out (a zero scale would divide by zero) and reported. Consumers that read a tensor from inside a subgraph (If, Loop,
+/// Scan) read it unquantized.
+/// </summary>
+public static class Int8Emulation
+{
+    public static Int8Result Apply(OnnxModel model, CalibrationCache cache, IReadOnlySet<string> floatTensors,
+        bool weights = true, IReadOnlySet<string>? only = null, IReadOnlySet<string>? except = null)
+    {
+        var proto = model.Proto.Clone();
+        var g = proto.Graph;
+        var skipped = new List<string>();
+        var quantized = new List<string>();
+        var rename = new Dictionary<string, string>(StringComparer.Ordinal);
+        var newNodes = new List<NodeProto>();
+        var consumed = g.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
+        foreach (var e in cache.Entries)
+        {
+            if (only is not null && !only.Contains(e.Name)) continue;
+            if (except is not null && except.Contains(e.Name)) continue;
+            if (!floatTensors.Contains(e.Name)) { skipped.Add($"{e.Name}: not a float tensor of the model"); continue; }
+            if (!consumed.Contains(e.Name)) { skipped.Add($"{e.Name}: read by no node (a graph output stays float, as TensorRT's do)"); continue; }
+            float s = e.Scale;
+            if (!(s > 0) || !float.IsFinite(s) || float.IsSubnormal(s)) { skipped.Add($"{e.Name}: scale {s} cannot quantize"); continue; }
+            var scale = e.Name + "__int8_scale";
+            var zero = e.Name + "__int8_zero";
+            g.Initializer.Add(TensorProtos.FromTensorData(scale, TensorData.Scalar(s)));
+            g.Initializer.Add(TensorProtos.FromTensorData(zero, TensorData.Scalar((sbyte)0)));
+            var q = new NodeProto { OpType = "QuantizeLinear", Name = e.Name + "__quantize", Input = { e.Name, scale, zero }, Output = { e.Name + "__int8" } };
+            var dq = new NodeProto { OpType = "DequantizeLinear", Name = e.Name + "__dequantize", Input = { e.Name + "__int8", scale, zero }, Output = { e.Name + "__dq" } };
+            newNodes.Add(q);
+            newNodes.Add(dq);
+            rename[e.Name] = e.Name + "__dq";
+            quantized.Add(e.Name);
+        }
+        int weightCount = 0;
+        var inits = g.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        long opset = proto.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx")?.Version ?? 0;
+        var weightNames = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var n in g.Node)
+        {
+            for (int j = 0; j < n.Input.Count; j++)
+            {
+                if (rename.TryGetValue(n.Input[j], out var r)) n.Input[j] = r;
+            }
+            if (!weights || opset < 13 || only is not null) continue;
+            int? axisOf = n.OpType switch
+            {
+                "Conv" when n.Input.Count > 1 => 0,
+                "MatMul" when n.Input.Count > 1 => 1,
+                "Gemm" when n.Input.Count > 1 => n.Attribute.FirstOrDefault(a => a.Name == "transB")?.I == 1 ? 0 : 1,
+                _ => null,
+            };
+            if (axisOf is not { } axis || !inits.TryGetValue(n.Input[1], out var w) || w.DataType != (int)ElementType.Float || w.Dims.Count < 2) continue;
+            if (!weightNames.TryGetValue(w.Name, out var dqName))
+            {
+                if (axis >= w.Dims.Count) continue;
+                dqName = QuantizeWeight(model, g, w, axis, newNodes);
+                weightNames[w.Name] = dqName;
+                weightCount++;
+            }
+            n.Input[1] = dqName;
+        }
+        var nodes = newNodes.Concat(g.Node).ToList();
+        g.Node.Clear();
+        g.Node.AddRange(nodes);
+        var sorted = new GraphView(g).TopologicalOrder().Select(i => g.Node[i]).ToList();
+        g.Node.Clear();
+        g.Node.AddRange(sorted);
+        return new Int8Result { Model = model.WithProto(proto), Quantized = quantized, Weights = weightCount, Skipped = skipped };
+    }
+
+    /// <summary>int8 weights and per-channel scales along <paramref name="axis"/>, and the DequantizeLinear that restores them.</summary>
+    private static string QuantizeWeight(OnnxModel model, GraphProto g, TensorProto w, int axis, List<NodeProto> nodes)
+    {
+        var data = model.ReadTensor(w);
+        var v = data.Span<float>();
+        var dims = w.Dims.ToArray();
+        long channels = dims[axis];
+        long inner = 1;
+        for (int d = axis + 1; d < dims.Length; d++) inner *= dims[d];
+        var max = new float[channels];
+        for (long i = 0; i < v.Length; i++)
+        {
+            long c = i / inner % channels;
+            max[c] = MathF.Max(max[c], MathF.Abs(v[(int)i]));
+        }
+        var scales = max.Select(m => m > 0 ? m / 127f : 1f).ToArray();
+        var q = new sbyte[v.Length];
+        for (long i = 0; i < v.Length; i++)
+        {
+            long c = i / inner % channels;
+            q[i] = (sbyte)Math.Clamp(MathF.Round(v[(int)i] / scales[c], MidpointRounding.ToEven), -127, 127);
+        }
+        string name = w.Name + "__int8", scaleName = w.Name + "__int8_scales", zeroName = w.Name + "__int8_zeros", dq = w.Name + "__dq";
+        g.Initializer.Add(TensorProtos.FromTensorData(name, TensorData.Create<sbyte>(dims, q)));
+        g.Initializer.Add(TensorProtos.FromTensorData(scaleName, TensorData.Create<float>([channels], scales)));
+        g.Initializer.Add(TensorProtos.FromTensorData(zeroName, TensorData.Create<sbyte>([channels], new sbyte[channels])));
+        var node = new NodeProto { OpType = "DequantizeLinear", Name = w.Name + "__dequantize", Input = { name, scaleName, zeroName }, Output = { dq } };
+        node.Attribute.Add(ModelBuilder.MakeAttribute("axis", (long)axis));
+        nodes.Add(node);
+        return dq;
+    }
+}

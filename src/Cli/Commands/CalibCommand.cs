@@ -1,0 +1,317 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using PolyNet.Calibration;
+using PolyNet.Compare;
+using PolyNet.Compare.Jobs;
+using PolyNet.Compare.Reports;
+using PolyNet.Onnx;
+using PolyNet.Onnx.Data;
+using PolyNet.Runners.Inputs;
+
+namespace PolyNet.Cli.Commands;
+
+/// <summary>`polynet calib inspect | generate | diff | sensitivity`: INT8 calibration caches.</summary>
+internal static class CalibCommand
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var cmd = new Command("calib", "INT8 calibration caches: inspect, generate, diff, and which tensors' quantization costs most.");
+
+        var cache = new Argument<string>("cache") { Description = "A TensorRT calibration cache, or ONNX Runtime's calibration.cache, calibration.json or calibration.flatbuffers" };
+        var model = new Option<string?>("--model") { Description = "Check the cache against this model: tensors without a range, entries that are not model tensors, ranges shared by consecutive tensors", HelpName = "MODEL" };
+        var data = new Option<string[]>("--data") { Description = "Inputs to run the model on (every sample of each file); with --model, compares each range with the values seen", HelpName = "PATH", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
+        var json = new Option<string?>("--json") { Description = "Write one object per tensor (name, scale, dynamic_range, flags, ...) and the decoded header", HelpName = "FILE" };
+        var inspect = new Command("inspect", "Every entry with its scale, range and flags (infinite, NaN, zero, subnormal, absurd, outlier); with --model and --data, what INT8 would clip.");
+        inspect.Arguments.Add(cache);
+        foreach (var o in new Option[] { model, data, json }) inspect.Options.Add(o);
+        inspect.SetAction(p => Inspect(p.GetValue(cache)!, p.GetValue(model), p.GetValue(data) ?? [], p.GetValue(json), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), output, error));
+
+        var gmodel = new Argument<string>("model") { Description = "The ONNX model" };
+        var gdata = new Option<string[]>("--data") { Description = "Calibration inputs (.npz, .npy, .pb, Polygraphy .json, backend folders); several files accumulate", HelpName = "PATH", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true, Required = true };
+        var method = new Option<string>("--method") { Description = "minmax (largest |x|), entropy (TensorRT's KL-divergence search; the default) or percentile", DefaultValueFactory = _ => "entropy", HelpName = "METHOD" };
+        var percentile = new Option<double>("--percentile") { Description = "With --method percentile: the share of values kept unclipped (default 99.99)", DefaultValueFactory = _ => 99.99, HelpName = "P" };
+        var save = new Option<string>("--output", "-o") { Description = "The cache to write (TensorRT's format)", HelpName = "CACHE", Required = true };
+        var version = new Option<string>("--trt-version") { Description = "The TensorRT version in the header (TensorRT refuses caches of another version; default 10.3.0)", DefaultValueFactory = _ => "10.3.0", HelpName = "X.Y.Z" };
+        var algorithm = new Option<string?>("--algorithm") { Description = "The calibrator named in the header (default: MinMaxCalibration for minmax, else EntropyCalibration2)", HelpName = "NAME" };
+        var generate = new Command("generate", "Run the model on calibration data through ONNX Runtime and write a TensorRT-format cache.");
+        generate.Arguments.Add(gmodel);
+        foreach (var o in new Option[] { gdata, method, percentile, save, version, algorithm }) generate.Options.Add(o);
+        generate.SetAction(p => Generate(p.GetValue(gmodel)!, p.GetValue(gdata) ?? [], p.GetValue(method)!, p.GetValue(percentile), p.GetValue(save)!, p.GetValue(version)!,
+            p.GetValue(algorithm), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), output, error));
+
+        var a = new Argument<string>("a") { Description = "The first cache" };
+        var b = new Argument<string>("b") { Description = "The second cache" };
+        var maxRatio = new Option<double?>("--max-ratio") { Description = "Exit 1 when a range changed by more than this factor, or an entry is on one side only", HelpName = "R" };
+        var top = new Option<int>("--top") { Description = "Changed entries to list (default 20; 0: all)", DefaultValueFactory = _ => 20, HelpName = "N" };
+        var diff = new Command("diff", "Per tensor: the ratio of the ranges (B / A), largest change first; entries only in one cache.");
+        diff.Arguments.Add(a);
+        diff.Arguments.Add(b);
+        diff.Options.Add(maxRatio);
+        diff.Options.Add(top);
+        diff.SetAction(p => Diff(p.GetValue(a)!, p.GetValue(b)!, p.GetValue(maxRatio), p.GetValue(top), output));
+
+        var smodel = new Argument<string>("model") { Description = "The ONNX model" };
+        var scalib = new Option<string>("--calib") { Description = "The calibration cache", HelpName = "CACHE", Required = true };
+        var sdata = new Option<string[]>("--data") { Description = "Inputs (default: one sample generated from seed 1)", HelpName = "PATH", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
+        var stop = new Option<int>("--top") { Description = "Tensors to list (default 10)", DefaultValueFactory = _ => 10, HelpName = "N" };
+        var butOne = new Option<bool>("--all-but-one") { Description = "Quantize everything but one tensor at a time (default: one tensor at a time)" };
+        var sjson = new Option<string?>("--json") { Description = "Write every tensor's error as JSON", HelpName = "FILE" };
+        var sens = new Command("sensitivity", "Which tensors' quantization costs the most accuracy: one run per tensor, the output error against float32.");
+        sens.Arguments.Add(smodel);
+        foreach (var o in new Option[] { scalib, sdata, stop, butOne, sjson }) sens.Options.Add(o);
+        sens.SetAction(p => SensitivityCommand(p.GetValue(smodel)!, p.GetValue(scalib)!, p.GetValue(sdata) ?? [], p.GetValue(stop), p.GetValue(butOne), p.GetValue(sjson),
+            p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), output, error));
+
+        cmd.Subcommands.Add(inspect);
+        cmd.Subcommands.Add(generate);
+        cmd.Subcommands.Add(diff);
+        cmd.Subcommands.Add(sens);
+        return cmd;
+    }
+
+    private static IReadOnlyList<ValueMap> Samples(OnnxModel model, IReadOnlyList<string> data)
+    {
+        if (data.Count == 0) return [new InputGenerator(1).Generate(model.Inputs, 0)];
+        var all = new List<ValueMap>();
+        foreach (var path in data)
+        {
+            var loaded = DataFiles.Load(path, DataRole.Inputs, model.Inputs);
+            if (loaded.Samples.Count == 0) throw InvalidInputException.ForFile(path, "holds no samples");
+            for (int k = 0; k < loaded.Samples.Count; k++) InputValidation.CheckFeed(model.Inputs, loaded.Samples[k], loaded.Samples.Count == 1 ? path : $"{path} (sample {k})");
+            all.AddRange(loaded.Samples);
+        }
+        return all;
+    }
+
+    private static string Describe(CalibrationCache c, string path) => c.Format switch
+    {
+        CacheFormat.TensorRt => $"{path}: TensorRT calibration cache, {c.Header} (TensorRT {c.Version}, {c.Algorithm}), {c.Entries.Count} entries",
+        CacheFormat.OrtText => $"{path}: ONNX Runtime calibration.cache (dynamic ranges as text), {c.Entries.Count} entries",
+        CacheFormat.OrtJson => $"{path}: ONNX Runtime calibration.json (min and max per tensor), {c.Entries.Count} entries",
+        _ => $"{path}: ONNX Runtime calibration.flatbuffers, {c.Entries.Count} entries",
+    };
+
+    private static string F(double v) => Format.Number(v);
+
+    public static int Inspect(string path, string? modelPath, IReadOnlyList<string> data, string? json, string? ortLibrary, bool verbose, TextWriter output, TextWriter error)
+    {
+        var cache = CacheReader.Read(path);
+        if (data.Count > 0 && modelPath is null) throw new InvalidInputException("--data needs --model: the values come from running the model");
+        if (json is { } j && Path.GetDirectoryName(Path.GetFullPath(j)) is { } dir && !Directory.Exists(dir)) throw InvalidInputException.ForFile(j, $"folder {dir} does not exist");
+        IReadOnlyList<ModelTensor>? tensors = null;
+        Dictionary<string, TensorHistogram>? observed = null;
+        if (modelPath is not null)
+        {
+            Logging.Configure(ortLibrary, error, verbose);
+            var model = OnnxModel.Load(modelPath);
+            tensors = CalibrationJob.Tensors(model);
+            if (data.Count > 0)
+                observed = CalibrationJob.Collect(model, tensors, Samples(model, data), new WriterLog(output, error, verbose, quiet: false));
+        }
+        var r = CacheInspection.Inspect(cache, tensors, observed);
+        output.WriteLine($"[I] {Describe(cache, path)}");
+        int nw = Math.Clamp(r.Entries.Count == 0 ? 6 : r.Entries.Max(e => e.Entry.Name.Length), 6, 48);
+        output.WriteLine($"    {"tensor".PadRight(nw)}  {"scale",12}  {"bits",8}  {"range",12}{(observed is null ? "" : $"  {"seen max",10}  {"clipped",9}  {"used",7}")}  flags");
+        foreach (var e in r.Entries)
+        {
+            var o = e.Observed;
+            var name = e.Entry.Name.Length > nw ? e.Entry.Name[..(nw - 1)] + "…" : e.Entry.Name;
+            output.WriteLine($"    {name.PadRight(nw)}  {F(e.Entry.Scale),12}  {e.Entry.ScaleBits.ToString("x8", Inv)}  {F(e.Entry.DynamicRange),12}"
+                + (observed is null ? "" : o is null ? $"  {"",10}  {"",9}  {"",7}" : $"  {F(o.AbsMax),10}  {F(o.ClippedPercent) + "%",9}  {F(o.UsedPercent) + "%",7}")
+                + $"  {string.Join(", ", e.Flags)}");
+        }
+        var flagged = r.Entries.Where(e => e.Flags.Count > 0).ToList();
+        if (flagged.Count > 0) output.WriteLine($"[W] {flagged.Count} of {r.Entries.Count} entr{(flagged.Count == 1 ? "y" : "ies")} flagged");
+        if (tensors is not null)
+        {
+            if (r.MissingFromCache.Count > 0)
+                output.WriteLine($"[W] {r.MissingFromCache.Count} model tensor(s) have no range (INT8 cannot quantize them; TensorRT keeps them in higher precision or fails): {List(r.MissingFromCache)}");
+            if (r.TensorRtInternal.Count > 0)
+                output.WriteLine($"[I] {r.TensorRtInternal.Count} entr{(r.TensorRtInternal.Count == 1 ? "y names" : "ies name")} TensorRT's own tensors, not in the ONNX model by construction: {List(r.TensorRtInternal)}");
+            if (r.NotInModel.Count > 0)
+                output.WriteLine($"[W] {r.NotInModel.Count} entr{(r.NotInModel.Count == 1 ? "y names" : "ies name")} no tensor of the model (a cache for another model or export?): {List(r.NotInModel)}");
+            foreach (var run in r.SharedRanges)
+                output.WriteLine($"[W] {run.Count} consecutive tensors share one range exactly, across ops that change values: {List(run)}");
+        }
+        if (json is not null)
+        {
+            AtomicFile.Write(json, s => WriteJson(s, r, path));
+            output.WriteLine($"[I] wrote {json}");
+        }
+        return ExitCodes.Success;
+    }
+
+    private static string List(IReadOnlyList<string> names) => string.Join(", ", names.Take(10)) + (names.Count > 10 ? $", ... ({names.Count - 10} more)" : "");
+
+    private static void WriteJson(Stream s, InspectionResult r, string path)
+    {
+        using var j = new Utf8JsonWriter(s, new JsonWriterOptions { Indented = true });
+        j.WriteStartObject();
+        j.WriteString("file", path);
+        j.WriteString("format", r.Cache.Format.ToString());
+        if (r.Cache.Format == CacheFormat.TensorRt)
+        {
+            j.WriteStartObject("header");
+            j.WriteString("text", r.Cache.Header);
+            j.WriteNumber("version", r.Cache.Version!.Value.Raw);
+            j.WriteString("tensorrt_version", r.Cache.Version.Value.ToString());
+            j.WriteString("algorithm", r.Cache.Algorithm);
+            j.WriteEndObject();
+        }
+        else j.WriteNull("header");
+        j.WriteStartArray("tensors");
+        foreach (var e in r.Entries)
+        {
+            j.WriteStartObject();
+            j.WriteString("name", e.Entry.Name);
+            if (e.Entry.Line > 0) j.WriteNumber("line", e.Entry.Line);
+            JsonReport.Num(j, "scale", e.Entry.Scale);
+            j.WriteString("scale_hex", e.Entry.ScaleBits.ToString("x", Inv));
+            JsonReport.Num(j, "dynamic_range", e.Entry.DynamicRange);
+            j.WriteStartArray("flags");
+            foreach (var f in e.Flags) j.WriteStringValue(f);
+            j.WriteEndArray();
+            if (e.InModel is { } m) j.WriteBoolean("in_model", m);
+            if (e.Observed is { } o)
+            {
+                j.WriteStartObject("observed");
+                JsonReport.Num(j, "abs_max", o.AbsMax);
+                j.WriteNumber("values", o.Count);
+                JsonReport.Num(j, "clipped_percent", o.ClippedPercent);
+                JsonReport.Num(j, "range_used_percent", o.UsedPercent);
+                j.WriteEndObject();
+            }
+            j.WriteEndObject();
+        }
+        j.WriteEndArray();
+        foreach (var (key, list) in new[] { ("missing_from_cache", r.MissingFromCache), ("tensorrt_internal", r.TensorRtInternal), ("not_in_model", r.NotInModel) })
+        {
+            j.WriteStartArray(key);
+            foreach (var n in list) j.WriteStringValue(n);
+            j.WriteEndArray();
+        }
+        j.WriteStartArray("shared_ranges");
+        foreach (var run in r.SharedRanges)
+        {
+            j.WriteStartArray();
+            foreach (var n in run) j.WriteStringValue(n);
+            j.WriteEndArray();
+        }
+        j.WriteEndArray();
+        j.WriteEndObject();
+    }
+
+    public static int Generate(string modelPath, IReadOnlyList<string> data, string methodText, double percentile, string save, string versionText, string? algorithm,
+        string? ortLibrary, bool verbose, TextWriter output, TextWriter error)
+    {
+        var method = methodText.ToLowerInvariant() switch
+        {
+            "minmax" => CalibrationMethod.MinMax,
+            "entropy" => CalibrationMethod.Entropy,
+            "percentile" => CalibrationMethod.Percentile,
+            _ => throw new InvalidInputException($"--method {methodText}: expected minmax, entropy or percentile"),
+        };
+        if (method == CalibrationMethod.Percentile && !(percentile > 0 && percentile <= 100)) throw new InvalidInputException($"--percentile {percentile}: must be in (0, 100]");
+        var version = TrtVersion.Parse(versionText);
+        if (algorithm is not null && !System.Text.RegularExpressions.Regex.IsMatch(algorithm, "^[A-Za-z][A-Za-z0-9_]*$"))
+            throw new InvalidInputException($"--algorithm '{algorithm}': letters and digits only (e.g. EntropyCalibration2)");
+        if (Path.GetFullPath(save) == Path.GetFullPath(modelPath)) throw InvalidInputException.ForFile(save, "is the model itself; write the cache elsewhere");
+        if (Path.GetDirectoryName(Path.GetFullPath(save)) is { } dir && !Directory.Exists(dir)) throw InvalidInputException.ForFile(save, $"folder {dir} does not exist");
+        var log = new WriterLog(output, error, verbose, quiet: false);
+        Logging.Configure(ortLibrary, error, verbose);
+        var model = OnnxModel.Load(modelPath);
+        var samples = Samples(model, data);
+        var tensors = CalibrationJob.Tensors(model);
+        log.Info($"calibrating {tensors.Count} tensor(s) of {modelPath} on {samples.Count} sample(s), method {method.ToString().ToLowerInvariant()}");
+        var hist = CalibrationJob.Collect(model, tensors, samples, log);
+        var entries = tensors.Select(t => CacheEntry.FromRange(t.Name, Ranges.Choose(hist[t.Name], method, percentile))).ToList();
+        var cache = new CalibrationCache
+        {
+            Format = CacheFormat.TensorRt,
+            Version = version,
+            Algorithm = algorithm ?? (method == CalibrationMethod.MinMax ? "MinMaxCalibration" : "EntropyCalibration2"),
+            Entries = entries,
+        };
+        cache.WriteTensorRt(save);
+        int zero = entries.Count(e => e.Scale == 0);
+        output.WriteLine($"[I] wrote {save}: {cache.Header}, {entries.Count} tensor(s){(zero > 0 ? $"; {zero} saw only zeros (scale 0)" : "")}");
+        return ExitCodes.Success;
+    }
+
+    public static int Diff(string a, string b, double? maxRatio, int top, TextWriter output)
+    {
+        if (maxRatio is <= 1) throw new InvalidInputException($"--max-ratio {maxRatio}: must be above 1");
+        if (top < 0) throw new InvalidInputException($"--top {top}: must be at least 0");
+        var ca = CacheReader.Read(a);
+        var cb = CacheReader.Read(b);
+        var (changed, onlyA, onlyB) = CacheInspection.Diff(ca, cb);
+        output.WriteLine($"[I] A = {Describe(ca, a)}");
+        output.WriteLine($"[I] B = {Describe(cb, b)}");
+        var differing = changed.Where(c => c.Ratio != 1).ToList();
+        output.WriteLine($"[I] {changed.Count} tensor(s) in both, {differing.Count} with different ranges; {onlyA.Count} only in A, {onlyB.Count} only in B");
+        int nw = Math.Clamp(differing.Count == 0 ? 6 : differing.Max(x => x.Name.Length), 6, 48);
+        var shown = top == 0 ? differing : differing.Take(top).ToList();
+        if (shown.Count > 0) output.WriteLine($"    {"tensor".PadRight(nw)}  {"range A",12}  {"range B",12}  {"B / A",10}");
+        foreach (var c in shown)
+            output.WriteLine($"    {(c.Name.Length > nw ? c.Name[..(nw - 1)] + "…" : c.Name).PadRight(nw)}  {F(c.RangeA),12}  {F(c.RangeB),12}  {F(c.Ratio),10}");
+        if (shown.Count < differing.Count) output.WriteLine($"    ({differing.Count - shown.Count} more; --top 0 lists all)");
+        if (onlyA.Count > 0) output.WriteLine($"[W] only in A: {List(onlyA)}");
+        if (onlyB.Count > 0) output.WriteLine($"[W] only in B: {List(onlyB)}");
+        if (maxRatio is { } m)
+        {
+            var beyond = changed.Where(c => !(c.Ratio <= m && c.Ratio >= 1 / m)).ToList();
+            if (beyond.Count > 0 || onlyA.Count > 0 || onlyB.Count > 0)
+            {
+                var why = new List<string>();
+                if (beyond.Count > 0) why.Add($"{beyond.Count} range(s) changed by more than {m.ToString("R", Inv)}x (--max-ratio)");
+                if (onlyA.Count + onlyB.Count > 0) why.Add($"{onlyA.Count + onlyB.Count} entr{(onlyA.Count + onlyB.Count == 1 ? "y" : "ies")} on one side only");
+                output.WriteLine($"[E] {string.Join("; ", why)}");
+                return ExitCodes.Mismatch;
+            }
+        }
+        return ExitCodes.Success;
+    }
+
+    public static int SensitivityCommand(string modelPath, string cachePath, IReadOnlyList<string> data, int top, bool allButOne, string? json,
+        string? ortLibrary, bool verbose, TextWriter output, TextWriter error)
+    {
+        if (top < 1) throw new InvalidInputException($"--top {top}: must be at least 1");
+        var cache = CacheReader.Read(cachePath);
+        var log = new WriterLog(output, error, verbose, quiet: false);
+        Logging.Configure(ortLibrary, error, verbose);
+        var model = OnnxModel.Load(modelPath);
+        var samples = Samples(model, data);
+        var result = CalibrationJob.Sensitivities(model, cache, samples, allButOne, log);
+        output.WriteLine(allButOne
+            ? $"[I] error left with every tensor quantized but one (smallest first: the tensors whose quantization costs most), over {samples.Count} sample(s):"
+            : $"[I] error of the outputs against float32 with one tensor quantized at a time (largest first), over {samples.Count} sample(s):");
+        int nw = Math.Clamp(result.Count == 0 ? 6 : result.Max(x => x.Tensor.Length), 6, 56);
+        output.WriteLine($"    {"tensor".PadRight(nw)}  {"rel L2",10}  {"max abs",10}");
+        foreach (var x in result.Take(top)) output.WriteLine($"    {x.Tensor.PadRight(nw)}  {F(x.RelL2),10}  {F(x.MaxAbs),10}");
+        if (json is not null)
+        {
+            AtomicFile.Write(json, s =>
+            {
+                using var j = new Utf8JsonWriter(s, new JsonWriterOptions { Indented = true });
+                j.WriteStartObject();
+                j.WriteString("mode", allButOne ? "all-but-one" : "one");
+                j.WriteStartArray("tensors");
+                foreach (var x in result)
+                {
+                    j.WriteStartObject();
+                    j.WriteString("name", x.Tensor);
+                    JsonReport.Num(j, "rel_l2", x.RelL2);
+                    JsonReport.Num(j, "max_abs", x.MaxAbs);
+                    j.WriteEndObject();
+                }
+                j.WriteEndArray();
+                j.WriteEndObject();
+            });
+            output.WriteLine($"[I] wrote {json}");
+        }
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,119 @@
+using PolyNet.Calibration;
+using PolyNet.Onnx;
+using PolyNet.Runners;
+using PolyNet.Runners.Inspect;
+using PolyNet.Runners.Ort;
+using PolyNet.Runners.Specs;
+
+namespace PolyNet.Compare.Jobs;
+
+/// <summary>One tensor's cost in accuracy when quantized (sensitivity analysis).</summary>
+/// <param name="RelL2">Relative L2 error of the worst output against float32, averaged over the samples.</param>
+public sealed record Sensitivity(string Tensor, double RelL2, double MaxAbs);
+
+/// <summary>
+/// Running a model on calibration data through ONNX Runtime's CPU provider: the values of every tensor INT8 would
+/// quantize (float graph inputs and float tensors nodes compute, constants excepted), sample by sample, into a
+/// <see cref="TensorHistogram"/> each; and sensitivity, which tensors' quantization costs the most accuracy.
+/// </summary>
+public static class CalibrationJob
+{
+    /// <summary>The tensors INT8 would quantize, with their topological positions and producers.</summary>
+    public static IReadOnlyList<ModelTensor> Tensors(OnnxModel model)
+    {
+        var types = OrtTypes.Infer(model);
+        bool IsFloat(string t) => types.TryGetValue(t, out var s) && s.Kind == ValueKind.Tensor && s.ElementType == ElementType.Float;
+        var view = new GraphView(model.Graph);
+        var result = model.Inputs.Where(i => IsFloat(i.Name) && !view.Initializers.ContainsKey(i.Name)).Select(i => new ModelTensor(i.Name, -1, "")).ToList();
+        var order = view.TopologicalOrder();
+        for (int p = 0; p < order.Count; p++)
+        {
+            var node = view.Nodes[order[p]];
+            if (node.OpType == "Constant") continue;
+            foreach (var o in node.Output)
+                if (o.Length > 0 && IsFloat(o)) result.Add(new ModelTensor(o, p, node.OpType));
+        }
+        return result;
+    }
+
+    public static Dictionary<string, TensorHistogram> Collect(OnnxModel model, IReadOnlyList<ModelTensor> tensors, IReadOnlyList<ValueMap> samples, IJobLog log,
+        Func<RunnerSpec, RunnerContext, IRunner>? create = null)
+    {
+        var outputs = model.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var exposed = tensors.Where(t => t.Position >= 0 && !outputs.Contains(t.Name)).Select(t => t.Name).ToList();
+        var hist = tensors.ToDictionary(t => t.Name, _ => new TensorHistogram(), StringComparer.Ordinal);
+        using var runner = (create ?? RunnerFactory.Create)(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = model, ExtraOutputs = exposed });
+        runner.Activate();
+        for (int s = 0; s < samples.Count; s++)
+        {
+            var outs = runner.Infer(samples[s]);
+            foreach (var t in tensors)
+            {
+                var v = samples[s].TryGetValue(t.Name, out var fed) ? fed : outs.TryGetValue(t.Name, out var o) ? o : null;
+                if (v is TensorData d && d.ElementType == ElementType.Float) hist[t.Name].Add(d.Span<float>());
+            }
+            log.Info($"calibration data: sample {s + 1} of {samples.Count} ({tensors.Count} tensors)");
+        }
+        return hist;
+    }
+
+    /// <summary>
+    /// Each tensor's quantization on its own (<paramref name="allButOne"/> false: only that tensor quantized) or its
+    /// removal from full quantization (true: every tensor but that one quantized, the error that remains), ranked by
+    /// the error it causes (or, all but one, by the error left when it alone stays float: the smallest first is the
+    /// tensor whose quantization costs most). One run per tensor and sample.
+    /// </summary>
+    public static IReadOnlyList<Sensitivity> Sensitivities(OnnxModel model, CalibrationCache cache, IReadOnlyList<ValueMap> samples, bool allButOne, IJobLog log,
+        Func<RunnerSpec, RunnerContext, IRunner>? create = null)
+    {
+        create ??= RunnerFactory.Create;
+        var floats = Tensors(model).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var reference = new List<ValueMap>();
+        using (var r = create(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = model }))
+        {
+            r.Activate();
+            foreach (var s in samples) reference.Add(r.Infer(s));
+        }
+        var candidates = Int8Emulation.Apply(model, cache, floats).Quantized;
+        var result = new List<Sensitivity>();
+        for (int i = 0; i < candidates.Count; i++)
+        {
+            var t = candidates[i];
+            var one = new HashSet<string>(StringComparer.Ordinal) { t };
+            var q = allButOne ? Int8Emulation.Apply(model, cache, floats, except: one) : Int8Emulation.Apply(model, cache, floats, only: one);
+            using var r = create(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = q.Model });
+            r.Activate();
+            double rel = 0, abs = 0;
+            for (int s = 0; s < samples.Count; s++)
+            {
+                var outs = r.Infer(samples[s]);
+                double worst = 0;
+                foreach (var (name, rv) in reference[s])
+                    if (rv is TensorData a && outs.TryGetValue(name, out var cv) && cv is TensorData b && a.ElementType == ElementType.Float && b.ElementType == ElementType.Float)
+                    {
+                        var (l2, max) = Error(a.Span<float>(), b.Span<float>());
+                        worst = Math.Max(worst, l2);
+                        abs = Math.Max(abs, max);
+                    }
+                rel += worst / samples.Count;
+            }
+            result.Add(new Sensitivity(t, rel, abs));
+            if ((i + 1) % 10 == 0 || i + 1 == candidates.Count) log.Info($"sensitivity: {i + 1} of {candidates.Count} tensors");
+        }
+        return allButOne ? result.OrderBy(x => x.RelL2).ToList() : result.OrderByDescending(x => x.RelL2).ToList();
+    }
+
+    private static (double RelL2, double MaxAbs) Error(ReadOnlySpan<float> r, ReadOnlySpan<float> c)
+    {
+        double num = 0, den = 0, max = 0;
+        for (int i = 0; i < r.Length && i < c.Length; i++)
+        {
+            double d = Math.Abs((double)c[i] - r[i]);
+            if (double.IsNaN(d)) d = double.PositiveInfinity;
+            num += d * d;
+            den += (double)r[i] * r[i];
+            max = Math.Max(max, d);
+        }
+        return (den > 0 ? Math.Sqrt(num / den) : Math.Sqrt(num), max);
+    }
+}

@@ -1,0 +1,88 @@
+using PolyNet.Calibration;
+using PolyNet.Onnx;
+using PolyNet.Onnx.Data;
+using Xunit;
+
+namespace PolyNet.Calibration.Tests;
+
+public class Int8EmulationTests
+{
+    // x [1,4] → MatMul W [4,3] → h → Relu → r → Add bias → y (graph output)
+    private static OnnxModel Model(long opset = 17)
+    {
+        var b = new ModelBuilder("m", opset);
+        b.Input("x", ElementType.Float, 1, 4);
+        b.Initializer("W", TensorData.Create<float>([4, 3], [1, -2, 0.5f, 2, 4, -0.25f, -3, 1, 0.125f, 0.5f, 0, 1]));
+        b.Initializer("bias", TensorData.Create<float>([3], [0, 0, 0]));
+        b.Node("MatMul", ["x", "W"], name: "mm", output: "h");
+        b.Node("Relu", ["h"], name: "relu", output: "r");
+        b.Node("Add", ["r", "bias"], name: "add", output: "y");
+        b.Output("y", ElementType.Float, 1, 3);
+        return b.BuildModel();
+    }
+
+    private static readonly HashSet<string> Floats = ["x", "h", "r", "y"];
+
+    private static CalibrationCache Cache(params (string, uint)[] e) =>
+        new() { Version = new TrtVersion(100300), Algorithm = "EntropyCalibration2", Entries = e.Select(x => new CacheEntry(x.Item1, x.Item2)).ToList() };
+
+    [Fact]
+    public void Quantize_dequantize_pairs_sit_between_each_tensor_and_its_readers()
+    {
+        var cache = Cache(("x", 0x3c010204), ("h", 0x3d000000), ("r", 0), ("y", 0x3c010204), ("nope", 0x3c010204));
+        var res = Int8Emulation.Apply(Model(), cache, Floats);
+        Assert.Equal(["x", "h"], res.Quantized);
+        Assert.Equal(1, res.Weights);
+        Assert.Contains(res.Skipped, s => s.StartsWith("r: scale 0", StringComparison.Ordinal));
+        Assert.Contains(res.Skipped, s => s.StartsWith("y: read by no node", StringComparison.Ordinal));
+        Assert.Contains(res.Skipped, s => s.StartsWith("nope: not a float tensor", StringComparison.Ordinal));
+
+        var g = res.Model.Graph;
+        var byOut = g.Node.ToDictionary(n => n.Output[0]);
+        var q = byOut["x__int8"];
+        Assert.Equal("QuantizeLinear", q.OpType);
+        Assert.Equal(["x", "x__int8_scale", "x__int8_zero"], q.Input);
+        Assert.Equal("DequantizeLinear", byOut["x__dq"].OpType);
+        Assert.Equal(["x__dq", "W__dq"], byOut["h"].Input);   // MatMul reads quantized x and quantized weights
+        Assert.Equal(["h__dq"], byOut["r"].Input);            // Relu reads quantized h
+        Assert.Equal(["r", "bias"], byOut["y"].Input);         // r had scale 0: left float
+        Assert.Equal("y", Assert.Single(g.Output).Name);       // outputs untouched
+        var inits = g.Initializer.ToDictionary(t => t.Name);
+        Assert.Equal(1f / 127f, res.Model.ReadTensor(inits["x__int8_scale"]).Span<float>()[0]);
+        Assert.Equal(ElementType.Int8, (ElementType)inits["x__int8_zero"].DataType);
+        Assert.Equal(0, res.Model.ReadTensor(inits["x__int8_zero"]).Span<sbyte>()[0]);
+        // Topological order: every input is a graph input, an initializer or made by an earlier node.
+        var known = new HashSet<string>(g.Input.Select(i => i.Name).Concat(inits.Keys));
+        foreach (var n in g.Node)
+        {
+            foreach (var i in n.Input) Assert.True(known.Contains(i), $"{n.Name} reads {i} before it is made");
+            foreach (var o in n.Output) known.Add(o);
+        }
+    }
+
+    [Fact]
+    public void MatMul_weights_are_quantized_per_output_column()
+    {
+        var res = Int8Emulation.Apply(Model(), Cache(("x", 0x3c010204)), Floats);
+        var g = res.Model.Graph;
+        var inits = g.Initializer.ToDictionary(t => t.Name);
+        var scales = res.Model.ReadTensor(inits["W__int8_scales"]).Span<float>().ToArray();
+        Assert.Equal([3f / 127f, 4f / 127f, 1f / 127f], scales); // max |w| of each column
+        var q = res.Model.ReadTensor(inits["W__int8"]).Span<sbyte>().ToArray();
+        Assert.Equal([42, -64, 64, 85, 127, -32, -127, 32, 16, 21, 0, 127], q.Select(v => (int)v));
+        var dq = g.Node.Single(n => n.Output[0] == "W__dq");
+        Assert.Equal(1, dq.Attribute.Single(a => a.Name == "axis").I);
+        Assert.Equal([4L, 3L], inits["W__int8"].Dims);
+    }
+
+    [Fact]
+    public void Only_and_except_choose_tensors_and_old_opsets_keep_float_weights()
+    {
+        var cache = Cache(("x", 0x3c010204), ("h", 0x3d000000));
+        Assert.Equal(["h"], Int8Emulation.Apply(Model(), cache, Floats, only: new HashSet<string> { "h" }).Quantized);
+        Assert.Equal(["x"], Int8Emulation.Apply(Model(), cache, Floats, except: new HashSet<string> { "h" }).Quantized);
+        var old = Int8Emulation.Apply(Model(opset: 12), cache, Floats);
+        Assert.Equal(0, old.Weights); // per-channel DequantizeLinear needs opset 13
+        Assert.DoesNotContain(old.Model.Graph.Initializer, t => t.Name == "W__int8");
+    }
+}
