@@ -5,6 +5,8 @@
 #   bench/gpu/run.sh compare   verdicts: onnxrt vs cuda with TF32 on and off, at default and TF32-fit tolerances; FP16
 #   bench/gpu/run.sh layers    where the failing configurations first diverge, and which nodes introduce it (--mark-all)
 #   bench/gpu/run.sh bench     polynet bench against bench/c/ort_latency.c, interleaved, device-resident and with copies
+#   bench/gpu/run.sh int8      INT8 calibration: an entropy cache from 8 generated samples, then float32 against INT8
+#                              emulation on the CPU provider and on the CUDA provider (other inputs than calibration's)
 # Environment (defaults for the GPU machine): POLYNET (polynet), ORT_LIB (/root/ort/libonnxruntime.so),
 # CUDA_LIB (/root/ort/libonnxruntime_providers_cuda.so), MODELS (/root/models), OUT (./gpu-results),
 # GPU (the candidate runner; default cuda:provider_lib=$CUDA_LIB), C_GPU (ort_latency's device option; default --cuda $CUDA_LIB),
@@ -54,6 +56,25 @@ layers)
     if grep -q "^$m.fp16 .*exit 1" "$OUT/compare.log" 2>/dev/null; then
       run "$m.fp16.layers" run "$f" --runner onnxrt --runner onnxrt:precision=fp16,name=fp16-emulation --mark-all
     fi
+  done
+  ;;
+int8)
+  for m in $MODEL_LIST; do
+    f=$MODELS/$m.onnx
+    c=$OUT/$m.entropy.cache
+    if [ ! -s "$c" ]; then
+    $P run "$f" --runner onnxrt --iterations 8 --seed 7 --save-inputs "$OUT/$m.calib.npz" --save-outputs "$OUT/$m.calib_outputs.npz" --quiet > /dev/null 2>&1
+    rm -f "$OUT/$m.calib_outputs.npz"
+    start=$(date +%s.%N)
+    $P calib generate "$f" --data "$OUT/$m.calib.npz" --method entropy -o "$OUT/$m.entropy.cache" > "$OUT/$m.int8.generate.txt" 2>&1
+    printf "%-44s exit %d  %6.1f s\n" "$m.int8.generate" "$?" "$(awk "BEGIN { print $(date +%s.%N) - $start }")" | tee -a "$OUT/$stage.log"
+    rm -f "$OUT/$m.calib.npz"
+    fi
+    run "$m.int8" run "$f" --runner onnxrt --runner "onnxrt:precision=int8,calib=$c,name=int8-emulation-cpu" \
+      --runner "$GPU,precision=int8,calib=$c,tf32=0,name=int8-emulation-cuda" --iterations 2
+    # The emulation itself, CPU against CUDA: the same simulated arithmetic, so they should agree to float32 rounding.
+    run "$m.int8.cpu_vs_cuda" run "$f" --runner "onnxrt:precision=int8,calib=$c,name=int8-emulation-cpu" \
+      --runner "$GPU,precision=int8,calib=$c,tf32=0,name=int8-emulation-cuda" --iterations 2 --atol 1e-3 --rtol 1e-3
   done
   ;;
 bench)

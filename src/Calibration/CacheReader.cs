@@ -17,7 +17,7 @@ public static partial class CacheReader
     /// <summary>Larger files are refused rather than read (a cache holds one short line per tensor).</summary>
     public const long MaxBytes = 256L << 20;
 
-    [GeneratedRegex(@"^TRT-(\d{1,9})-([A-Za-z][A-Za-z0-9_]*)$")]
+    [GeneratedRegex(@"^TRT-([0-9]{1,9})-([A-Za-z][A-Za-z0-9_]*)$")]
     private static partial Regex HeaderRegex();
 
     [GeneratedRegex(@"^[0-9A-Fa-f]{1,8}$")]
@@ -37,8 +37,7 @@ public static partial class CacheReader
 
     public static CalibrationCache Parse(byte[] bytes, string path)
     {
-        if (bytes.Length == 0 || bytes.All(b => b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t'))
-            throw InvalidInputException.ForFile(path, "is empty, not a calibration cache");
+        if (bytes.Length == 0) throw InvalidInputException.ForFile(path, "is empty, not a calibration cache");
         if (Array.IndexOf(bytes, (byte)0) >= 0)
             return ReadFlatBuffers(bytes, path);
         string text;
@@ -46,7 +45,9 @@ public static partial class CacheReader
         catch (DecoderFallbackException) { throw InvalidInputException.ForFile(path, "is a binary file (not UTF-8 text), not a calibration cache"); }
         if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
         var trimmed = text.TrimStart();
+        if (trimmed.Length == 0) throw InvalidInputException.ForFile(path, "is empty, not a calibration cache");
         if (trimmed.StartsWith('{')) return ReadJson(text, path);
+        if (trimmed.StartsWith('[')) throw InvalidInputException.ForFile(path, "is a JSON array; calibration.json is an object of tensor names");
         if (trimmed.StartsWith("TRT-", StringComparison.Ordinal)) return ReadTensorRt(text, path);
         return ReadOrtText(text, path);
     }
@@ -65,12 +66,13 @@ public static partial class CacheReader
     private static CalibrationCache ReadTensorRt(string text, string path)
     {
         var lines = Lines(text).ToList();
-        var header = HeaderRegex().Match(lines[0].Text.Trim());
+        int top = lines.FindIndex(l => l.Text.Trim().Length > 0); // the text starts with "TRT-" after blanks
+        var header = HeaderRegex().Match(lines[top].Text.Trim());
         if (!header.Success)
-            throw InvalidInputException.ForFile($"{path}:1", $"bad header '{Cut(lines[0].Text)}' (expected TRT-<version>-<algorithm>, e.g. TRT-8601-EntropyCalibration2)");
+            throw InvalidInputException.ForFile($"{path}:{lines[top].Line}", $"bad header '{Cut(lines[top].Text)}' (expected TRT-<version>-<algorithm>, e.g. TRT-8601-EntropyCalibration2)");
         var entries = new List<CacheEntry>();
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var (line, l) in lines.Skip(1))
+        foreach (var (line, l) in lines.Skip(top + 1))
         {
             if (l.Trim().Length == 0) continue;
             int sep = l.LastIndexOf(": ", StringComparison.Ordinal);
@@ -127,9 +129,11 @@ public static partial class CacheReader
             var root = doc.RootElement;
             var table = root.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object ? data : root;
             var entries = new List<CacheEntry>();
+            var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var p in table.EnumerateObject())
             {
                 if (p.Name is "CLS" or "calibration_method") continue;
+                if (!seen.Add(p.Name)) throw InvalidInputException.ForFile(path, $"tensor '{p.Name}' appears twice");
                 double lo, hi;
                 if (p.Value.ValueKind == JsonValueKind.Array && p.Value.GetArrayLength() == 2)
                     (lo, hi) = (Number(p.Value[0], path, p.Name), Number(p.Value[1], path, p.Name));

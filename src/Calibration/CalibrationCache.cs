@@ -32,8 +32,9 @@ public readonly record struct TrtVersion(int Raw)
         var p = text.Split('.');
         if (p.Length != 3 || !p.All(x => int.TryParse(x, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
             throw new InvalidInputException($"TensorRT version '{text}': expected MAJOR.MINOR.PATCH, e.g. 10.3.0 or 8.6.1");
+        if (p.Any(x => x.Length > 4)) throw new InvalidInputException($"TensorRT version '{text}' cannot be written in a cache header");
         int major = int.Parse(p[0], CultureInfo.InvariantCulture), minor = int.Parse(p[1], CultureInfo.InvariantCulture), patch = int.Parse(p[2], CultureInfo.InvariantCulture);
-        if (minor > 99 || patch > 99 || (major < 10 && minor > 9)) throw new InvalidInputException($"TensorRT version '{text}' cannot be written in a cache header");
+        if (major > 999 || minor > 99 || patch > 99 || (major < 10 && minor > 9)) throw new InvalidInputException($"TensorRT version '{text}' cannot be written in a cache header");
         return new TrtVersion(major >= 10 ? major * 10000 + minor * 100 + patch : major * 1000 + minor * 100 + patch);
     }
 }
@@ -52,7 +53,7 @@ public sealed record CacheEntry(string Name, uint ScaleBits, int Line = 0)
 /// A calibration cache in memory: the header (for TensorRT caches) and the entries in file order. Reading keeps every
 /// bit of every scale; <see cref="WriteTensorRt"/> writes what TensorRT writes (header line, then "name: hex" with
 /// lowercase, unpadded hex and a newline after every line), so a TensorRT cache read and written again is the same
-/// bytes unless it had padded or uppercase hex.
+/// bytes unless it had padded or uppercase hex, CRLF line ends, a byte order mark, blank lines or no final newline.
 /// </summary>
 public sealed class CalibrationCache
 {
@@ -67,7 +68,16 @@ public sealed class CalibrationCache
 
     public CacheEntry? this[string name] => Entries.FirstOrDefault(e => e.Name == name);
 
-    public IReadOnlyDictionary<string, CacheEntry> ByName => Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
+    /// <summary>Entries by name (the readers refuse duplicate names; for caches built in code, the first entry wins).</summary>
+    public IReadOnlyDictionary<string, CacheEntry> ByName
+    {
+        get
+        {
+            var d = new Dictionary<string, CacheEntry>(StringComparer.Ordinal);
+            foreach (var e in Entries) d.TryAdd(e.Name, e);
+            return d;
+        }
+    }
 
     /// <summary>The TensorRT text, exactly as TensorRT writes it.</summary>
     public string ToTensorRtText()
@@ -78,8 +88,20 @@ public sealed class CalibrationCache
         return b.ToString();
     }
 
-    /// <summary>Writes the TensorRT format atomically (a temporary renamed into place). Refuses to overwrite <paramref name="protect"/>.</summary>
-    public void WriteTensorRt(string path)
+    /// <summary>Writes the TensorRT format atomically (a temporary renamed into place).</summary>
+    public void WriteTensorRt(string path) => WriteAtomic(path, new UTF8Encoding(false).GetBytes(ToTensorRtText()));
+
+    /// <summary>
+    /// ONNX Runtime's calibration.flatbuffers (what its TensorRT provider reads with
+    /// trt_int8_use_native_calibration_table=0): TrtTable { dict: [KeyValue { key: string; value: string }] }, each
+    /// value the dynamic range as text (shortest round-trip float32), entries in descending key order as ONNX Runtime
+    /// writes them. Unlike TensorRT's text, whose lines ONNX Runtime splits at the first ':', a key holds any name.
+    /// </summary>
+    public byte[] ToOrtFlatBuffers() =>
+        FlatBuffers.TrtTable(Entries.Select(e => (e.Name, e.DynamicRange.ToString("R", CultureInfo.InvariantCulture))).ToList());
+
+    /// <summary>Writes <paramref name="bytes"/> atomically (a temporary renamed into place).</summary>
+    public static void WriteAtomic(string path, byte[] bytes)
     {
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
@@ -87,7 +109,7 @@ public sealed class CalibrationCache
         var temp = full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         try
         {
-            File.WriteAllBytes(temp, new UTF8Encoding(false).GetBytes(ToTensorRtText()));
+            File.WriteAllBytes(temp, bytes);
             File.Move(temp, full, overwrite: true);
         }
         catch (UnauthorizedAccessException)

@@ -78,7 +78,9 @@ public static partial class CacheInspection
             if (observed is not null && observed.TryGetValue(e.Name, out var h))
             {
                 double range = e.DynamicRange;
-                obs = new Observation(h.AbsMax, h.Count, 100 * h.ClippedShare(range), range > 0 ? 100 * h.AbsMax / range : double.PositiveInfinity);
+                float seen = h.Infinities > 0 ? float.PositiveInfinity : h.AbsMax;
+                obs = new Observation(seen, h.Count + h.Infinities, 100 * h.ClippedShare(range), range > 0 ? 100 * seen / range : double.PositiveInfinity);
+                if (h.Infinities > 0 || h.NaNs > 0) flags.Add($"data holds {h.Infinities} infinite and {h.NaNs} NaN value(s)");
                 if (obs.ClippedPercent > 0) flags.Add($"clips {Compare(obs.ClippedPercent)}% of values");
                 if (obs.UsedPercent < 10) flags.Add("values use under 10% of the range");
             }

@@ -9,8 +9,10 @@ public sealed class Int8Result
     public required OnnxModel Model { get; init; }
     /// <summary>Tensors now quantized (their consumers read them through QuantizeLinear and DequantizeLinear).</summary>
     public required IReadOnlyList<string> Quantized { get; init; }
-    /// <summary>Weight initializers quantized per output channel.</summary>
+    /// <summary>Weight initializers quantized (per output channel, or per tensor when <see cref="PerChannel"/> is false).</summary>
     public required int Weights { get; init; }
+    /// <summary>Whether weights have a scale per output channel (opset 13 and later) or one per tensor.</summary>
+    public bool PerChannel { get; init; }
     /// <summary>Cache entries not used, each with the reason (zero or invalid scale, not a float tensor of the model).</summary>
     public required IReadOnlyList<string> Skipped { get; init; }
 }
@@ -19,7 +21,8 @@ public sealed class Int8Result
 /// Emulates a TensorRT INT8 engine on any runtime that runs standard ONNX: at every tensor the cache gives a range,
 /// a QuantizeLinear/DequantizeLinear pair (symmetric: int8, zero point 0, scale from the cache) sits between the tensor
 /// and its consumers, and the weights of Conv, MatMul and Gemm are quantized per output channel (scale = max|w|/127,
-/// as TensorRT derives weight scales; they are not in the cache). Graph outputs keep their float values (TensorRT's
+/// as TensorRT derives weight scales; they are not in the cache; per tensor before opset 13, whose DequantizeLinear has
+/// no axis). Opset 10 or later (QuantizeLinear's first version). Graph outputs keep their float values (TensorRT's
 /// outputs are float unless asked otherwise): a tensor no node reads is not quantized. Entries with a scale of zero, NaN, infinity or a negative sign are left
 /// out (a zero scale would divide by zero) and reported. Consumers that read a tensor from inside a subgraph (If, Loop,
 /// Scan) read it unquantized.
@@ -31,6 +34,20 @@ public static class Int8Emulation
     {
         var proto = model.Proto.Clone();
         var g = proto.Graph;
+        long opset = proto.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx")?.Version ?? 0;
+        if (opset < 10)
+            throw new InvalidInputException($"{model.DisplayName}: INT8 emulation needs QuantizeLinear (ONNX opset 10 or later); the model imports opset {opset}");
+        // Every name the graph uses, so the names added here never collide with one (a counter is appended if needed).
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var v in g.Input.Concat(g.Output).Concat(g.ValueInfo)) used.Add(v.Name);
+        foreach (var t in g.Initializer) used.Add(t.Name);
+        foreach (var n in g.Node) { used.UnionWith(n.Output); used.Add(n.Name); }
+        string Fresh(string name)
+        {
+            var candidate = name;
+            for (int k = 1; !used.Add(candidate); k++) candidate = $"{name}_{k}";
+            return candidate;
+        }
         var skipped = new List<string>();
         var quantized = new List<string>();
         var rename = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -44,41 +61,43 @@ public static class Int8Emulation
             if (!consumed.Contains(e.Name)) { skipped.Add($"{e.Name}: read by no node (a graph output stays float, as TensorRT's do)"); continue; }
             float s = e.Scale;
             if (!(s > 0) || !float.IsFinite(s) || float.IsSubnormal(s)) { skipped.Add($"{e.Name}: scale {s} cannot quantize"); continue; }
-            var scale = e.Name + "__int8_scale";
-            var zero = e.Name + "__int8_zero";
+            string scale = Fresh(e.Name + "__int8_scale"), zero = Fresh(e.Name + "__int8_zero"), int8 = Fresh(e.Name + "__int8"), dqOut = Fresh(e.Name + "__dq");
             g.Initializer.Add(TensorProtos.FromTensorData(scale, TensorData.Scalar(s)));
             g.Initializer.Add(TensorProtos.FromTensorData(zero, TensorData.Scalar((sbyte)0)));
-            var q = new NodeProto { OpType = "QuantizeLinear", Name = e.Name + "__quantize", Input = { e.Name, scale, zero }, Output = { e.Name + "__int8" } };
-            var dq = new NodeProto { OpType = "DequantizeLinear", Name = e.Name + "__dequantize", Input = { e.Name + "__int8", scale, zero }, Output = { e.Name + "__dq" } };
+            var q = new NodeProto { OpType = "QuantizeLinear", Name = Fresh(e.Name + "__quantize"), Input = { e.Name, scale, zero }, Output = { int8 } };
+            var dq = new NodeProto { OpType = "DequantizeLinear", Name = Fresh(e.Name + "__dequantize"), Input = { int8, scale, zero }, Output = { dqOut } };
             newNodes.Add(q);
             newNodes.Add(dq);
-            rename[e.Name] = e.Name + "__dq";
+            rename[e.Name] = dqOut;
             quantized.Add(e.Name);
         }
         int weightCount = 0;
-        var inits = g.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
-        long opset = proto.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx")?.Version ?? 0;
-        var weightNames = new Dictionary<string, string>(StringComparer.Ordinal);
+        var inits = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (var t in g.Initializer) inits.TryAdd(t.Name, t);
+        var weightNames = new Dictionary<(string, int), string>();
         foreach (var n in g.Node)
         {
             for (int j = 0; j < n.Input.Count; j++)
             {
                 if (rename.TryGetValue(n.Input[j], out var r)) n.Input[j] = r;
             }
-            if (!weights || opset < 13 || only is not null) continue;
+            if (!weights || only is not null) continue;
+            if (n.Input.Count < 2 || !inits.TryGetValue(n.Input[1], out var w) || w.DataType != (int)ElementType.Float || w.Dims.Count < 2) continue;
+            // The output-channel axis: Conv's weight is [M, C, k...]; MatMul's [..., K, N]; Gemm's [K, N] or [N, K] (transB).
             int? axisOf = n.OpType switch
             {
-                "Conv" when n.Input.Count > 1 => 0,
-                "MatMul" when n.Input.Count > 1 => 1,
-                "Gemm" when n.Input.Count > 1 => n.Attribute.FirstOrDefault(a => a.Name == "transB")?.I == 1 ? 0 : 1,
+                "Conv" => 0,
+                "MatMul" => w.Dims.Count - 1,
+                "Gemm" => n.Attribute.FirstOrDefault(a => a.Name == "transB")?.I == 1 ? 0 : 1,
                 _ => null,
             };
-            if (axisOf is not { } axis || !inits.TryGetValue(n.Input[1], out var w) || w.DataType != (int)ElementType.Float || w.Dims.Count < 2) continue;
-            if (!weightNames.TryGetValue(w.Name, out var dqName))
+            if (axisOf is not { } axis) continue;
+            // Per channel needs DequantizeLinear's axis (opset 13); before, one scale for the whole tensor.
+            int key = opset >= 13 ? axis : -1;
+            if (!weightNames.TryGetValue((w.Name, key), out var dqName))
             {
-                if (axis >= w.Dims.Count) continue;
-                dqName = QuantizeWeight(model, g, w, axis, newNodes);
-                weightNames[w.Name] = dqName;
+                dqName = QuantizeWeight(model, g, w, key, newNodes, Fresh);
+                weightNames[(w.Name, key)] = dqName;
                 weightCount++;
             }
             n.Input[1] = dqName;
@@ -89,16 +108,19 @@ public static class Int8Emulation
         var sorted = new GraphView(g).TopologicalOrder().Select(i => g.Node[i]).ToList();
         g.Node.Clear();
         g.Node.AddRange(sorted);
-        return new Int8Result { Model = model.WithProto(proto), Quantized = quantized, Weights = weightCount, Skipped = skipped };
+        return new Int8Result { Model = model.WithProto(proto), Quantized = quantized, Weights = weightCount, PerChannel = opset >= 13, Skipped = skipped };
     }
 
-    /// <summary>int8 weights and per-channel scales along <paramref name="axis"/>, and the DequantizeLinear that restores them.</summary>
-    private static string QuantizeWeight(OnnxModel model, GraphProto g, TensorProto w, int axis, List<NodeProto> nodes)
+    /// <summary>
+    /// int8 weights and per-channel scales along <paramref name="axis"/> (-1: one scale for the whole tensor), and the
+    /// DequantizeLinear that restores them.
+    /// </summary>
+    private static string QuantizeWeight(OnnxModel model, GraphProto g, TensorProto w, int axis, List<NodeProto> nodes, Func<string, string> fresh)
     {
         var data = model.ReadTensor(w);
         var v = data.Span<float>();
         var dims = w.Dims.ToArray();
-        long channels = dims[axis];
+        long channels = axis < 0 ? 1 : dims[axis];
         long inner = 1;
         for (int d = axis + 1; d < dims.Length; d++) inner *= dims[d];
         var max = new float[channels];
@@ -114,12 +136,12 @@ public static class Int8Emulation
             long c = i / inner % channels;
             q[i] = (sbyte)Math.Clamp(MathF.Round(v[(int)i] / scales[c], MidpointRounding.ToEven), -127, 127);
         }
-        string name = w.Name + "__int8", scaleName = w.Name + "__int8_scales", zeroName = w.Name + "__int8_zeros", dq = w.Name + "__dq";
+        string name = fresh(w.Name + "__int8"), scaleName = fresh(w.Name + "__int8_scales"), zeroName = fresh(w.Name + "__int8_zeros"), dq = fresh(w.Name + "__dq");
         g.Initializer.Add(TensorProtos.FromTensorData(name, TensorData.Create<sbyte>(dims, q)));
-        g.Initializer.Add(TensorProtos.FromTensorData(scaleName, TensorData.Create<float>([channels], scales)));
-        g.Initializer.Add(TensorProtos.FromTensorData(zeroName, TensorData.Create<sbyte>([channels], new sbyte[channels])));
-        var node = new NodeProto { OpType = "DequantizeLinear", Name = w.Name + "__dequantize", Input = { name, scaleName, zeroName }, Output = { dq } };
-        node.Attribute.Add(ModelBuilder.MakeAttribute("axis", (long)axis));
+        g.Initializer.Add(axis < 0 ? TensorProtos.FromTensorData(scaleName, TensorData.Scalar(scales[0])) : TensorProtos.FromTensorData(scaleName, TensorData.Create<float>([channels], scales)));
+        g.Initializer.Add(axis < 0 ? TensorProtos.FromTensorData(zeroName, TensorData.Scalar((sbyte)0)) : TensorProtos.FromTensorData(zeroName, TensorData.Create<sbyte>([channels], new sbyte[channels])));
+        var node = new NodeProto { OpType = "DequantizeLinear", Name = fresh(w.Name + "__dequantize"), Input = { name, scaleName, zeroName }, Output = { dq } };
+        if (axis >= 0) node.Attribute.Add(ModelBuilder.MakeAttribute("axis", (long)axis));
         nodes.Add(node);
         return dq;
     }

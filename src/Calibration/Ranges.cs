@@ -15,7 +15,8 @@ public enum CalibrationMethod
 /// The values one tensor took during calibration: the exact largest |x|, and a histogram of |x| with 2048 bins of equal
 /// width, as TensorRT's entropy calibrator keeps. The first batch sets the range to its largest |x|; when a later value
 /// exceeds the range, the range doubles (pairs of bins merge) until it fits, as TensorRT's documentation describes.
-/// NaNs are counted apart and ignored; infinities are kept out of the histogram (and make the range infinite).
+/// NaNs and infinities are counted apart and kept out of the histogram and of <see cref="AbsMax"/> (a range must be
+/// finite to quantize); <see cref="ClippedShare"/> counts infinities as clipped.
 /// </summary>
 public sealed class TensorHistogram
 {
@@ -23,6 +24,7 @@ public sealed class TensorHistogram
     private readonly long[] _counts = new long[Bins];
 
     public double Width { get; private set; }
+    /// <summary>The largest finite |x| seen.</summary>
     public float AbsMax { get; private set; }
     public long Count { get; private set; }
     public long NaNs { get; private set; }
@@ -38,7 +40,7 @@ public sealed class TensorHistogram
         {
             if (float.IsNaN(v)) { NaNs++; continue; }
             var a = MathF.Abs(v);
-            if (float.IsInfinity(a)) { Infinities++; AbsMax = float.PositiveInfinity; continue; }
+            if (float.IsInfinity(a)) { Infinities++; continue; }
             if (a > batchMax) batchMax = a;
         }
         if (batchMax > AbsMax) AbsMax = batchMax;
@@ -62,14 +64,27 @@ public sealed class TensorHistogram
         Width *= 2;
     }
 
-    /// <summary>The share of finite values whose |x| exceeds <paramref name="range"/> (from the histogram, bins wholly above).</summary>
+    /// <summary>
+    /// The share of non-NaN values whose |x| exceeds <paramref name="range"/>: infinities always; finite values from the
+    /// histogram, bins wholly above the range counted whole and the bin the range cuts counted in proportion to the
+    /// part above it (values spread evenly within a bin). A NaN range clips everything; an infinite one nothing.
+    /// </summary>
     public double ClippedShare(double range)
     {
-        if (Count == 0 || Width == 0) return 0;
-        int first = (int)Math.Ceiling(range / Width);
-        long above = 0;
-        for (int i = Math.Max(first, 0); i < Bins; i++) above += _counts[i];
-        return (double)above / Count;
+        long total = Count + Infinities;
+        if (total == 0) return 0;
+        if (double.IsNaN(range)) return 1;
+        if (double.IsPositiveInfinity(range)) return 0;
+        if (range < 0) range = 0;
+        double above = Infinities;
+        if (Width > 0 && range < AbsMax)
+        {
+            double pos = range / Width;
+            int cut = (int)Math.Min(Math.Floor(pos), Bins);
+            for (int i = cut + 1; i < Bins; i++) above += _counts[i];
+            if (cut < Bins) above += _counts[cut] * (cut + 1 - pos);
+        }
+        return above / total;
     }
 }
 

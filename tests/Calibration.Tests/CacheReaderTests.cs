@@ -146,4 +146,52 @@ public class CacheReaderTests
             Assert.StartsWith("t.flatbuffers: ", e.Message);
         }
     }
+
+    [Theory]
+    [InlineData("\uFEFF", "is empty")]
+    [InlineData("\uFEFF \n\n", "is empty")]
+    [InlineData("{\"x\": [0, 1], \"x\": [0, 2]}", "tensor 'x' appears twice")]
+    [InlineData("[[\"x\", 1]]", "is a JSON array")]
+    [InlineData("\n\nTRT-x-Entropy\n", ":3: bad header")]
+    [InlineData("TRT-\u0668\u0666\u0660\u0661-EntropyCalibration2\n", ":1: bad header")]
+    public void Odd_files_are_refused_with_the_right_line(string text, string expected)
+    {
+        var e = Assert.Throws<InvalidInputException>(() => CacheReader.Parse(Encoding.UTF8.GetBytes(text), "odd.cache"));
+        Assert.StartsWith("odd.cache", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void CRLF_a_byte_order_mark_and_leading_blank_lines_read_the_same_entries()
+    {
+        var plain = CacheReader.Parse(Encoding.UTF8.GetBytes("TRT-8601-EntropyCalibration2\na: 3c010204\nb:c: 0\n"), "p");
+        var odd = CacheReader.Parse(Encoding.UTF8.GetBytes("\uFEFF\r\nTRT-8601-EntropyCalibration2\r\na: 3C010204\r\n\r\nb:c: 00000000"), "o");
+        Assert.Equal(plain.Entries.Select(e => (e.Name, e.ScaleBits)), odd.Entries.Select(e => (e.Name, e.ScaleBits)));
+        Assert.Equal(plain.ToTensorRtText(), odd.ToTensorRtText()); // written back the way TensorRT writes
+        Assert.Equal(3, odd["a"]!.Line);
+    }
+
+    [Fact]
+    public void A_header_only_cache_has_no_entries()
+    {
+        var c = CacheReader.Parse(Encoding.UTF8.GetBytes("TRT-100300-EntropyCalibration2\n"), "h");
+        Assert.Empty(c.Entries);
+        Assert.Equal("TRT-100300-EntropyCalibration2\n", c.ToTensorRtText());
+    }
+
+    [Fact]
+    public void OnnxRuntime_flatbuffers_written_here_read_back_with_names_holding_colons()
+    {
+        var c = new CalibrationCache { Entries = [CacheEntry.FromRange("input_1:0", 2.5f), CacheEntry.FromRange("onnx::Gemm_42", 0.125f), CacheEntry.FromRange("z", 3e-5f)] };
+        var back = CacheReader.Parse(c.ToOrtFlatBuffers(), "t.flatbuffers");
+        Assert.Equal(CacheFormat.OrtFlatBuffers, back.Format);
+        foreach (var e in c.Entries) Assert.Equal(e.DynamicRange, back[e.Name]!.DynamicRange);
+    }
+
+    [Fact]
+    public void Versions_that_cannot_be_written_in_a_header_are_refused()
+    {
+        foreach (var v in new[] { "10.3", "a.b.c", "214749.0.0", "8.10.0", "10.100.0" })
+            Assert.Throws<InvalidInputException>(() => TrtVersion.Parse(v));
+    }
 }

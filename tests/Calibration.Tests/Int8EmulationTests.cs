@@ -82,7 +82,47 @@ public class Int8EmulationTests
         Assert.Equal(["h"], Int8Emulation.Apply(Model(), cache, Floats, only: new HashSet<string> { "h" }).Quantized);
         Assert.Equal(["x"], Int8Emulation.Apply(Model(), cache, Floats, except: new HashSet<string> { "h" }).Quantized);
         var old = Int8Emulation.Apply(Model(opset: 12), cache, Floats);
-        Assert.Equal(0, old.Weights); // per-channel DequantizeLinear needs opset 13
-        Assert.DoesNotContain(old.Model.Graph.Initializer, t => t.Name == "W__int8");
+        Assert.False(old.PerChannel); // DequantizeLinear has an axis from opset 13: one scale for the tensor before
+        Assert.Equal(1, old.Weights);
+        var inits = old.Model.Graph.Initializer.ToDictionary(t => t.Name);
+        Assert.Equal(4f / 127f, old.Model.ReadTensor(inits["W__int8_scales"]).Span<float>()[0]);
+        Assert.Empty(inits["W__int8_scales"].Dims);
+        Assert.DoesNotContain(old.Model.Graph.Node.Single(n => n.Output[0] == "W__dq").Attribute, a => a.Name == "axis");
+        var e = Assert.Throws<InvalidInputException>(() => Int8Emulation.Apply(Model(opset: 9), cache, Floats));
+        Assert.Contains("opset 10 or later", e.Message);
+    }
+
+    [Fact]
+    public void Added_names_never_collide_with_the_graphs_own()
+    {
+        var b = new ModelBuilder("m", 17);
+        b.Input("x", ElementType.Float, 1, 4);
+        b.Initializer("x__int8_scale", TensorData.Scalar(3f));
+        b.Node("Mul", ["x", "x__int8_scale"], name: "x__quantize", output: "x__dq");
+        b.Node("Relu", ["x__dq"], name: "relu", output: "y");
+        b.Output("y", ElementType.Float, 1, 4);
+        var res = Int8Emulation.Apply(b.BuildModel(), Cache(("x", 0x3c010204)), new HashSet<string> { "x", "x__dq", "y" });
+        var g = res.Model.Graph;
+        Assert.Equal(g.Initializer.Count, g.Initializer.Select(t => t.Name).Distinct().Count());
+        var outputs = g.Node.SelectMany(n => n.Output).ToList();
+        Assert.Equal(outputs.Count, outputs.Distinct().Count());
+        Assert.Equal(g.Node.Count, g.Node.Select(n => n.Name).Distinct().Count());
+        var mul = g.Node.Single(n => n.OpType == "Mul");
+        Assert.Equal("x__int8_scale", mul.Input[1]);              // the model's own initializer, untouched
+        Assert.Equal("DequantizeLinear", g.Node.Single(n => n.Output[0] == mul.Input[0]).OpType);
+    }
+
+    [Fact]
+    public void A_batched_MatMul_weight_is_quantized_along_its_last_axis()
+    {
+        var b = new ModelBuilder("m", 17);
+        b.Input("x", ElementType.Float, 2, 1, 2);
+        b.Initializer("W", TensorData.Create<float>([2, 2, 3], [1, 2, 3, 4, 5, 6, -1, -2, -3, -4, -5, -12]));
+        b.Node("MatMul", ["x", "W"], name: "mm", output: "y");
+        b.Output("y", ElementType.Float, 2, 1, 3);
+        var res = Int8Emulation.Apply(b.BuildModel(), Cache(("x", 0x3c010204)), new HashSet<string> { "x", "y" });
+        var inits = res.Model.Graph.Initializer.ToDictionary(t => t.Name);
+        Assert.Equal([4f / 127f, 5f / 127f, 12f / 127f], res.Model.ReadTensor(inits["W__int8_scales"]).Span<float>().ToArray());
+        Assert.Equal(2, res.Model.Graph.Node.Single(n => n.Output[0] == "W__dq").Attribute.Single(a => a.Name == "axis").I);
     }
 }

@@ -53,8 +53,9 @@ public class RangesTests
         Assert.Equal(1, h.NaNs);
         Assert.Equal(1, h.Infinities);
         Assert.Equal(2, h.Count);
-        Assert.Equal(float.PositiveInfinity, h.AbsMax);
+        Assert.Equal(2f, h.AbsMax); // the largest finite |x|: a range must be finite
         Assert.Equal(2.0 / 2048, h.Width); // the finite values set the bins
+        Assert.Equal(2f, Ranges.Choose(h, CalibrationMethod.MinMax));
     }
 
     [Fact]
@@ -118,5 +119,62 @@ public class RangesTests
         Assert.Equal(0x3f800000u, e.ScaleBits);
         Assert.Equal(127f, e.DynamicRange);
         Assert.Equal(0x3c010204u, CacheEntry.FromRange("t", 1f).ScaleBits);
+    }
+
+    /// <summary>
+    /// pytorch-quantization's _compute_amax_entropy as published (num_bits 8, signed: 128 levels), written the way it
+    /// is written there, with bin edges from linspace and digitize, independently of <see cref="Ranges.Entropy"/>.
+    /// </summary>
+    private static double ReferenceEntropy(long[] hist, double width)
+    {
+        var bins = hist.Select(c => (double)c).ToArray();
+        bins[0] = bins[1];
+        const int nbins = 128;
+        double best = double.PositiveInfinity;
+        int bestI = -1;
+        for (int i = 128; i <= bins.Length; i++)
+        {
+            var space = Enumerable.Range(0, nbins + 1).Select(k => (double)i * k / nbins).ToArray();
+            var dig = Enumerable.Range(0, i).Select(j => bins[j] == 0 ? -1 : Array.FindLastIndex(space, e => e <= j)).ToArray();
+            var sums = new double[nbins];
+            var counts = new int[nbins];
+            for (int j = 0; j < i; j++) if (dig[j] >= 0) { sums[dig[j]] += bins[j]; counts[dig[j]]++; }
+            var q = Enumerable.Range(0, i).Select(j => dig[j] < 0 ? 0 : sums[dig[j]] / counts[dig[j]]).ToArray();
+            var p = bins.Take(i).ToArray();
+            p[i - 1] += bins.Skip(i).Sum();
+            double ps = p.Sum(), qs = q.Sum(), kl = 0;
+            for (int j = 0; j < i; j++)
+            {
+                if (p[j] == 0) continue;
+                kl += q[j] == 0 ? double.PositiveInfinity : p[j] / ps * Math.Log(p[j] / ps / (q[j] / qs));
+            }
+            if (kl <= best) { best = kl; bestI = i; }
+        }
+        return bestI * width;
+    }
+
+    [Theory]
+    [InlineData(11, 0.0)]
+    [InlineData(12, 8.0)]
+    [InlineData(13, 25.0)]
+    public void Entropy_matches_the_published_reference_algorithm(int seed, double outlier)
+    {
+        // A ReLU-like tensor (many exact zeros), a Gaussian tail, a few outliers: the range reaches the last bin.
+        var v = Gaussian(20_000, seed).Select(x => Math.Max(x, 0f)).Concat(Enumerable.Repeat((float)outlier, outlier > 0 ? 3 : 0)).ToArray();
+        var h = Hist(v);
+        double expected = Math.Min(ReferenceEntropy(h.Counts.ToArray(), h.Width), h.AbsMax);
+        Assert.Equal((float)expected, Ranges.Entropy(h));
+    }
+
+    [Fact]
+    public void Clipped_share_apportions_the_cut_bin_and_counts_infinities()
+    {
+        var h = Hist(Enumerable.Range(0, 2047).Select(i => (i + 0.5f) / 2048f).Append(1f).Append(float.PositiveInfinity).Append(float.NaN).ToArray());
+        // 2048 finite values, one per bin of width 1/2048, and one infinity (the NaN is not a value INT8 can clip).
+        Assert.Equal((1024 + 1) / 2049.0, h.ClippedShare(0.5), 9);
+        Assert.Equal((1024 - 0.5 + 1) / 2049.0, h.ClippedShare(0.5 + 0.5 / 2048), 9);
+        Assert.Equal(1 / 2049.0, h.ClippedShare(10), 9);
+        Assert.Equal(0, h.ClippedShare(double.PositiveInfinity));
+        Assert.Equal(1, h.ClippedShare(double.NaN));
     }
 }

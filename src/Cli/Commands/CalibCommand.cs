@@ -100,7 +100,7 @@ internal static class CalibCommand
     {
         var cache = CacheReader.Read(path);
         if (data.Count > 0 && modelPath is null) throw new InvalidInputException("--data needs --model: the values come from running the model");
-        if (json is { } j && Path.GetDirectoryName(Path.GetFullPath(j)) is { } dir && !Directory.Exists(dir)) throw InvalidInputException.ForFile(j, $"folder {dir} does not exist");
+        CheckOutput(json, "--json", [path, modelPath, .. data]);
         IReadOnlyList<ModelTensor>? tensors = null;
         Dictionary<string, TensorHistogram>? observed = null;
         if (modelPath is not null)
@@ -123,6 +123,7 @@ internal static class CalibCommand
                 + (observed is null ? "" : o is null ? $"  {"",10}  {"",9}  {"",7}" : $"  {F(o.AbsMax),10}  {F(o.ClippedPercent) + "%",9}  {F(o.UsedPercent) + "%",7}")
                 + $"  {string.Join(", ", e.Flags)}");
         }
+        if (r.Entries.Count == 0) output.WriteLine("[W] the cache holds no tensor ranges: INT8 has nothing to quantize with");
         var flagged = r.Entries.Where(e => e.Flags.Count > 0).ToList();
         if (flagged.Count > 0) output.WriteLine($"[W] {flagged.Count} of {r.Entries.Count} entr{(flagged.Count == 1 ? "y" : "ies")} flagged");
         if (tensors is not null)
@@ -142,6 +143,18 @@ internal static class CalibCommand
             output.WriteLine($"[I] wrote {json}");
         }
         return ExitCodes.Success;
+    }
+
+    /// <summary>An output file must not be one of the inputs (inspection never modifies what it reads) and its folder must exist.</summary>
+    private static void CheckOutput(string? output, string option, IEnumerable<string?> inputs)
+    {
+        if (output is null) return;
+        var full = Path.GetFullPath(output);
+        var cmp = OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
+        foreach (var i in inputs)
+            if (i is not null && string.Equals(Path.GetFullPath(i), full, cmp))
+                throw InvalidInputException.ForFile(output, $"{option} would overwrite an input; write it elsewhere");
+        if (Path.GetDirectoryName(full) is { } dir && !Directory.Exists(dir)) throw InvalidInputException.ForFile(output, $"folder {dir} does not exist");
     }
 
     private static string List(IReadOnlyList<string> names) => string.Join(", ", names.Take(10)) + (names.Count > 10 ? $", ... ({names.Count - 10} more)" : "");
@@ -218,8 +231,7 @@ internal static class CalibCommand
         var version = TrtVersion.Parse(versionText);
         if (algorithm is not null && !System.Text.RegularExpressions.Regex.IsMatch(algorithm, "^[A-Za-z][A-Za-z0-9_]*$"))
             throw new InvalidInputException($"--algorithm '{algorithm}': letters and digits only (e.g. EntropyCalibration2)");
-        if (Path.GetFullPath(save) == Path.GetFullPath(modelPath)) throw InvalidInputException.ForFile(save, "is the model itself; write the cache elsewhere");
-        if (Path.GetDirectoryName(Path.GetFullPath(save)) is { } dir && !Directory.Exists(dir)) throw InvalidInputException.ForFile(save, $"folder {dir} does not exist");
+        CheckOutput(save, "-o", [modelPath, .. data]);
         var log = new WriterLog(output, error, verbose, quiet: false);
         Logging.Configure(ortLibrary, error, verbose);
         var model = OnnxModel.Load(modelPath);
@@ -228,6 +240,11 @@ internal static class CalibCommand
         log.Info($"calibrating {tensors.Count} tensor(s) of {modelPath} on {samples.Count} sample(s), method {method.ToString().ToLowerInvariant()}");
         var hist = CalibrationJob.Collect(model, tensors, samples, log);
         var entries = tensors.Select(t => CacheEntry.FromRange(t.Name, Ranges.Choose(hist[t.Name], method, percentile))).ToList();
+        // Non-finite values cannot be quantized; their ranges come from the finite values, and the user hears of them.
+        var odd = tensors.Where(t => hist[t.Name].NaNs + hist[t.Name].Infinities > 0).ToList();
+        if (odd.Count > 0)
+            log.Warning($"{odd.Count} tensor(s) took NaN or infinite values on the calibration data (ranges from their finite values): "
+                + List(odd.Select(t => $"{t.Name} ({hist[t.Name].NaNs} NaN, {hist[t.Name].Infinities} inf)").ToList()));
         var cache = new CalibrationCache
         {
             Format = CacheFormat.TensorRt,
@@ -243,7 +260,7 @@ internal static class CalibCommand
 
     public static int Diff(string a, string b, double? maxRatio, int top, TextWriter output)
     {
-        if (maxRatio is <= 1) throw new InvalidInputException($"--max-ratio {maxRatio}: must be above 1");
+        if (maxRatio is { } mr && !(mr > 1)) throw new InvalidInputException($"--max-ratio {mr.ToString(Inv)}: must be above 1");
         if (top < 0) throw new InvalidInputException($"--top {top}: must be at least 0");
         var ca = CacheReader.Read(a);
         var cb = CacheReader.Read(b);
@@ -279,6 +296,7 @@ internal static class CalibCommand
         string? ortLibrary, bool verbose, TextWriter output, TextWriter error)
     {
         if (top < 1) throw new InvalidInputException($"--top {top}: must be at least 1");
+        CheckOutput(json, "--json", [modelPath, cachePath, .. data]);
         var cache = CacheReader.Read(cachePath);
         var log = new WriterLog(output, error, verbose, quiet: false);
         Logging.Configure(ortLibrary, error, verbose);

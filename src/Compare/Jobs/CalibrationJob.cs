@@ -21,10 +21,10 @@ public static class CalibrationJob
     /// <summary>The tensors INT8 would quantize, with their topological positions and producers.</summary>
     public static IReadOnlyList<ModelTensor> Tensors(OnnxModel model)
     {
-        var types = OrtTypes.Infer(model);
-        bool IsFloat(string t) => types.TryGetValue(t, out var s) && s.Kind == ValueKind.Tensor && s.ElementType == ElementType.Float;
+        var floats = OrtRunner.Int8Tensors(model);
+        bool IsFloat(string t) => floats.Contains(t);
         var view = new GraphView(model.Graph);
-        var result = model.Inputs.Where(i => IsFloat(i.Name) && !view.Initializers.ContainsKey(i.Name)).Select(i => new ModelTensor(i.Name, -1, "")).ToList();
+        var result = model.Inputs.Where(i => IsFloat(i.Name)).Select(i => new ModelTensor(i.Name, -1, "")).ToList();
         var order = view.TopologicalOrder();
         for (int p = 0; p < order.Count; p++)
         {
@@ -67,7 +67,7 @@ public static class CalibrationJob
         Func<RunnerSpec, RunnerContext, IRunner>? create = null)
     {
         create ??= RunnerFactory.Create;
-        var floats = Tensors(model).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var floats = OrtRunner.Int8Tensors(model);
         var reference = new List<ValueMap>();
         using (var r = create(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = model }))
         {
@@ -81,7 +81,8 @@ public static class CalibrationJob
             var t = candidates[i];
             var one = new HashSet<string>(StringComparer.Ordinal) { t };
             var q = allButOne ? Int8Emulation.Apply(model, cache, floats, except: one) : Int8Emulation.Apply(model, cache, floats, only: one);
-            using var r = create(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = q.Model });
+            // Q/DQ run as written, as the int8 emulation runner runs them (ORT's QDQ fusion off).
+            using var r = create(RunnerSpec.Parse("onnxrt:config.session.disable_quant_qdq=1"), new RunnerContext { Model = q.Model });
             r.Activate();
             double rel = 0, abs = 0;
             for (int s = 0; s < samples.Count; s++)

@@ -130,10 +130,8 @@ public abstract class OrtRunner : IBindableRunner
     {
         if (_precision == "int8")
         {
-            var floats = OrtTypes.Infer(model).Where(kv => kv.Value.Kind == ValueKind.Tensor && kv.Value.ElementType == ElementType.Float && !model.Graph.Initializer.Any(i => i.Name == kv.Key))
-                .Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
-            var q = Calibration.Int8Emulation.Apply(model, _cache!, floats);
-            Note($"int8 emulation: {q.Quantized.Count} tensor(s) quantized with ranges from {Keys.Get("calib")} ({(_cache!.Version is { } v ? $"TensorRT {v} {_cache.Algorithm}" : _cache.Format.ToString())}), {q.Weights} weight tensor(s) per channel"
+            var q = Calibration.Int8Emulation.Apply(model, _cache!, Int8Tensors(model));
+            Note($"int8 emulation: {q.Quantized.Count} tensor(s) quantized with ranges from {Keys.Get("calib")} ({(_cache!.Version is { } v ? $"TensorRT {v} {_cache.Algorithm}" : _cache.Format.ToString())}), {q.Weights} weight tensor(s) {(q.PerChannel ? "per channel" : "per tensor (opset < 13)")}"
                  + (q.Skipped.Count > 0 ? $"; {q.Skipped.Count} cache entr{(q.Skipped.Count == 1 ? "y" : "ies")} not used ({string.Join("; ", q.Skipped.Take(3))}{(q.Skipped.Count > 3 ? "; ..." : "")})" : ""));
             return Context.ExtraOutputs.Count == 0 ? q.Model : ModelOutputs.Expose(q.Model, Context.ExtraOutputs);
         }
@@ -152,6 +150,18 @@ public abstract class OrtRunner : IBindableRunner
             Note("in float32: " + string.Join(", ", asked.GroupBy(k => k.OpType).Select(grp => $"{grp.Key} ×{grp.Count()}")));
         KeptFloat32 = r.Kept;
         return r.Model;
+    }
+
+    /// <summary>
+    /// The tensors INT8 may quantize: float32 tensors the graph computes or takes as inputs, not weights (initializers)
+    /// and not Constant outputs (TensorRT folds both). Calibration and sensitivity use the same set.
+    /// </summary>
+    public static HashSet<string> Int8Tensors(OnnxModel model)
+    {
+        var constants = model.Graph.Initializer.Select(i => i.Name)
+            .Concat(model.Graph.Node.Where(n => n.OpType == "Constant").SelectMany(n => n.Output)).ToHashSet(StringComparer.Ordinal);
+        return OrtTypes.Infer(model).Where(kv => kv.Value.Kind == ValueKind.Tensor && kv.Value.ElementType == ElementType.Float && !constants.Contains(kv.Key))
+            .Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
     }
 
     public void Activate()
@@ -173,7 +183,13 @@ public abstract class OrtRunner : IBindableRunner
             if (Keys.Get("save_optimized") is { } opt) api.SetOptimizedModelFilePath(options, opt);
             if (Keys.Get("profile") is { } prefix) api.EnableProfiling(options, prefix);
             api.SetSessionLogId(options, Name);
-            foreach (var (k, v) in Keys.WithPrefix("config.")) api.AddSessionConfigEntry(options, k, v);
+            var config = Keys.WithPrefix("config.").ToList();
+            foreach (var (k, v) in config) api.AddSessionConfigEntry(options, k, v);
+            // INT8 emulation runs its Q/DQ pairs as written (quantization simulated in float32, the same arithmetic on
+            // every provider); ORT would otherwise fuse QDQ groups into its own int8 kernels on the CPU, a different
+            // rounding. config.session.disable_quant_qdq=0 asks for the fusion.
+            if (_precision == "int8" && !config.Any(c => c.Key == "session.disable_quant_qdq"))
+                api.AddSessionConfigEntry(options, "session.disable_quant_qdq", "1");
             ConfigureProvider(runtime, options);
 
             var prepared = PrepareModel(Context.Model);

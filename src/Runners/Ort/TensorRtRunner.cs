@@ -22,7 +22,7 @@ public sealed class TensorRtRunner : OrtRunner
         new("device", "N", "CUDA device ordinal (default 0)"),
         new("fp16", "0|1", "allow FP16 kernels (trt_fp16_enable)"),
         new("int8", "0|1", "allow INT8 kernels (trt_int8_enable); needs calib="),
-        new("calib", "PATH", "INT8 calibration table, read and checked first: a TensorRT cache (used natively), or ONNX Runtime's calibration.flatbuffers, .cache or .json"),
+        new("calib", "PATH", "INT8 calibration table, read and checked first: a TensorRT cache (used natively unless names hold ':'), or ONNX Runtime's calibration.flatbuffers, .cache or .json (handed over as flatbuffers)"),
         new("engine_cache", "DIR", "cache built engines in DIR (trt_engine_cache_enable, trt_engine_cache_path)"),
         new("timing_cache", "DIR", "keep TensorRT's timing cache in DIR"),
         new("workspace", "BYTES", "builder workspace limit, e.g. 4G (trt_max_workspace_size)"),
@@ -42,7 +42,12 @@ public sealed class TensorRtRunner : OrtRunner
         // The cache is read and checked here, not handed to TensorRT unread: a malformed cache is one line with its
         // file and line number (exit 2) before any engine is built.
         if (Keys.Get("calib") is { } calib) _calibration = Calibration.CacheReader.Read(calib);
-        _ = ProviderOptions();
+        try { _ = ProviderOptions(); }
+        catch
+        {
+            DeleteConverted();
+            throw;
+        }
         if (Keys.GetBool("int8") == true && Keys.Get("calib") is null)
             throw Keys.Bad("int8", "1", "int8=1 together with calib=CALIBRATION_TABLE");
     }
@@ -51,27 +56,36 @@ public sealed class TensorRtRunner : OrtRunner
     private string? _convertedCalibration;
 
     /// <summary>
-    /// The table ORT's TensorRT provider reads, and whether it is TensorRT's own format. The provider reads TensorRT's
-    /// cache (natively) and its calibration.flatbuffers; ONNX Runtime's text and JSON files are converted to a
-    /// TensorRT cache in the temp folder first (deleted with the runner).
+    /// The table ORT's TensorRT provider reads, and whether it is TensorRT's own format. A TensorRT cache goes as it is
+    /// (native) unless a tensor name holds ':': ORT splits native lines at the first ':', so such a range would be lost;
+    /// then, and for ONNX Runtime's text and JSON files, the ranges go as ORT's calibration.flatbuffers, written to the
+    /// temp folder (deleted with the runner), whose keys hold any name.
     /// </summary>
     private (string Path, bool Native) CalibrationTable(string calib)
     {
         var c = _calibration!;
-        if (c.Format == Calibration.CacheFormat.TensorRt) return (Path.GetFullPath(calib), true);
         if (c.Format == Calibration.CacheFormat.OrtFlatBuffers) return (Path.GetFullPath(calib), false);
+        if (c.Format == Calibration.CacheFormat.TensorRt && !c.Entries.Any(e => e.Name.Contains(':', StringComparison.Ordinal))) return (Path.GetFullPath(calib), true);
         if (_convertedCalibration is null)
         {
-            _convertedCalibration = Path.Combine(Path.GetTempPath(), $"polynet-calib-{Environment.ProcessId}-{Guid.NewGuid():N}.cache");
-            new Calibration.CalibrationCache { Version = new Calibration.TrtVersion(100300), Algorithm = "EntropyCalibration2", Entries = c.Entries }.WriteTensorRt(_convertedCalibration);
+            var path = Path.Combine(Path.GetTempPath(), $"polynet-calib-{Environment.ProcessId}-{Guid.NewGuid():N}.flatbuffers");
+            Calibration.CalibrationCache.WriteAtomic(path, c.ToOrtFlatBuffers());
+            _convertedCalibration = path;
+            Note($"calibration ranges from {calib} handed to TensorRT as ONNX Runtime's calibration.flatbuffers ({(c.Format == Calibration.CacheFormat.TensorRt ? "tensor names with ':', which ORT's reader of TensorRT caches cuts" : "ORT's TensorRT provider reads no other ORT format")})");
         }
-        return (_convertedCalibration, true);
+        return (_convertedCalibration, false);
+    }
+
+    private void DeleteConverted()
+    {
+        if (_convertedCalibration is not null) File.Delete(_convertedCalibration);
+        _convertedCalibration = null;
     }
 
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (_convertedCalibration is not null) File.Delete(_convertedCalibration);
+        DeleteConverted();
     }
 
     public override Onnx.ComputePrecision Precision => Keys.GetBool("int8") == true ? Onnx.ComputePrecision.Int8

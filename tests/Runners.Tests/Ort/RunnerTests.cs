@@ -181,16 +181,25 @@ public class GpuRunnerTests
         // The cache is read first: a malformed one is refused with its line; ONNX Runtime's text format is converted.
         File.WriteAllText(dir.File("bad.cache"), "TRT-100300-EntropyCalibration2\nx 3c010204\n");
         Assert.Contains("bad.cache:2: no ': '", Assert.Throws<InvalidInputException>(() => new TensorRtRunner(RunnerSpec.Parse($"trt:int8=1,calib={dir.File("bad.cache")}"), Ctx, new FakeProbe())).Message);
+        // ONNX Runtime's text format, and TensorRT caches whose names hold ':' (ORT's native reader cuts them at the
+        // first ':'), go to the provider as ORT's calibration.flatbuffers, whose keys hold any name.
         File.WriteAllText(dir.File("ort.cache"), "x 1.0\n");
-        string converted;
-        using (var ort = new TensorRtRunner(RunnerSpec.Parse($"trt:int8=1,calib={dir.File("ort.cache")}"), Ctx, new FakeProbe()))
+        File.WriteAllText(dir.File("colon.cache"), "TRT-8601-EntropyCalibration2\ninput_1:0: 3c010204\n");
+        foreach (var (file, name) in new[] { ("ort.cache", "x"), ("colon.cache", "input_1:0") })
         {
-            var oo = ort.ProviderOptions().ToDictionary(p => p.Key, p => p.Value);
-            Assert.Equal("1", oo["trt_int8_use_native_calibration_table"]);
-            converted = oo["trt_int8_calibration_table_name"];
-            Assert.Equal("TRT-100300-EntropyCalibration2\nx: 3c010204\n", File.ReadAllText(converted));
+            string converted;
+            using (var ort = new TensorRtRunner(RunnerSpec.Parse($"trt:int8=1,calib={dir.File(file)}"), Ctx, new FakeProbe()))
+            {
+                var oo = ort.ProviderOptions().ToDictionary(p => p.Key, p => p.Value);
+                Assert.Equal("0", oo["trt_int8_use_native_calibration_table"]);
+                converted = oo["trt_int8_calibration_table_name"];
+                var back = PolyNet.Calibration.CacheReader.Read(converted);
+                Assert.Equal(PolyNet.Calibration.CacheFormat.OrtFlatBuffers, back.Format);
+                Assert.Equal(name, Assert.Single(back.Entries).Name);
+                Assert.Equal(1f, back.Entries[0].DynamicRange, 6);
+            }
+            Assert.False(File.Exists(converted)); // deleted with the runner
         }
-        Assert.False(File.Exists(converted)); // deleted with the runner
         Assert.Contains("NAME:DIMS", Assert.Throws<InvalidInputException>(() => new TensorRtRunner(RunnerSpec.Parse("trt:min_shapes=1x16"), Ctx)).Message);
     }
 
