@@ -63,10 +63,13 @@ public class CalibCommandTests
             Assert.Equal(11, c.Entries.Count);
             Assert.All(c.Entries, e => Assert.True(e.Scale > 0 && float.IsFinite(e.Scale), e.Name));
         }
-        // The committed entropy cache is what generate writes from the committed data.
+        // The committed entropy cache is what generate writes from the committed data (to within 1%: ONNX Runtime's
+        // kernels may round differently on another CPU, and a value can cross a histogram bin).
         var again = CacheReader.Read(dir.File("entropy.cache"));
         var committed = CacheReader.Read(Calib("convnet.entropy.cache"));
-        Assert.Equal(committed.Entries.Select(e => (e.Name, e.ScaleBits)), again.Entries.Select(e => (e.Name, e.ScaleBits)));
+        Assert.Equal(committed.Entries.Select(e => e.Name), again.Entries.Select(e => e.Name));
+        foreach (var (c, g) in committed.Entries.Zip(again.Entries))
+            Assert.True(Math.Abs(g.DynamicRange / c.DynamicRange - 1) < 0.01, $"{c.Name}: {g.DynamicRange} vs committed {c.DynamicRange}");
     }
 
     [Fact]
