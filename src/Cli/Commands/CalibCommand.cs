@@ -27,7 +27,7 @@ internal static class CalibCommand
         var inspect = new Command("inspect", "Every entry with its scale, range and flags (infinite, NaN, zero, subnormal, absurd, outlier); with --model and --data, what INT8 would clip.");
         inspect.Arguments.Add(cache);
         foreach (var o in new Option[] { model, data, json }) inspect.Options.Add(o);
-        inspect.SetAction(p => Inspect(p.GetValue(cache)!, p.GetValue(model), p.GetValue(data) ?? [], p.GetValue(json), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), output, error));
+        inspect.SetAction(p => Inspect(p.GetValue(cache)!, p.GetValue(model), p.GetValue(data) ?? [], p.GetValue(json), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet), output, error));
 
         var gmodel = new Argument<string>("model") { Description = "The ONNX model" };
         var gdata = new Option<string[]>("--data") { Description = "Calibration inputs (.npz, .npy, .pb, Polygraphy .json, backend folders); several files accumulate", HelpName = "PATH", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true, Required = true };
@@ -40,7 +40,7 @@ internal static class CalibCommand
         generate.Arguments.Add(gmodel);
         foreach (var o in new Option[] { gdata, method, percentile, save, version, algorithm }) generate.Options.Add(o);
         generate.SetAction(p => Generate(p.GetValue(gmodel)!, p.GetValue(gdata) ?? [], p.GetValue(method)!, p.GetValue(percentile), p.GetValue(save)!, p.GetValue(version)!,
-            p.GetValue(algorithm), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), output, error));
+            p.GetValue(algorithm), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet), output, error));
 
         var a = new Argument<string>("a") { Description = "The first cache" };
         var b = new Argument<string>("b") { Description = "The second cache" };
@@ -63,7 +63,7 @@ internal static class CalibCommand
         sens.Arguments.Add(smodel);
         foreach (var o in new Option[] { scalib, sdata, stop, butOne, sjson }) sens.Options.Add(o);
         sens.SetAction(p => SensitivityCommand(p.GetValue(smodel)!, p.GetValue(scalib)!, p.GetValue(sdata) ?? [], p.GetValue(stop), p.GetValue(butOne), p.GetValue(sjson),
-            p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), output, error));
+            p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet), output, error));
 
         cmd.Subcommands.Add(inspect);
         cmd.Subcommands.Add(generate);
@@ -96,7 +96,7 @@ internal static class CalibCommand
 
     private static string F(double v) => Format.Number(v);
 
-    public static int Inspect(string path, string? modelPath, IReadOnlyList<string> data, string? json, string? ortLibrary, bool verbose, TextWriter output, TextWriter error)
+    public static int Inspect(string path, string? modelPath, IReadOnlyList<string> data, string? json, string? ortLibrary, bool verbose, bool quiet, TextWriter output, TextWriter error)
     {
         var cache = CacheReader.Read(path);
         if (data.Count > 0 && modelPath is null) throw new InvalidInputException("--data needs --model: the values come from running the model");
@@ -109,7 +109,7 @@ internal static class CalibCommand
             var model = OnnxModel.Load(modelPath);
             tensors = CalibrationJob.Tensors(model);
             if (data.Count > 0)
-                observed = CalibrationJob.Collect(model, tensors, Samples(model, data), new WriterLog(output, error, verbose, quiet: false));
+                observed = CalibrationJob.Collect(model, tensors, Samples(model, data), new WriterLog(output, error, verbose, quiet));
         }
         var r = CacheInspection.Inspect(cache, tensors, observed);
         output.WriteLine($"[I] {Describe(cache, path)}");
@@ -218,7 +218,7 @@ internal static class CalibCommand
     }
 
     public static int Generate(string modelPath, IReadOnlyList<string> data, string methodText, double percentile, string save, string versionText, string? algorithm,
-        string? ortLibrary, bool verbose, TextWriter output, TextWriter error)
+        string? ortLibrary, bool verbose, bool quiet, TextWriter output, TextWriter error)
     {
         var method = methodText.ToLowerInvariant() switch
         {
@@ -232,7 +232,7 @@ internal static class CalibCommand
         if (algorithm is not null && !System.Text.RegularExpressions.Regex.IsMatch(algorithm, "^[A-Za-z][A-Za-z0-9_]*$"))
             throw new InvalidInputException($"--algorithm '{algorithm}': letters and digits only (e.g. EntropyCalibration2)");
         CheckOutput(save, "-o", [modelPath, .. data]);
-        var log = new WriterLog(output, error, verbose, quiet: false);
+        var log = new WriterLog(output, error, verbose, quiet);
         Logging.Configure(ortLibrary, error, verbose);
         var model = OnnxModel.Load(modelPath);
         var samples = Samples(model, data);
@@ -293,12 +293,12 @@ internal static class CalibCommand
     }
 
     public static int SensitivityCommand(string modelPath, string cachePath, IReadOnlyList<string> data, int top, bool allButOne, string? json,
-        string? ortLibrary, bool verbose, TextWriter output, TextWriter error)
+        string? ortLibrary, bool verbose, bool quiet, TextWriter output, TextWriter error)
     {
         if (top < 1) throw new InvalidInputException($"--top {top}: must be at least 1");
         CheckOutput(json, "--json", [modelPath, cachePath, .. data]);
         var cache = CacheReader.Read(cachePath);
-        var log = new WriterLog(output, error, verbose, quiet: false);
+        var log = new WriterLog(output, error, verbose, quiet);
         Logging.Configure(ortLibrary, error, verbose);
         var model = OnnxModel.Load(modelPath);
         var samples = Samples(model, data);
