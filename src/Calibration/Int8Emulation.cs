@@ -29,8 +29,16 @@ public sealed class Int8Result
 /// </summary>
 public static class Int8Emulation
 {
+    /// <summary>
+    /// The emulated model. <paramref name="only"/> and <paramref name="except"/> restrict which cache entries quantize.
+    /// With a <paramref name="selector"/>, the model gets that int64 scalar input and tensor number k (the k-th of
+    /// <see cref="Int8Result.Quantized"/>) reads its quantized value only when the selector equals k
+    /// (<paramref name="selectQuantizes"/> true) or only when it does not (false): every tensor's quantization, or its
+    /// removal, is one run of one session (sensitivity analysis), not one session per tensor.
+    /// </summary>
     public static Int8Result Apply(OnnxModel model, CalibrationCache cache, IReadOnlySet<string> floatTensors,
-        bool weights = true, IReadOnlySet<string>? only = null, IReadOnlySet<string>? except = null)
+        bool weights = true, IReadOnlySet<string>? only = null, IReadOnlySet<string>? except = null,
+        string? selector = null, bool selectQuantizes = true)
     {
         var proto = model.Proto.Clone();
         var g = proto.Graph;
@@ -69,7 +77,20 @@ public static class Int8Emulation
             newNodes.Add(q);
             newNodes.Add(dq);
             rename[e.Name] = dqOut;
+            if (selector is not null)
+            {
+                string index = Fresh(e.Name + "__int8_index"), chosen = Fresh(e.Name + "__int8_chosen"), picked = Fresh(e.Name + "__int8_picked");
+                g.Initializer.Add(TensorProtos.FromTensorData(index, TensorData.Scalar((long)quantized.Count)));
+                newNodes.Add(new NodeProto { OpType = "Equal", Name = Fresh(e.Name + "__int8_is_selected"), Input = { selector, index }, Output = { chosen } });
+                newNodes.Add(new NodeProto { OpType = "Where", Name = Fresh(e.Name + "__int8_select"), Input = { chosen, selectQuantizes ? dqOut : e.Name, selectQuantizes ? e.Name : dqOut }, Output = { picked } });
+                rename[e.Name] = picked;
+            }
             quantized.Add(e.Name);
+        }
+        if (selector is not null)
+        {
+            if (!used.Add(selector)) throw new InvalidOperationException($"the selector name '{selector}' is taken in {model.DisplayName}");
+            g.Input.Add(ModelBuilder.MakeValueInfo(selector, ElementType.Int64, []));
         }
         int weightCount = 0;
         var inits = new Dictionary<string, TensorProto>(StringComparer.Ordinal);

@@ -61,7 +61,7 @@ public static class CalibrationJob
     /// Each tensor's quantization on its own (<paramref name="allButOne"/> false: only that tensor quantized) or its
     /// removal from full quantization (true: every tensor but that one quantized, the error that remains), ranked by
     /// the error it causes (or, all but one, by the error left when it alone stays float: the smallest first is the
-    /// tensor whose quantization costs most). One run per tensor and sample.
+    /// tensor whose quantization costs most). One session, one run per tensor and sample.
     /// </summary>
     public static IReadOnlyList<Sensitivity> Sensitivities(OnnxModel model, CalibrationCache cache, IReadOnlyList<ValueMap> samples, bool allButOne, IJobLog log,
         Func<RunnerSpec, RunnerContext, IRunner>? create = null)
@@ -69,25 +69,30 @@ public static class CalibrationJob
         create ??= RunnerFactory.Create;
         var floats = OrtRunner.Int8Tensors(model);
         var reference = new List<ValueMap>();
-        using (var r = create(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = model }))
+        using (var fp32 = create(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = model }))
         {
-            r.Activate();
-            foreach (var s in samples) reference.Add(r.Infer(s));
+            fp32.Activate();
+            foreach (var s in samples) reference.Add(fp32.Infer(s));
         }
-        var candidates = Int8Emulation.Apply(model, cache, floats).Quantized;
+        // One session: a selector input picks the tensor whose quantization is switched on (or, all but one, off);
+        // weights are quantized only when everything else is. Q/DQ run as written, as the int8 emulation runner runs
+        // them (ORT's QDQ fusion off).
+        const string Selector = "__polynet_int8_select";
+        var q = Int8Emulation.Apply(model, cache, floats, weights: allButOne, selector: Selector, selectQuantizes: !allButOne);
+        var candidates = q.Quantized;
         var result = new List<Sensitivity>();
+        using var r = create(RunnerSpec.Parse("onnxrt:config.session.disable_quant_qdq=1"), new RunnerContext { Model = q.Model });
+        r.Activate();
         for (int i = 0; i < candidates.Count; i++)
         {
             var t = candidates[i];
-            var one = new HashSet<string>(StringComparer.Ordinal) { t };
-            var q = allButOne ? Int8Emulation.Apply(model, cache, floats, except: one) : Int8Emulation.Apply(model, cache, floats, only: one);
-            // Q/DQ run as written, as the int8 emulation runner runs them (ORT's QDQ fusion off).
-            using var r = create(RunnerSpec.Parse("onnxrt:config.session.disable_quant_qdq=1"), new RunnerContext { Model = q.Model });
-            r.Activate();
             double rel = 0, abs = 0;
             for (int s = 0; s < samples.Count; s++)
             {
-                var outs = r.Infer(samples[s]);
+                var feed = new ValueMap();
+                foreach (var (k, v) in samples[s]) feed.Add(k, v);
+                feed.Add(Selector, TensorData.Scalar((long)i));
+                var outs = r.Infer(feed);
                 double worst = 0;
                 foreach (var (name, rv) in reference[s])
                     if (rv is TensorData a && outs.TryGetValue(name, out var cv) && cv is TensorData b && a.ElementType == ElementType.Float && b.ElementType == ElementType.Float)
