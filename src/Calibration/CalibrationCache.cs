@@ -89,7 +89,7 @@ public sealed class CalibrationCache
     }
 
     /// <summary>Writes the TensorRT format atomically (a temporary renamed into place).</summary>
-    public void WriteTensorRt(string path) => WriteAtomic(path, new UTF8Encoding(false).GetBytes(ToTensorRtText()));
+    public void WriteTensorRt(string path) => AtomicFile.Write(path, new UTF8Encoding(false).GetBytes(ToTensorRtText()));
 
     /// <summary>
     /// ONNX Runtime's calibration.flatbuffers (what its TensorRT provider reads with
@@ -99,26 +99,4 @@ public sealed class CalibrationCache
     /// </summary>
     public byte[] ToOrtFlatBuffers() =>
         FlatBuffers.TrtTable(Entries.Select(e => (e.Name, e.DynamicRange.ToString("R", CultureInfo.InvariantCulture))).ToList());
-
-    /// <summary>Writes <paramref name="bytes"/> atomically (a temporary renamed into place).</summary>
-    public static void WriteAtomic(string path, byte[] bytes)
-    {
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        if (!Directory.Exists(dir)) throw InvalidInputException.ForFile(path, $"folder {dir} does not exist");
-        var temp = full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        try
-        {
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, full, overwrite: true);
-        }
-        catch (UnauthorizedAccessException)
-        {
-            throw InvalidInputException.ForFile(path, "permission denied");
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
 }

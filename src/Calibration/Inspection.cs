@@ -54,12 +54,14 @@ public static partial class CacheInspection
     public static InspectionResult Inspect(CalibrationCache cache, IReadOnlyList<ModelTensor>? model = null, IReadOnlyDictionary<string, TensorHistogram>? observed = null)
     {
         var byName = cache.ByName;
+        var modelNames = model?.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var flagsOf = cache.Entries.ToDictionary(e => e, Flags);
         // Order for the neighbour comparison: the model's topological order where the entry is a model tensor.
         var order = model is null ? cache.Entries.ToList()
             : model.OrderBy(t => t.Position).Where(t => byName.ContainsKey(t.Name)).Select(t => byName[t.Name])
-                .Concat(cache.Entries.Where(e => model.All(t => t.Name != e.Name))).ToList();
+                .Concat(cache.Entries.Where(e => !modelNames!.Contains(e.Name))).ToList();
         // Only healthy ranges take part (a subnormal or absurd neighbour would drag the median and flag its neighbours).
-        var logs = order.Select(e => Flags(e).Count == 0 ? Math.Log10(e.DynamicRange) : double.NaN).ToArray();
+        var logs = order.Select(e => flagsOf[e].Count == 0 ? Math.Log10(e.DynamicRange) : double.NaN).ToArray();
         var outlier = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < order.Count; i++)
         {
@@ -69,10 +71,9 @@ public static partial class CacheInspection
             double median = near.Count % 2 == 1 ? near[near.Count / 2] : (near[near.Count / 2 - 1] + near[near.Count / 2]) / 2;
             if (Math.Abs(logs[i] - median) > Math.Log10(OutlierFactor)) outlier.Add(order[i].Name);
         }
-        var modelNames = model?.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         var entries = cache.Entries.Select(e =>
         {
-            var flags = Flags(e);
+            var flags = flagsOf[e];
             if (outlier.Contains(e.Name)) flags.Add("outlier");
             Observation? obs = null;
             if (observed is not null && observed.TryGetValue(e.Name, out var h))

@@ -30,15 +30,14 @@ public sealed class Int8Result
 public static class Int8Emulation
 {
     /// <summary>
-    /// The emulated model. <paramref name="only"/> and <paramref name="except"/> restrict which cache entries quantize.
-    /// With a <paramref name="selector"/>, the model gets that int64 scalar input and tensor number k (the k-th of
+    /// The emulated model: every usable entry of <paramref name="cache"/> quantizes its tensor (a cache of fewer entries
+    /// quantizes fewer tensors); <paramref name="weights"/> false leaves the weights in float. With a <paramref name="selector"/>, the model gets that int64 scalar input and tensor number k (the k-th of
     /// <see cref="Int8Result.Quantized"/>) reads its quantized value only when the selector equals k
     /// (<paramref name="selectQuantizes"/> true) or only when it does not (false): every tensor's quantization, or its
     /// removal, is one run of one session (sensitivity analysis), not one session per tensor.
     /// </summary>
     public static Int8Result Apply(OnnxModel model, CalibrationCache cache, IReadOnlySet<string> floatTensors,
-        bool weights = true, IReadOnlySet<string>? only = null, IReadOnlySet<string>? except = null,
-        string? selector = null, bool selectQuantizes = true)
+        bool weights = true, string? selector = null, bool selectQuantizes = true)
     {
         var proto = model.Proto.Clone();
         var g = proto.Graph;
@@ -63,8 +62,6 @@ public static class Int8Emulation
         var consumed = g.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
         foreach (var e in cache.Entries)
         {
-            if (only is not null && !only.Contains(e.Name)) continue;
-            if (except is not null && except.Contains(e.Name)) continue;
             if (!floatTensors.Contains(e.Name)) { skipped.Add($"{e.Name}: not a float tensor of the model"); continue; }
             if (!consumed.Contains(e.Name)) { skipped.Add($"{e.Name}: read by no node (a graph output stays float, as TensorRT's do)"); continue; }
             float s = e.Scale;
@@ -102,7 +99,7 @@ public static class Int8Emulation
             {
                 if (rename.TryGetValue(n.Input[j], out var r)) n.Input[j] = r;
             }
-            if (!weights || only is not null) continue;
+            if (!weights) continue;
             if (n.Input.Count < 2 || !inits.TryGetValue(n.Input[1], out var w) || w.DataType != (int)ElementType.Float || w.Dims.Count < 2) continue;
             // The output-channel axis: Conv's weight is [M, C, k...]; MatMul's [..., K, N]; Gemm's [K, N] or [N, K] (transB).
             int? axisOf = n.OpType switch

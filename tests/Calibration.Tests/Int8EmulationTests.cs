@@ -76,11 +76,13 @@ public class Int8EmulationTests
     }
 
     [Fact]
-    public void Only_and_except_choose_tensors_and_old_opsets_keep_float_weights()
+    public void Weights_can_stay_float_and_old_opsets_quantize_them_per_tensor()
     {
         var cache = Cache(("x", 0x3c010204), ("h", 0x3d000000));
-        Assert.Equal(["h"], Int8Emulation.Apply(Model(), cache, Floats, only: new HashSet<string> { "h" }).Quantized);
-        Assert.Equal(["x"], Int8Emulation.Apply(Model(), cache, Floats, except: new HashSet<string> { "h" }).Quantized);
+        var floatWeights = Int8Emulation.Apply(Model(), cache, Floats, weights: false);
+        Assert.Equal(["x", "h"], floatWeights.Quantized);
+        Assert.Equal(0, floatWeights.Weights);
+        Assert.Equal(["x__dq", "W"], floatWeights.Model.Graph.Node.Single(n => n.Output[0] == "h").Input);
         var old = Int8Emulation.Apply(Model(opset: 12), cache, Floats);
         Assert.False(old.PerChannel); // DequantizeLinear has an axis from opset 13: one scale for the tensor before
         Assert.Equal(1, old.Weights);
@@ -124,5 +126,25 @@ public class Int8EmulationTests
         var inits = res.Model.Graph.Initializer.ToDictionary(t => t.Name);
         Assert.Equal([4f / 127f, 5f / 127f, 12f / 127f], res.Model.ReadTensor(inits["W__int8_scales"]).Span<float>().ToArray());
         Assert.Equal(2, res.Model.Graph.Node.Single(n => n.Output[0] == "W__dq").Attribute.Single(a => a.Name == "axis").I);
+    }
+
+    [Fact]
+    public void A_selector_input_switches_one_tensors_quantization()
+    {
+        var cache = Cache(("x", 0x3c010204), ("h", 0x3d000000));
+        foreach (var quantizes in new[] { true, false })
+        {
+            var res = Int8Emulation.Apply(Model(), cache, Floats, weights: false, selector: "sel", selectQuantizes: quantizes);
+            var g = res.Model.Graph;
+            Assert.Equal(ElementType.Int64, (ElementType)g.Input.Single(i => i.Name == "sel").Type.TensorType.ElemType);
+            var byOut = g.Node.ToDictionary(n => n.Output[0]);
+            // Relu reads h through Where(sel == 1, h quantized, h) (or the two swapped: quantized unless selected).
+            var where = byOut[byOut["r"].Input[0]];
+            Assert.Equal("Where", where.OpType);
+            Assert.Equal(quantizes ? ["h__int8_chosen", "h__dq", "h"] : ["h__int8_chosen", "h", "h__dq"], where.Input);
+            var eq = byOut["h__int8_chosen"];
+            Assert.Equal(["sel", "h__int8_index"], eq.Input);
+            Assert.Equal(1L, res.Model.ReadTensor(g.Initializer.Single(t => t.Name == "h__int8_index")).Span<long>()[0]);
+        }
     }
 }

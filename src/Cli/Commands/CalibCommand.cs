@@ -72,19 +72,9 @@ internal static class CalibCommand
         return cmd;
     }
 
-    private static IReadOnlyList<ValueMap> Samples(OnnxModel model, IReadOnlyList<string> data)
-    {
-        if (data.Count == 0) return [new InputGenerator(1).Generate(model.Inputs, 0)];
-        var all = new List<ValueMap>();
-        foreach (var path in data)
-        {
-            var loaded = DataFiles.Load(path, DataRole.Inputs, model.Inputs);
-            if (loaded.Samples.Count == 0) throw InvalidInputException.ForFile(path, "holds no samples");
-            for (int k = 0; k < loaded.Samples.Count; k++) InputValidation.CheckFeed(model.Inputs, loaded.Samples[k], loaded.Samples.Count == 1 ? path : $"{path} (sample {k})");
-            all.AddRange(loaded.Samples);
-        }
-        return all;
-    }
+    /// <summary>Every sample of the --data files (or, with none, one generated from seed 1), checked against the model.</summary>
+    private static IReadOnlyList<ValueMap> Samples(OnnxModel model, IReadOnlyList<string> data, IJobLog log) =>
+        data.Count == 0 ? [new InputGenerator(1).Generate(model.Inputs, 0)] : RunJob.LoadInputs(data, model.Inputs, log);
 
     private static string Describe(CalibrationCache c, string path) => c.Format switch
     {
@@ -109,7 +99,10 @@ internal static class CalibCommand
             var model = OnnxModel.Load(modelPath);
             tensors = CalibrationJob.Tensors(model);
             if (data.Count > 0)
-                observed = CalibrationJob.Collect(model, tensors, Samples(model, data), new WriterLog(output, error, verbose, quiet));
+            {
+                var log = new WriterLog(output, error, verbose, quiet);
+                observed = CalibrationJob.Collect(model, tensors, Samples(model, data, log), log);
+            }
         }
         var r = CacheInspection.Inspect(cache, tensors, observed);
         output.WriteLine($"[I] {Describe(cache, path)}");
@@ -235,7 +228,7 @@ internal static class CalibCommand
         var log = new WriterLog(output, error, verbose, quiet);
         Logging.Configure(ortLibrary, error, verbose);
         var model = OnnxModel.Load(modelPath);
-        var samples = Samples(model, data);
+        var samples = Samples(model, data, log);
         var tensors = CalibrationJob.Tensors(model);
         log.Info($"calibrating {tensors.Count} tensor(s) of {modelPath} on {samples.Count} sample(s), method {method.ToString().ToLowerInvariant()}");
         var hist = CalibrationJob.Collect(model, tensors, samples, log);
@@ -301,7 +294,7 @@ internal static class CalibCommand
         var log = new WriterLog(output, error, verbose, quiet);
         Logging.Configure(ortLibrary, error, verbose);
         var model = OnnxModel.Load(modelPath);
-        var samples = Samples(model, data);
+        var samples = Samples(model, data, log);
         var result = CalibrationJob.Sensitivities(model, cache, samples, allButOne, log);
         output.WriteLine(allButOne
             ? $"[I] error left with every tensor quantized but one (smallest first: the tensors whose quantization costs most), over {samples.Count} sample(s):"

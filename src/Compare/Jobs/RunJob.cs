@@ -251,26 +251,32 @@ public static class RunJob
         return ext.Length == 0 ? Path.Combine(path, safe) : path[..^ext.Length] + "." + safe + ext;
     }
 
+    /// <summary>
+    /// Every sample of every file, in order, checked against the model's inputs (names, types, shapes; bfloat16 data
+    /// given as float32 conformed), each file logged. An empty file is an error naming it.
+    /// </summary>
+    public static List<ValueMap> LoadInputs(IReadOnlyList<string> paths, IReadOnlyList<ValueSpec> inputs, IJobLog log)
+    {
+        var all = new List<ValueMap>();
+        foreach (var path in paths)
+        {
+            var loaded = DataFiles.Load(path, DataRole.Inputs, inputs);
+            if (loaded.Samples.Count == 0) throw InvalidInputException.ForFile(path, "holds no samples");
+            var notes = new List<string>();
+            var conformed = loaded.Samples.Select(s => InputValidation.ConformBFloat16(inputs, s, notes)).ToList();
+            foreach (var n in notes.Distinct()) log.Info($"inputs: {n}");
+            for (int s = 0; s < conformed.Count; s++)
+                InputValidation.CheckFeed(inputs, conformed[s], conformed.Count == 1 ? path : $"{path} (sample {s})");
+            log.Info($"inputs: {loaded.Samples.Count} sample(s) from {path}{(loaded.ByPosition ? " (matched to the model's inputs by position)" : "")}");
+            all.AddRange(conformed);
+        }
+        return all;
+    }
+
     private static List<ValueMap> LoadOrGenerate(RunJobOptions o, IReadOnlyList<ValueSpec> inputs, IJobLog log)
     {
         if (o.Samples is { } given) return given.ToList();
-        if (o.LoadInputs.Count > 0)
-        {
-            var all = new List<ValueMap>();
-            foreach (var path in o.LoadInputs)
-            {
-                var loaded = DataFiles.Load(path, DataRole.Inputs, inputs);
-                if (loaded.Samples.Count == 0) throw InvalidInputException.ForFile(path, "holds no samples");
-                var notes = new List<string>();
-                var conformed = loaded.Samples.Select(s => InputValidation.ConformBFloat16(inputs, s, notes)).ToList();
-                foreach (var n in notes.Distinct()) log.Info($"inputs: {n}");
-                for (int s = 0; s < conformed.Count; s++)
-                    InputValidation.CheckFeed(inputs, conformed[s], conformed.Count == 1 ? path : $"{path} (sample {s})");
-                log.Info($"inputs: {loaded.Samples.Count} sample(s) from {path}{(loaded.ByPosition ? " (matched to the model's inputs by position)" : "")}");
-                all.AddRange(conformed);
-            }
-            return all;
-        }
+        if (o.LoadInputs.Count > 0) return LoadInputs(o.LoadInputs, inputs, log);
         o.InputShapes.Validate(inputs);
         o.ValueRanges.Validate(inputs.Select(i => i.Name));
         var gen = new InputGenerator(o.Seed, o.ValueRanges, o.InputShapes);

@@ -29,19 +29,10 @@ internal static class ComparisonEngine
         var (samples, peak) = Sample(reference, candidate, rs, cs, n, po);
         float floor = (float)Math.Max(peak * ComparisonMetrics.RobustFloorFraction, float.Epsilon);
         var qplans = new QuantilePlan[FusedPlan.Quantities];
-        for (int q = 0; q < FusedPlan.Quantities; q++)
-        {
-            // Value quantities count finite values only; their exact count is known after the pass, so brackets are
-            // planned on n and re-resolved on the true count (the ranks shift only when non-finite values exist).
-            var ranks = new List<long>();
-            foreach (var pct in Percentiles.Append(userQuantile))
-            {
-                var (k0, k1, _) = QuantilePlan.Ranks(n, pct);
-                ranks.Add(k0);
-                ranks.Add(k1);
-            }
-            qplans[q] = new QuantilePlan(n, samples[q], ranks);
-        }
+        // Value quantities count finite values only; their exact count is known after the pass, so brackets are
+        // planned on n and resolved on the true count (the ranks shift a little when non-finite values exist, and
+        // the brackets' margins hold them; a rank outside every bracket falls back to a full selection).
+        for (int q = 0; q < FusedPlan.Quantities; q++) qplans[q] = new QuantilePlan(n, samples[q], WantedRanks(n, userQuantile));
         var plan = new FusedPlan { Atol = atol, Rtol = rtol, RobustFloor = floor, Brackets = qplans.Select(p => p.Brackets).ToArray(), ExpectedKept = qplans.Select(p => p.ExpectedKept).ToArray() };
 
         // ---- the pass --------------------------------------------------------------------------------------------
@@ -79,18 +70,9 @@ internal static class ComparisonEngine
         Parallel.For(0, FusedPlan.Quantities, po, q =>
         {
             long nq = counts[q];
-            var wanted = new List<long>();
-            foreach (var pct in Percentiles.Append(userQuantile))
-            {
-                var (k0, k1, _) = QuantilePlan.Ranks(nq, pct);
-                wanted.Add(k0);
-                wanted.Add(k1);
-            }
-            wanted.RemoveAll(k => k < 0);
-            Dictionary<long, float>? values = null;
-            if (nq == n && wanted.All(k => qplans[q].PlannedRanks.Contains(k)))
-                values = qplans[q].Resolve(a.Ge[q], a.Gt[q], a.Le[q], a.Lt[q],
-                    Enumerable.Range(0, plan.Brackets[q].Length).Select(j => (IReadOnlyList<FloatBuffer>)states.Select(t => t.Kept[q][j]).ToList()).ToArray());
+            var wanted = WantedRanks(nq, userQuantile);
+            var values = qplans[q].Resolve(nq, wanted, a.Ge[q], a.Gt[q], a.Le[q], a.Lt[q],
+                Enumerable.Range(0, plan.Brackets[q].Length).Select(j => (IReadOnlyList<FloatBuffer>)states.Select(t => t.Kept[q][j]).ToList()).ToArray());
             values ??= FullSelection(reference, candidate, rs, cs, (Quantity)q, nq, wanted);
             double Quant(double pct)
             {
@@ -133,13 +115,27 @@ internal static class ComparisonEngine
             PsnrDb = mse == 0 ? double.PositiveInfinity : 10 * Math.Log10(peakRef * peakRef / mse),
             NanReference = a.NanRef,
             NanCandidate = a.NanCand,
-            InfReference = a.PosInfRef + a.NegInfRef,
-            InfCandidate = a.PosInfCand + a.NegInfCand,
+            InfReference = n - a.RefFinite - a.NanRef,
+            InfCandidate = n - a.CandFinite - a.NanCand,
             AbsHistogram = OctaveHistogram.ReadErrors(histogram[0], a.ZeroAbs, a.InfAbs),
             RelHistogram = OctaveHistogram.ReadErrors(histogram[1], a.ZeroAbs, a.InfRel),
             ReferenceHistogram = OctaveHistogram.ReadValues(histogram[2]),
             CandidateHistogram = OctaveHistogram.ReadValues(histogram[3]),
         };
+    }
+
+    /// <summary>The ranks numpy's linear quantiles read for p50, p90, p95, p99 and the user's quantile, of n values.</summary>
+    private static List<long> WantedRanks(long n, double userQuantile)
+    {
+        var ranks = new List<long>();
+        foreach (var pct in Percentiles.Append(userQuantile))
+        {
+            var (k0, k1, _) = QuantilePlan.Ranks(n, pct);
+            if (k0 < 0) continue;
+            ranks.Add(k0);
+            ranks.Add(k1);
+        }
+        return ranks;
     }
 
     private static bool IsFloat32Like(ElementType t) => t is ElementType.Float or ElementType.Float16 or ElementType.BFloat16;
@@ -228,9 +224,13 @@ internal static class ComparisonEngine
         return (sorted, peakSample);
     }
 
+    /// <summary>How many times <see cref="FullSelection"/> ran in this process (tests check the brackets held).</summary>
+    internal static long FullSelections;
+
     /// <summary>The fallback: every value of one quantity in one temporary array, then selection for each rank.</summary>
     private static Dictionary<long, float> FullSelection(TensorData r, TensorData c, FloatSource? rs, FloatSource? cs, Quantity quantity, long count, List<long> ranks)
     {
+        Interlocked.Increment(ref FullSelections);
         var all = new float[count];
         long w = 0;
         Span<float> q = stackalloc float[FusedPlan.Quantities];

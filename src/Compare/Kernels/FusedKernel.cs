@@ -174,7 +174,6 @@ internal static class FusedKernel
             sumRob += Vector256.ConditionalSelect(robInf, zero, rob);
             maxRob = Vector256.Max(maxRob, rob);
         }
-        acc.N += r.Length;
         acc.Mismatch += Vector256.Sum(mismatch);
         acc.ZeroAbs += Vector256.Sum(zeroAbs);
         acc.InfAbs += Vector256.Sum(infAbs); acc.InfRel += Vector256.Sum(infRel);
@@ -187,7 +186,7 @@ internal static class FusedKernel
         float mAbs = HMax(maxAbs), mRel = HMax(maxRel), mRob = HMax(maxRob);
         if (mAbs > acc.MaxAbs) { acc.MaxAbs = mAbs; acc.MaxAbsIndex = baseIndex + FirstIndex(r, c, mAbs, 0, plan.RobustFloor); }
         if (mRel > acc.MaxRel) { acc.MaxRel = mRel; acc.MaxRelIndex = baseIndex + FirstIndex(r, c, mRel, 1, plan.RobustFloor); }
-        if (mRob > acc.RobustMax) { acc.RobustMax = mRob; acc.RobustMaxIndex = baseIndex + FirstIndex(r, c, mRob, 2, plan.RobustFloor); }
+        acc.RobustMax = Math.Max(acc.RobustMax, mRob);
     }
 
     /// <summary>Statistics of both sides' values and their similarity; writes the finite values (NaN for the rest) to the buffers.</summary>
@@ -198,7 +197,7 @@ internal static class FusedKernel
         var inf = Vector256.Create(float.PositiveInfinity);
         var ninf = Vector256.Create(float.NegativeInfinity);
         var nan = Vector256.Create(float.NaN);
-        Vector256<int> nanR = default, nanC = default, pinfR = default, ninfR = default, pinfC = default, ninfC = default, finR = default, finC = default;
+        Vector256<int> nanR = default, nanC = default, finR = default, finC = default;
         Vector256<float> dot = zero, refSq = zero, candSq = zero;
         Vector256<float> rMin = inf, rMax = ninf, rSum = zero, rSumSq = zero, cMin = inf, cMax = ninf, cSum = zero, cSumSq = zero;
         ref float rr = ref MemoryMarshal.GetReference(r);
@@ -213,10 +212,6 @@ internal static class FusedKernel
             var finMaskC = Vector256.Equals(vc - vc, zero);
             nanR -= (~Vector256.Equals(vr, vr)).AsInt32();
             nanC -= (~Vector256.Equals(vc, vc)).AsInt32();
-            pinfR -= Vector256.Equals(vr, inf).AsInt32();
-            ninfR -= Vector256.Equals(vr, ninf).AsInt32();
-            pinfC -= Vector256.Equals(vc, inf).AsInt32();
-            ninfC -= Vector256.Equals(vc, ninf).AsInt32();
             finR -= finMaskR.AsInt32();
             finC -= finMaskC.AsInt32();
             var both = finMaskR & finMaskC;
@@ -234,8 +229,6 @@ internal static class FusedKernel
             Vector256.ConditionalSelect(finMaskC, vc, nan).StoreUnsafe(ref co, (nuint)i);
         }
         acc.NanRef += Vector256.Sum(nanR); acc.NanCand += Vector256.Sum(nanC);
-        acc.PosInfRef += Vector256.Sum(pinfR); acc.NegInfRef += Vector256.Sum(ninfR);
-        acc.PosInfCand += Vector256.Sum(pinfC); acc.NegInfCand += Vector256.Sum(ninfC);
         acc.Dot += Vector256.Sum(dot); acc.RefSq += Vector256.Sum(refSq); acc.CandSq += Vector256.Sum(candSq);
         acc.RefFinite += Vector256.Sum(finR); acc.CandFinite += Vector256.Sum(finC);
         acc.RefMin = Math.Min(acc.RefMin, HMin(rMin)); acc.RefMax = Math.Max(acc.RefMax, HMax(rMax));
@@ -346,19 +339,18 @@ internal static class FusedKernel
     internal static void AddFloat(FusedAcc a, float r, float c, long index, FusedPlan p, FusedThreadState t)
     {
         float atol = (float)Math.Min(p.Atol, float.MaxValue), rtol = (float)Math.Min(p.Rtol, float.MaxValue);
-        a.N++;
         float abs = AbsF(r, c), ar = Math.Abs(r), rel = RelF(abs, ar), rob = RobustF(abs, ar, p.RobustFloor);
         if (!(abs == 0 || abs <= Math.Min(atol + rtol * ar, float.MaxValue))) a.Mismatch++;
         if (abs == 0) a.ZeroAbs++;
-        if (float.IsNaN(r)) a.NanRef++; else if (float.IsPositiveInfinity(r)) a.PosInfRef++; else if (float.IsNegativeInfinity(r)) a.NegInfRef++;
-        if (float.IsNaN(c)) a.NanCand++; else if (float.IsPositiveInfinity(c)) a.PosInfCand++; else if (float.IsNegativeInfinity(c)) a.NegInfCand++;
+        if (float.IsNaN(r)) a.NanRef++;
+        if (float.IsNaN(c)) a.NanCand++;
         if (float.IsPositiveInfinity(abs)) a.InfAbs++; else { a.SumAbs += abs; a.SumAbsSq += abs * abs; }
         if (float.IsPositiveInfinity(rel)) a.InfRel++; else { a.SumRel += rel; a.SumRelSq += rel * rel; }
         if (float.IsPositiveInfinity(rob)) a.RobustInf++; else a.RobustSum += rob;
         a.MinAbs = Math.Min(a.MinAbs, abs); a.MinRel = Math.Min(a.MinRel, rel);
         if (abs > a.MaxAbs) { a.MaxAbs = abs; a.MaxAbsIndex = index; }
         if (rel > a.MaxRel) { a.MaxRel = rel; a.MaxRelIndex = index; }
-        if (rob > a.RobustMax) { a.RobustMax = rob; a.RobustMaxIndex = index; }
+        a.RobustMax = Math.Max(a.RobustMax, rob);
         a.NeedAtol = Math.Max(a.NeedAtol, float.IsPositiveInfinity(abs) ? float.PositiveInfinity : abs == 0 ? 0 : abs - rtol * ar);
         float tr = (abs - atol) / ar;
         if (float.IsNaN(tr)) tr = float.PositiveInfinity;

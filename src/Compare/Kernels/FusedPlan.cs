@@ -86,7 +86,8 @@ internal sealed class FusedThreadState : IDisposable
 /// </summary>
 internal sealed class FusedAcc
 {
-    public long N, Mismatch, NanRef, NanCand, PosInfRef, NegInfRef, PosInfCand, NegInfCand, InfAbs, InfRel, ZeroAbs;
+    /// <summary>Counts. Infinite values are not counted: they are the values neither NaN nor finite.</summary>
+    public long Mismatch, NanRef, NanCand, InfAbs, InfRel, ZeroAbs;
     public double SumAbs, SumAbsSq, SumRel, SumRelSq;
     public double MaxAbs = -1, MaxRel = -1, MinAbs = double.PositiveInfinity, MinRel = double.PositiveInfinity;
     public long MaxAbsIndex = -1, MaxRelIndex = -1;
@@ -96,7 +97,7 @@ internal sealed class FusedAcc
     public double CandMin = double.PositiveInfinity, CandMax = double.NegativeInfinity, CandSum, CandSumSq;
     public long RefFinite, CandFinite;
     public double RobustSum, RobustMax = -1;
-    public long RobustMaxIndex = -1, RobustInf;
+    public long RobustInf;
     public readonly long[][] Ge, Gt, Le, Lt;
 
     private readonly FusedPlan _plan;
@@ -116,8 +117,7 @@ internal sealed class FusedAcc
     /// </summary>
     public void Merge(FusedAcc o)
     {
-        N += o.N; Mismatch += o.Mismatch; NanRef += o.NanRef; NanCand += o.NanCand;
-        PosInfRef += o.PosInfRef; NegInfRef += o.NegInfRef; PosInfCand += o.PosInfCand; NegInfCand += o.NegInfCand;
+        Mismatch += o.Mismatch; NanRef += o.NanRef; NanCand += o.NanCand;
         InfAbs += o.InfAbs; InfRel += o.InfRel; ZeroAbs += o.ZeroAbs;
         SumAbs += o.SumAbs; SumAbsSq += o.SumAbsSq; SumRel += o.SumRel; SumRelSq += o.SumRelSq;
         if (o.MaxAbs > MaxAbs) { MaxAbs = o.MaxAbs; MaxAbsIndex = o.MaxAbsIndex; }
@@ -129,7 +129,7 @@ internal sealed class FusedAcc
         CandMin = Math.Min(CandMin, o.CandMin); CandMax = Math.Max(CandMax, o.CandMax); CandSum += o.CandSum; CandSumSq += o.CandSumSq;
         RefFinite += o.RefFinite; CandFinite += o.CandFinite;
         RobustSum += o.RobustSum; RobustInf += o.RobustInf;
-        if (o.RobustMax > RobustMax) { RobustMax = o.RobustMax; RobustMaxIndex = o.RobustMaxIndex; }
+        RobustMax = Math.Max(RobustMax, o.RobustMax);
         for (int q = 0; q < Ge.Length; q++)
         {
             for (int j = 0; j < Ge[q].Length; j++)
@@ -145,12 +145,11 @@ internal sealed class FusedAcc
     /// </summary>
     public void AddDouble(double r, double c, long index, FusedPlan p, FusedThreadState t)
     {
-        N++;
         double abs = ErrorMath.AbsError(r, c);
         double rel = ErrorMath.RelError(abs, r);
         if (!ErrorMath.Passes(abs, r, p.Atol, p.Rtol)) Mismatch++;
-        CountValue(r, ref NanRef, ref PosInfRef, ref NegInfRef);
-        CountValue(c, ref NanCand, ref PosInfCand, ref NegInfCand);
+        if (double.IsNaN(r)) NanRef++;
+        if (double.IsNaN(c)) NanCand++;
         if (abs == 0) ZeroAbs++;
         if (double.IsFinite(abs)) { SumAbs += abs; SumAbsSq += abs * abs; } else InfAbs++;
         if (double.IsFinite(rel)) { SumRel += rel; SumRelSq += rel * rel; } else InfRel++;
@@ -165,18 +164,11 @@ internal sealed class FusedAcc
         if (fc) { CandFinite++; CandMin = Math.Min(CandMin, c); CandMax = Math.Max(CandMax, c); CandSum += c; CandSumSq += c * c; }
         double rob = ErrorMath.RobustRel(abs, r, p.RobustFloor);
         if (double.IsFinite(rob)) RobustSum += rob; else RobustInf++;
-        if (rob > RobustMax) { RobustMax = rob; RobustMaxIndex = index; }
+        RobustMax = Math.Max(RobustMax, rob);
         AddQuantity(0, (float)abs, t);
         AddQuantity(1, (float)rel, t);
         if (fr) AddQuantity(2, (float)r, t);
         if (fc) AddQuantity(3, (float)c, t);
-    }
-
-    private static void CountValue(double v, ref long nan, ref long pos, ref long neg)
-    {
-        if (double.IsNaN(v)) nan++;
-        else if (double.IsPositiveInfinity(v)) pos++;
-        else if (double.IsNegativeInfinity(v)) neg++;
     }
 
     /// <summary>One value of quantity <paramref name="q"/> into its bracket counters, kept values and histogram.</summary>

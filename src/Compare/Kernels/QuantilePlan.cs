@@ -18,12 +18,10 @@ internal sealed class QuantilePlan
     /// <summary>An edge is left open when more than this many sample values equal it (heavy ties, such as zeros).</summary>
     private const int TieThreshold = 16;
 
-    private readonly List<(long Rank, int Bracket)> _targets = [];
     private readonly List<Bracket> _brackets = [];
 
     public QuantilePlan(long n, float[] sortedSample, IEnumerable<long> ranks)
     {
-        N = n;
         int m = sortedSample.Length;
         var raw = new List<(long Rank, float Lo, float Hi)>();
         foreach (var k in ranks.Where(k => k >= 0 && k < n).Distinct().Order())
@@ -34,14 +32,13 @@ internal sealed class QuantilePlan
             int loI = (int)Math.Floor(pos) - delta, hiI = (int)Math.Ceiling(pos) + delta;
             raw.Add((k, loI < 0 ? float.NegativeInfinity : sortedSample[loI], hiI >= m ? float.PositiveInfinity : sortedSample[hiI]));
         }
-        foreach (var (rank, lo, hi) in raw)
+        foreach (var (_, lo, hi) in raw)
         {
             // Overlapping brackets merge, so every value is kept at most once.
             if (_brackets.Count > 0 && lo <= _brackets[^1].Hi)
                 _brackets[^1] = _brackets[^1] with { Hi = Math.Max(_brackets[^1].Hi, hi) };
             else
                 _brackets.Add(new Bracket(lo, hi, false, false));
-            _targets.Add((rank, _brackets.Count - 1));
         }
         for (int j = 0; j < _brackets.Count; j++)
         {
@@ -52,13 +49,11 @@ internal sealed class QuantilePlan
         }
     }
 
-    public long N { get; }
     public Bracket[] Brackets => [.. _brackets];
 
     /// <summary>Per bracket, how many values it should keep if the data resembles the sample.</summary>
     public long[] ExpectedKept => _expected.ToArray();
     private readonly List<long> _expected = [];
-    public IEnumerable<long> PlannedRanks => _targets.Select(t => t.Rank);
 
     private static int Ties(float[] sorted, float v)
     {
@@ -72,28 +67,32 @@ internal sealed class QuantilePlan
     }
 
     /// <summary>
-    /// The value of every planned rank from the pass's counts and kept values, or null when a bracket missed its rank
-    /// (then the caller selects over all the data).
+    /// The value of every wanted rank of the <paramref name="count"/> comparable values (the values the pass counted:
+    /// for value quantities the finite ones, which may be fewer than planned) from the pass's counts and kept values,
+    /// or null when a rank falls in no bracket (then the caller selects over all the data).
     /// </summary>
-    public Dictionary<long, float>? Resolve(long[] ge, long[] gt, long[] le, long[] lt, IReadOnlyList<FloatBuffer>[] keptParts)
+    public Dictionary<long, float>? Resolve(long count, IEnumerable<long> wanted, long[] ge, long[] gt, long[] le, long[] lt, IReadOnlyList<FloatBuffer>[] keptParts)
     {
         var result = new Dictionary<long, float>();
+        var inner = _brackets.Select(_ => new List<int>()).ToArray();
+        foreach (var k in wanted.Distinct())
+        {
+            // Values not counted by a bracket's "≥ lo" are below it: brackets are disjoint and ordered.
+            int j = Enumerable.Range(0, _brackets.Count).FirstOrDefault(b => k >= count - ge[b] && k < le[b], -1);
+            if (j < 0) return null;
+            var b = _brackets[j];
+            long offset = b.LoOpen ? count - gt[j] : count - ge[j]; // where the kept values start in sorted order
+            long end = b.HiOpen ? lt[j] : le[j];                      // where they end
+            if (end < offset) return null;
+            if (k < offset) result[k] = b.Lo;
+            else if (k >= end) result[k] = b.Hi;
+            else inner[j].Add((int)(k - offset));
+        }
         for (int j = 0; j < _brackets.Count; j++)
         {
+            if (inner[j].Count == 0) continue;
             var b = _brackets[j];
-            long below = N - ge[j];                       // values < lo
-            long offset = b.LoOpen ? N - gt[j] : below;   // where the kept values start in sorted order
-            long end = b.HiOpen ? lt[j] : le[j];          // where they end
-            var inner = new List<int>();
-            foreach (var (k, bj) in _targets)
-            {
-                if (bj != j) continue;
-                if (k < below || k >= le[j] || end < offset) return null;
-                if (k < offset) result[k] = b.Lo;
-                else if (k >= end) result[k] = b.Hi;
-                else inner.Add((int)(k - offset));
-            }
-            if (inner.Count == 0) continue;
+            long offset = b.LoOpen ? count - gt[j] : count - ge[j], end = b.HiOpen ? lt[j] : le[j];
             // Every chunk's kept values for this bracket, in one array of exactly the counted size.
             var parts = keptParts[j];
             long total = parts.Sum(p => (long)p.Count);
@@ -101,7 +100,7 @@ internal sealed class QuantilePlan
             var all = System.Buffers.ArrayPool<float>.Shared.Rent((int)total);
             int w = 0;
             foreach (var p in parts) { p.Span.CopyTo(all.AsSpan(w)); w += p.Count; }
-            var ranks = inner.Distinct().Order().ToArray();
+            var ranks = inner[j].Distinct().Order().ToArray();
             var values = new float[ranks.Length];
             Select.Ranks(all.AsSpan(0, (int)total), ranks, values);
             System.Buffers.ArrayPool<float>.Shared.Return(all);

@@ -1,3 +1,4 @@
+using PolyNet.Onnx;
 using System.Globalization;
 using System.Net;
 using System.Text;

@@ -268,29 +268,3 @@ public static class JsonReport
         j.WriteEndObject();
     }
 }
-
-/// <summary>Writes a file through a temporary in the same folder, renamed into place: readers see the old file or the new one, never half of one.</summary>
-public static class AtomicFile
-{
-    public static void Write(string path, Action<Stream> write)
-    {
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        if (!Directory.Exists(dir)) throw InvalidInputException.ForFile(path, $"folder {dir} does not exist");
-        var temp = full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        try
-        {
-            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-                write(fs);
-            File.Move(temp, full, overwrite: true);
-        }
-        catch (UnauthorizedAccessException)
-        {
-            throw InvalidInputException.ForFile(path, "permission denied");
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
-}

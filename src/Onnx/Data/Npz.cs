@@ -57,38 +57,17 @@ public static class Npz
     }
 
     /// <summary>Writes every tensor of <paramref name="values"/> (sequences as NAME[i], empty optionals skipped).</summary>
-    public static void Write(string path, ValueMap values)
+    public static void Write(string path, ValueMap values) => AtomicFile.Write(path, fs =>
     {
-        var full = Path.GetFullPath(path);
-        var temp = full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        try
+        using var zip = new ZipArchive(fs, ZipArchiveMode.Create, leaveOpen: true);
+        foreach (var (name, t) in Flatten(values))
         {
-            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            using (var zip = new ZipArchive(fs, ZipArchiveMode.Create))
-            {
-                foreach (var (name, t) in Flatten(values))
-                {
-                    var entry = zip.CreateEntry(name + ".npy", CompressionLevel.NoCompression);
-                    entry.LastWriteTime = FixedTime; // identical data gives identical files
-                    using var s = entry.Open();
-                    Npy.Write(s, t.ElementType == ElementType.BFloat16 ? ToFloat32(t) : t);
-                }
-            }
-            File.Move(temp, full, overwrite: true);
+            var entry = zip.CreateEntry(name + ".npy", CompressionLevel.NoCompression);
+            entry.LastWriteTime = FixedTime; // identical data gives identical files
+            using var s = entry.Open();
+            Npy.Write(s, t.ElementType == ElementType.BFloat16 ? ToFloat32(t) : t);
         }
-        catch (DirectoryNotFoundException)
-        {
-            throw InvalidInputException.ForFile(path, "the folder does not exist");
-        }
-        catch (UnauthorizedAccessException)
-        {
-            throw InvalidInputException.ForFile(path, "permission denied");
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
+    }, bufferSize: 1 << 20);
 
     /// <summary>Tensors by name; a sequence "s" becomes "s[0]", "s[1]", ...; an optional its content or nothing.</summary>
     public static IEnumerable<(string Name, TensorData Tensor)> Flatten(ValueMap values)

@@ -140,26 +140,11 @@ public static class PolygraphyJson
         }
     }
 
-    private static void WriteAtomically(string path, Action<StreamWriter> write)
+    private static void WriteAtomically(string path, Action<StreamWriter> write) => AtomicFile.Write(path, fs =>
     {
-        var full = Path.GetFullPath(path);
-        var temp = full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        try
-        {
-            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            using (var w = new StreamWriter(fs, new UTF8Encoding(false)))
-                write(w);
-            File.Move(temp, full, overwrite: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-            throw InvalidInputException.ForFile(path, "the folder does not exist");
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
+        using var w = new StreamWriter(fs, new UTF8Encoding(false), leaveOpen: true);
+        write(w);
+    });
 
     private static string Quote(string s) => System.Text.Json.JsonSerializer.Serialize(s);
 

@@ -69,7 +69,7 @@ public sealed class TensorRtRunner : OrtRunner
         if (_convertedCalibration is null)
         {
             var path = Path.Combine(Path.GetTempPath(), $"polynet-calib-{Environment.ProcessId}-{Guid.NewGuid():N}.flatbuffers");
-            Calibration.CalibrationCache.WriteAtomic(path, c.ToOrtFlatBuffers());
+            Onnx.AtomicFile.Write(path, c.ToOrtFlatBuffers());
             _convertedCalibration = path;
             Note($"calibration ranges from {calib} handed to TensorRT as ONNX Runtime's calibration.flatbuffers ({(c.Format == Calibration.CacheFormat.TensorRt ? "tensor names with ':', which ORT's reader of TensorRT caches cuts" : "ORT's TensorRT provider reads no other ORT format")})");
         }

@@ -275,8 +275,8 @@ public class CalibCommandTests
         Assert.Equal(10, fast.Count);
         foreach (var x in fast)
         {
-            var one = new HashSet<string> { x.Tensor };
-            var q = allButOne ? Int8Emulation.Apply(model, cache, floats, except: one) : Int8Emulation.Apply(model, cache, floats, weights: false, only: one);
+            var entries = cache.Entries.Where(e => (e.Name == x.Tensor) != allButOne).ToList();
+            var q = Int8Emulation.Apply(model, new CalibrationCache { Entries = entries }, floats, weights: allButOne);
             using var r = PolyNet.Runners.RunnerFactory.Create(PolyNet.Runners.Specs.RunnerSpec.Parse("onnxrt:config.session.disable_quant_qdq=1"), new PolyNet.Runners.Ort.RunnerContext { Model = q.Model });
             r.Activate();
             double rel = 0;

@@ -85,7 +85,10 @@ public class ComparisonEngineTests
     public void Quantiles_are_exact_order_statistics(int n, bool specials)
     {
         var (r, c) = Pair(n, 7, specials);
+        long fallbacks = Interlocked.Read(ref ComparisonEngine.FullSelections);
         var m = ComparisonEngine.Run(r, c, 1e-5, 1e-5, 0.75);
+        // NaN and infinities leave fewer comparable values than planned; the brackets still resolve every rank.
+        Assert.Equal(fallbacks, Interlocked.Read(ref ComparisonEngine.FullSelections));
         var abs = Sorted(r, c, (a, b) => FusedKernel.AbsF((float)a, (float)b));
         var refs = Sorted(r, c, (a, _) => double.IsFinite(a) ? a : double.NaN);
         foreach (var (p, got) in new[] { (0.5, m.AbsError.Median), (0.9, m.AbsError.P90), (0.95, m.AbsError.P95), (0.99, m.AbsError.P99), (0.75, m.AbsError.Quantile) })

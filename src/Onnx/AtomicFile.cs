@@ -1,0 +1,34 @@
+namespace PolyNet.Onnx;
+
+/// <summary>Writes a file through a temporary in the same folder, renamed into place: readers see the old file or the new one, never half of one.</summary>
+public static class AtomicFile
+{
+    /// <summary>
+    /// Writes <paramref name="path"/> through <paramref name="write"/>: a missing folder or a denied permission is an
+    /// <see cref="InvalidInputException"/> naming the file; on any failure the temporary is deleted and the old file
+    /// (if any) is left as it was.
+    /// </summary>
+    public static void Write(string path, Action<Stream> write, int bufferSize = 1 << 16)
+    {
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(dir)) throw InvalidInputException.ForFile(path, $"folder {dir} does not exist");
+        var temp = full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize))
+                write(fs);
+            File.Move(temp, full, overwrite: true);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw InvalidInputException.ForFile(path, "permission denied");
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    public static void Write(string path, byte[] bytes) => Write(path, s => s.Write(bytes));
+}
