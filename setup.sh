@@ -29,6 +29,7 @@ if [ ! -s "$lib" ] || [ "$(cat .deps/onnxruntime/VERSION 2>/dev/null)" != "$ORT_
   mkdir -p .deps/onnxruntime
   tar xzf "$tmp/onnxruntime-node-$ORT_VERSION.tgz" -C "$tmp" package/bin/napi-v6/linux/x64/libonnxruntime.so.1
   mv "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" "$lib"
+  touch "$lib" # npm tarballs date files 1985: without this, builds would keep copying an older library beside the CLI
   echo "$ORT_VERSION" > .deps/onnxruntime/VERSION
 fi
 

@@ -10,10 +10,10 @@
 # Environment (defaults for the GPU machine): POLYNET (polynet), ORT_LIB (/root/ort/libonnxruntime.so),
 # CUDA_LIB (/root/ort/libonnxruntime_providers_cuda.so), MODELS (/root/models), OUT (./gpu-results),
 # GPU (the candidate runner; default cuda:provider_lib=$CUDA_LIB), C_GPU (ort_latency's device option; default --cuda $CUDA_LIB),
-# MODEL_LIST (default: resnet50 mobilenet_v3_large vit_b_16 bert_base), ROUNDS (5), RUNS (1000).
+# MODEL_LIST (default: resnet50 mobilenet_v3_large vit_b_16 bert_base), ROUNDS (4), RUNS (1000).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-stage=${1:?usage: run.sh export|compare|layers|bench}
+stage=${1:?usage: run.sh export|compare|layers|bench|int8}
 POLYNET=${POLYNET:-polynet}
 ORT_LIB=${ORT_LIB:-/root/ort/libonnxruntime.so}
 CUDA_LIB=${CUDA_LIB:-/root/ort/libonnxruntime_providers_cuda.so}
@@ -22,7 +22,7 @@ OUT=${OUT:-./gpu-results}
 GPU=${GPU:-cuda:provider_lib=$CUDA_LIB}
 C_GPU=${C_GPU---cuda $CUDA_LIB}
 MODEL_LIST=${MODEL_LIST:-resnet50 mobilenet_v3_large vit_b_16 bert_base}
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-4}
 RUNS=${RUNS:-1000}
 mkdir -p "$OUT"
 P="$POLYNET --ort-library $ORT_LIB"

@@ -54,16 +54,7 @@ public static class CliApp
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
         var root = Build(output, error);
-        ParseResult parsed;
-        try
-        {
-            parsed = root.Parse(MultiValue.Expand(args));
-        }
-        catch (PolyNetException e)
-        {
-            error.WriteLine($"polynet: error: {e.Message}");
-            return e.ExitCode;
-        }
+        var parsed = root.Parse(MultiValue.Expand(args)); // parse errors come back in parsed.Errors, not as exceptions
         if (parsed.Errors.Count > 0)
         {
             error.WriteLine($"polynet: error: {string.Join("; ", parsed.Errors.Select(e => e.Message))} (see 'polynet --help' or 'polynet COMMAND --help')");

@@ -5,14 +5,30 @@ using PolyNet.Onnx;
 namespace PolyNet.Compare;
 
 /// <summary>Options of a comparison beyond the tolerances.</summary>
-public sealed class CompareOptions
+public sealed record CompareOptions
 {
     /// <summary>Threads for large tensors (default: all cores).</summary>
     public int? Threads { get; init; }
     /// <summary>With a value: judge floating-point outputs by their top-k class indices along the last axis (Polygraphy's index comparison) and report the agreement.</summary>
     public int? TopK { get; init; }
-    /// <summary>Compute <see cref="Explanation"/>s for passing outputs too (HTML reports want them); failing ones always get one.</summary>
-    public bool ExplainAll { get; init; }
+    /// <summary>Which comparisons get an <see cref="Explanation"/> (a second pass over the data): failing ones by default.</summary>
+    public ExplainMode Explain { get; init; } = ExplainMode.Failing;
+
+    /// <summary>
+    /// The options for comparing intermediate tensors (layerwise passes, localization, reducer checks): no top-k (it
+    /// describes classifier outputs) and no explanations (nobody reads them there).
+    /// </summary>
+    public CompareOptions ForIntermediates() => this with { TopK = null, Explain = ExplainMode.None };
+}
+
+/// <summary>Which comparisons get an <see cref="Explanation"/>.</summary>
+public enum ExplainMode
+{
+    None,
+    /// <summary>Failing comparisons (what text reports show).</summary>
+    Failing,
+    /// <summary>Every comparison (HTML reports draw passing outputs too).</summary>
+    All,
 }
 
 /// <summary>
@@ -83,7 +99,8 @@ public static class TensorComparer
         }
         if (passed && r.ElementType != c.ElementType)
             reason += $" (reference {r.ElementType.DisplayName()}, candidate {c.ElementType.DisplayName()})";
-        var explanation = !passed || options?.ExplainAll == true ? Explanation.Compute(r, c, exact ? new Tolerance(0, 0) : tol) : null;
+        var explain = options?.Explain ?? ExplainMode.Failing;
+        var explanation = explain == ExplainMode.All || (explain == ExplainMode.Failing && !passed) ? Explanation.Compute(r, c, exact ? new Tolerance(0, 0) : tol) : null;
         return new OutputComparison
         {
             ToleranceSource = source,

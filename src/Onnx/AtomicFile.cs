@@ -31,4 +31,20 @@ public static class AtomicFile
     }
 
     public static void Write(string path, byte[] bytes) => Write(path, s => s.Write(bytes));
+
+    /// <summary>
+    /// Refuses, before any work, outputs that <see cref="Write"/> would refuse after it: a folder that does not exist,
+    /// or a file that is one of <paramref name="inputs"/> (a report must never replace what it reads).
+    /// </summary>
+    public static void CheckTargets(IEnumerable<string?> outputs, IEnumerable<string?> inputs)
+    {
+        var cmp = OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase;
+        var read = inputs.OfType<string>().Select(Path.GetFullPath).ToHashSet(cmp);
+        foreach (var output in outputs.OfType<string>())
+        {
+            var full = Path.GetFullPath(output);
+            if (read.Contains(full)) throw InvalidInputException.ForFile(output, "would overwrite an input; write it elsewhere");
+            if (Path.GetDirectoryName(full) is { } dir && !Directory.Exists(dir)) throw InvalidInputException.ForFile(output, $"folder {dir} does not exist");
+        }
+    }
 }

@@ -78,7 +78,7 @@ public sealed class Checker(ReduceOptions o, IReadOnlyDictionary<string, ValueSp
             for (int k = 0; k < s.Inputs.Count; k++)
             {
                 var outs = c.Infer(s.Inputs[k]);
-                var pair = PairComparer.Compare(k, "reference", s.ExpectedOutputs![k], c.Name, outs, o.Tolerances, o.Compare, onlyShared: true, candPrecision: c.Precision);
+                var pair = PairComparer.Compare(k, "reference", s.ExpectedOutputs![k], c.Name, outs, o.Tolerances, o.Compare with { Explain = Compare.ExplainMode.None }, onlyShared: true, candPrecision: c.Precision);
                 if (pair.Outputs.FirstOrDefault(x => !x.Passed) is { } bad)
                     return new Outcome(true, $"{bad.Output}: {bad.Reason}{(bad.Metrics is { } m ? $", max abs {Compare.Format.Number(m.AbsError.Max)}" : "")}{(s.Inputs.Count > 1 ? $" (sample {k})" : "")}");
             }

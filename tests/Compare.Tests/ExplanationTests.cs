@@ -37,7 +37,7 @@ public class ExplanationTests
         var b = TensorData.Create<float>([2, 3], 1, 2, 3, 4, 5, 7);
         Assert.NotNull(TensorComparer.CompareTensors("y", a, b, new Tolerance(1e-5, 1e-5)).Explanation);
         Assert.Null(TensorComparer.CompareTensors("y", a, a, new Tolerance(1e-5, 1e-5)).Explanation);
-        Assert.NotNull(TensorComparer.CompareTensors("y", a, a, new Tolerance(1e-5, 1e-5), new CompareOptions { ExplainAll = true }).Explanation);
+        Assert.NotNull(TensorComparer.CompareTensors("y", a, a, new Tolerance(1e-5, 1e-5), new CompareOptions { Explain = ExplainMode.All }).Explanation);
     }
 }
 

@@ -44,26 +44,13 @@ internal static class BenchCommand
         var specs = s.Runners.Count == 0 ? [RunnerSpec.Parse("onnxrt")] : s.Runners.Select(RunnerSpec.Parse).ToList();
         RunnerSpec.MakeNamesUnique(specs);
         foreach (var spec in specs) Runners.RunnerFactory.Check(spec);
-        if (s.Json is { } j && Path.GetDirectoryName(Path.GetFullPath(j)) is { } dir && !Directory.Exists(dir)) throw InvalidInputException.ForFile(j, $"folder {dir} does not exist");
+        AtomicFile.CheckTargets([s.Json], [s.Model, s.LoadInputs]);
         var log = new WriterLog(output, error, s.Verbose, s.Quiet);
         Logging.Configure(s.OrtLibrary, error, s.Verbose);
         var model = OnnxModel.Load(s.Model);
-        ValueMap feeds;
-        if (s.LoadInputs is { } path)
-        {
-            var loaded = DataFiles.Load(path, DataRole.Inputs, model.Inputs);
-            if (loaded.Samples.Count == 0) throw InvalidInputException.ForFile(path, "holds no samples");
-            feeds = loaded.Samples[0];
-            InputValidation.CheckFeed(model.Inputs, feeds, path);
-        }
-        else
-        {
-            var shapes = InputShapes.Parse(s.InputShapes);
-            var ranges = ValueRanges.Parse(s.ValRanges);
-            shapes.Validate(model.Inputs);
-            ranges.Validate(model.Inputs.Select(i => i.Name));
-            feeds = new InputGenerator(s.Seed, ranges, shapes).Generate(model.Inputs, 0);
-        }
+        // One sample: the first of the file, or one generated.
+        var feeds = (s.LoadInputs is { } path ? RunJob.LoadInputs([path], model.Inputs, log)
+            : RunJob.GenerateInputs(model.Inputs, s.Seed, 1, ValueRanges.Parse(s.ValRanges), InputShapes.Parse(s.InputShapes), log))[0];
         log.Info($"model: {s.Model}; inputs: {string.Join(", ", feeds.Select(kv => $"{kv.Key} {kv.Value.Describe()}"))}");
         var results = BenchJob.Execute(new BenchOptions
         {

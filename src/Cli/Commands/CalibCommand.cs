@@ -74,7 +74,7 @@ internal static class CalibCommand
 
     /// <summary>Every sample of the --data files (or, with none, one generated from seed 1), checked against the model.</summary>
     private static IReadOnlyList<ValueMap> Samples(OnnxModel model, IReadOnlyList<string> data, IJobLog log) =>
-        data.Count == 0 ? [new InputGenerator(1).Generate(model.Inputs, 0)] : RunJob.LoadInputs(data, model.Inputs, log);
+        data.Count == 0 ? RunJob.GenerateInputs(model.Inputs, 1, 1, ValueRanges.Parse([]), InputShapes.Parse([]), log) : RunJob.LoadInputs(data, model.Inputs, log);
 
     private static string Describe(CalibrationCache c, string path) => c.Format switch
     {
@@ -90,7 +90,7 @@ internal static class CalibCommand
     {
         var cache = CacheReader.Read(path);
         if (data.Count > 0 && modelPath is null) throw new InvalidInputException("--data needs --model: the values come from running the model");
-        CheckOutput(json, "--json", [path, modelPath, .. data]);
+        AtomicFile.CheckTargets([json], [path, modelPath, .. data]);
         IReadOnlyList<ModelTensor>? tensors = null;
         Dictionary<string, TensorHistogram>? observed = null;
         if (modelPath is not null)
@@ -136,18 +136,6 @@ internal static class CalibCommand
             output.WriteLine($"[I] wrote {json}");
         }
         return ExitCodes.Success;
-    }
-
-    /// <summary>An output file must not be one of the inputs (inspection never modifies what it reads) and its folder must exist.</summary>
-    private static void CheckOutput(string? output, string option, IEnumerable<string?> inputs)
-    {
-        if (output is null) return;
-        var full = Path.GetFullPath(output);
-        var cmp = OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
-        foreach (var i in inputs)
-            if (i is not null && string.Equals(Path.GetFullPath(i), full, cmp))
-                throw InvalidInputException.ForFile(output, $"{option} would overwrite an input; write it elsewhere");
-        if (Path.GetDirectoryName(full) is { } dir && !Directory.Exists(dir)) throw InvalidInputException.ForFile(output, $"folder {dir} does not exist");
     }
 
     private static string List(IReadOnlyList<string> names) => string.Join(", ", names.Take(10)) + (names.Count > 10 ? $", ... ({names.Count - 10} more)" : "");
@@ -224,7 +212,7 @@ internal static class CalibCommand
         var version = TrtVersion.Parse(versionText);
         if (algorithm is not null && !System.Text.RegularExpressions.Regex.IsMatch(algorithm, "^[A-Za-z][A-Za-z0-9_]*$"))
             throw new InvalidInputException($"--algorithm '{algorithm}': letters and digits only (e.g. EntropyCalibration2)");
-        CheckOutput(save, "-o", [modelPath, .. data]);
+        AtomicFile.CheckTargets([save], [modelPath, .. data]);
         var log = new WriterLog(output, error, verbose, quiet);
         Logging.Configure(ortLibrary, error, verbose);
         var model = OnnxModel.Load(modelPath);
@@ -289,7 +277,7 @@ internal static class CalibCommand
         string? ortLibrary, bool verbose, bool quiet, TextWriter output, TextWriter error)
     {
         if (top < 1) throw new InvalidInputException($"--top {top}: must be at least 1");
-        CheckOutput(json, "--json", [modelPath, cachePath, .. data]);
+        AtomicFile.CheckTargets([json], [modelPath, cachePath, .. data]);
         var cache = CacheReader.Read(cachePath);
         var log = new WriterLog(output, error, verbose, quiet);
         Logging.Configure(ortLibrary, error, verbose);

@@ -34,7 +34,7 @@ internal sealed class ToleranceOptions
     {
         var k = p.GetValue(TopK);
         if (k is < 1) throw new InvalidInputException($"--top-k {k}: must be at least 1");
-        return new CompareOptions { TopK = k, ExplainAll = report };
+        return new CompareOptions { TopK = k, Explain = report ? ExplainMode.All : ExplainMode.Failing };
     }
 
     /// <summary>The tolerance options as arguments again (child processes get the same judgement).</summary>

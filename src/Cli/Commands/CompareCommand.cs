@@ -32,6 +32,7 @@ internal static class CompareCommand
 
     public static int Execute(CompareSettings s, TextWriter output, TextWriter error)
     {
+        Onnx.AtomicFile.CheckTargets([s.Json, s.Report], s.Files);
         var log = new WriterLog(output, error, s.Verbose, s.Quiet);
         var text = new TextReport(output, s.Verbose);
         var r = CompareJob.Execute(s.Files, s.Tolerances, s.Options, log, p =>

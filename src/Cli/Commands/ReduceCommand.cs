@@ -108,7 +108,7 @@ internal static class ReduceCommand
         Logging.Configure(s.OrtLibrary, error, s.Verbose);
         var model = OnnxModel.Load(s.Model);
         log.Info($"model: {s.Model} ({model.Graph.Node.Count} nodes); failure: {condition switch { Condition.Accuracy => $"{candidate!.Text} differs from {reference.Text}", Condition.Build => $"{candidate!.Text} cannot build or run it", _ => $"'{s.Check}' fails" }}");
-        var samples = Samples(s, model);
+        var samples = Samples(s, model, log);
 
         using var cancel = new CancellationTokenSource();
         void OnSignal(PosixSignalContext context)
@@ -146,21 +146,7 @@ internal static class ReduceCommand
         return ExitCodes.Success;
     }
 
-    private static IReadOnlyList<ValueMap> Samples(ReduceSettings s, OnnxModel model)
-    {
-        var inputs = model.Inputs;
-        if (s.LoadInputs is { } path)
-        {
-            var loaded = DataFiles.Load(path, DataRole.Inputs, inputs);
-            if (loaded.Samples.Count == 0) throw InvalidInputException.ForFile(path, "holds no samples");
-            for (int k = 0; k < loaded.Samples.Count; k++) InputValidation.CheckFeed(inputs, loaded.Samples[k], loaded.Samples.Count == 1 ? path : $"{path} (sample {k})");
-            return loaded.Samples;
-        }
-        var shapes = InputShapes.Parse(s.InputShapes);
-        var ranges = ValueRanges.Parse(s.ValRanges);
-        shapes.Validate(inputs);
-        ranges.Validate(inputs.Select(i => i.Name));
-        var gen = new InputGenerator(s.Seed, ranges, shapes);
-        return Enumerable.Range(0, s.Iterations).Select(k => gen.Generate(inputs, k)).ToList();
-    }
+    private static IReadOnlyList<ValueMap> Samples(ReduceSettings s, OnnxModel model, PolyNet.Compare.Jobs.IJobLog log) => s.LoadInputs is { } path
+        ? PolyNet.Compare.Jobs.RunJob.LoadInputs([path], model.Inputs, log)
+        : PolyNet.Compare.Jobs.RunJob.GenerateInputs(model.Inputs, s.Seed, s.Iterations, ValueRanges.Parse(s.ValRanges), InputShapes.Parse(s.InputShapes), log);
 }

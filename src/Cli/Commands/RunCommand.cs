@@ -113,6 +113,7 @@ internal static class RunCommand
         }
         if (specs.Count == 1 && s.LoadOutputs is null && s.SaveOutputs is null)
             throw new InvalidInputException($"nothing to compare: one runner ({specs[0].Text}) and no --load-outputs; add a second --runner, compare with stored outputs, or --save-outputs to keep this runner's outputs for a later 'polynet compare'");
+        AtomicFile.CheckTargets([s.Json, s.Report, s.SaveInputs, s.SaveOutputs], [s.Model, s.LoadInputs, s.LoadOutputs]);
         RunnerSpec.MakeNamesUnique(specs);
         var log = new WriterLog(output, error, s.Verbose, s.Quiet);
         Logging.Configure(s.OrtLibrary, error, s.Verbose);

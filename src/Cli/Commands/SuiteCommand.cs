@@ -60,9 +60,7 @@ internal static class SuiteCommand
         var selected = SuiteRunner.Select(suite, options);
         int jobs = SuiteRunner.JobsFor(selected, s.Jobs);
         // Refuse unwritable report paths now, not after the suite has run.
-        foreach (var f in new[] { s.JUnit, s.Markdown, s.Report, s.Json }.OfType<string>())
-            if (Path.GetDirectoryName(Path.GetFullPath(f)) is { } dir && !Directory.Exists(dir))
-                throw InvalidInputException.ForFile(f, $"folder {dir} does not exist");
+        Onnx.AtomicFile.CheckTargets([s.JUnit, s.Markdown, s.Report, s.Json], [s.Suite]);
         Logging.Configure(s.OrtLibrary, error, s.Verbose);
 
         var sync = TextWriter.Synchronized(output);

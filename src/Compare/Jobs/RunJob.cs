@@ -125,7 +125,7 @@ public static class RunJob
             {
                 log.Info($"{r.Name}: activating ...");
                 r.Activate();
-                log.Info($"{r.Name}: ready in {Ms(r.ActivationTime)}{(r.Notes.Count > 0 ? " (" + string.Join("; ", r.Notes) + ")" : "")}");
+                log.Info($"{r.Name}: ready in {Reports.JobText.Ms(r.ActivationTime)}{(r.Notes.Count > 0 ? " (" + string.Join("; ", r.Notes) + ")" : "")}");
             }
             var inputs = runners.Count > 0 ? runners[0].Inputs : o.Model.Inputs;
             var outputs = runners.Count > 0 ? runners[0].Outputs : o.Model.Outputs;
@@ -149,7 +149,7 @@ public static class RunJob
                 {
                     var outs = runners[k].Infer(samples[s]);
                     timings[k].Add(runners[k].LastInferenceTime);
-                    log.Verbose($"{runners[k].Name}: sample {s}: inference in {Ms(runners[k].LastInferenceTime)}");
+                    log.Verbose($"{runners[k].Name}: sample {s}: inference in {Reports.JobText.Ms(runners[k].LastInferenceTime)}");
                     results.Add(outs);
                     if (o.SaveOutputs is not null || o.KeepOutputs) saved[k].Add(outs);
                 }
@@ -277,14 +277,23 @@ public static class RunJob
     {
         if (o.Samples is { } given) return given.ToList();
         if (o.LoadInputs.Count > 0) return LoadInputs(o.LoadInputs, inputs, log);
-        o.InputShapes.Validate(inputs);
-        o.ValueRanges.Validate(inputs.Select(i => i.Name));
-        var gen = new InputGenerator(o.Seed, o.ValueRanges, o.InputShapes);
-        var samples = Enumerable.Range(0, o.Iterations).Select(s => gen.Generate(inputs, s)).ToList();
+        return GenerateInputs(inputs, o.Seed, o.Iterations, o.ValueRanges, o.InputShapes, log);
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> samples from <paramref name="seed"/>, after checking that the ranges and shapes name
+    /// real inputs; the generator's warnings (a dynamic dimension taken as 1, ...) and what was made are logged.
+    /// </summary>
+    public static List<ValueMap> GenerateInputs(IReadOnlyList<ValueSpec> inputs, long seed, int count, ValueRanges ranges, InputShapes shapes, IJobLog log)
+    {
+        shapes.Validate(inputs);
+        ranges.Validate(inputs.Select(i => i.Name));
+        var gen = new InputGenerator(seed, ranges, shapes);
+        var samples = Enumerable.Range(0, count).Select(s => gen.Generate(inputs, s)).ToList();
         foreach (var w in gen.Warnings) log.Warning(w);
-        log.Info($"inputs: {samples.Count} sample(s) generated with seed {o.Seed}: {string.Join(", ", samples[0].Select(kv => $"{kv.Key} {kv.Value.Describe()}"))}");
+        if (samples.Count > 0)
+            log.Info($"inputs: {samples.Count} sample(s) generated with seed {seed}: {string.Join(", ", samples[0].Select(kv => $"{kv.Key} {kv.Value.Describe()}"))}");
         return samples;
     }
 
-    public static string Ms(TimeSpan t) => t.TotalMilliseconds >= 1000 ? $"{t.TotalSeconds:0.00} s" : $"{t.TotalMilliseconds:0.###} ms";
 }

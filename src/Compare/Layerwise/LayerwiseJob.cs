@@ -35,6 +35,8 @@ public sealed record TensorResult(int Position, string Tensor, int Node, string 
 public sealed class CandidateLayers
 {
     public required string Candidate { get; init; }
+    /// <summary>The precision the reference runner computes in (localization judges isolated nodes by it).</summary>
+    public ComputePrecision ReferencePrecision { get; init; } = ComputePrecision.Fp32;
     public required IReadOnlyList<TensorResult> Tensors { get; init; }
     public TensorResult? FirstDivergence => Tensors.FirstOrDefault(t => !t.Passed);
     public IEnumerable<TensorResult> Diverging => Tensors.Where(t => !t.Passed);
@@ -94,10 +96,10 @@ public static class LayerwiseJob
         var missing = new HashSet<string>(StringComparer.Ordinal);
         ValueMap? keptReference = chunks.Count == 1 ? new ValueMap() : null;
         int runs = 0;
+        var precisions = new ComputePrecision[o.Runners.Count];
         for (int c = 0; c < chunks.Count; c++)
         {
             var values = new ValueMap[o.Runners.Count];
-            var precisions = new ComputePrecision[o.Runners.Count];
             for (int k = 0; k < o.Runners.Count; k++)
             {
                 using var runner = create(o.Runners[k], new RunnerContext { Model = model, ExtraOutputs = chunks[c] });
@@ -107,7 +109,7 @@ public static class LayerwiseJob
                 candidates[k] = runner.Name;
                 precisions[k] = runner.Precision;
                 if (c == 0 && finalOutputs.TryGetValue(runner.Name, out var unmarked))
-                    if (MarkingEffect(runner.Name, unmarked, values[k], chunks.Sum(x => x.Count)) is { } note) notes.Add(note);
+                    if (MarkingEffect(runner.Name, unmarked, values[k], tensors.Count) is { } note) notes.Add(note);
             }
             log.Verbose($"layerwise: chunk {c + 1}/{chunks.Count} ({chunks[c].Count} tensor(s)) done");
             foreach (var t in chunks[c])
@@ -119,7 +121,7 @@ public static class LayerwiseJob
                 {
                     if (!values[k].TryGetValue(t, out var cv)) { missing.Add($"{candidates[k]}: {t}"); continue; }
                     var pair = PairComparer.Compare(sample, candidates[0], new ValueMap { { t, rv } }, candidates[k], new ValueMap { { t, cv } },
-                        o.Tolerances, o.Compare, onlyShared: true, precisions[0], precisions[k]);
+                        o.Tolerances, o.Compare.ForIntermediates(), onlyShared: true, precisions[0], precisions[k]);
                     foreach (var oc in pair.Outputs)
                         results[k - 1].Add(new TensorResult(p, t, node, view.Nodes[node].Name, view.Nodes[node].OpType, oc));
                 }
@@ -135,7 +137,7 @@ public static class LayerwiseJob
             Marked = tensors.Count,
             Chunks = chunks.Count,
             Runs = runs,
-            Candidates = results.Select((r, i) => new CandidateLayers { Candidate = candidates[i + 1], Tensors = r }).ToList(),
+            Candidates = results.Select((r, i) => new CandidateLayers { Candidate = candidates[i + 1], ReferencePrecision = precisions[0], Tensors = r }).ToList(),
             Notes = notes,
         };
     }
@@ -229,7 +231,8 @@ public static class LayerwiseJob
             if (v is not TensorData a || !marked.TryGetValue(name, out var w) || w is not TensorData b || a.ContentEquals(b)) continue;
             if (!a.Shape.Equals(b.Shape) || a.ElementType != b.ElementType) return $"{runner}: marking {count} tensor(s) changed output '{name}' itself ({a.Describe()} became {b.Describe()})";
             double d = 0;
-            for (long i = 0; i < a.ElementCount; i++) d = Math.Max(d, Math.Abs(a.GetDouble(i) - b.GetDouble(i)));
+            // ErrorMath's absolute error: NaN against a number is infinite (Math.Max would let a NaN hide the change).
+            for (long i = 0; i < a.ElementCount; i++) d = Math.Max(d, Kernels.ErrorMath.AbsError(a.GetDouble(i), b.GetDouble(i)));
             if (d >= worst) (worst, where) = (d, name);
         }
         return where is null ? null

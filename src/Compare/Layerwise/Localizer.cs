@@ -82,7 +82,7 @@ public static class Localizer
         var (isolated, isoFeeds, outputsOf, skipped) = Isolate(model, view, diverging, reference, types);
         var verdicts = new List<NodeVerdict>();
         ValueMap isoOut = new();
-        ComputePrecision refPrecision = ComputePrecision.Fp32, candPrecision = ComputePrecision.Fp32;
+        ComputePrecision refPrecision = layers.ReferencePrecision, candPrecision = ComputePrecision.Fp32;
         if (outputsOf.Count > 0)
         {
             using var c = create(candidate, new RunnerContext { Model = isolated });
@@ -91,7 +91,6 @@ public static class Localizer
             candPrecision = c.Precision;
             runs++;
         }
-        using (var r0 = create(o.Runners[0], new RunnerContext { Model = model })) refPrecision = r0.Precision;
         foreach (var t in diverging)
         {
             if (skipped.TryGetValue(t.Node, out var why))
@@ -104,7 +103,7 @@ public static class Localizer
             foreach (var (orig, iso) in outputsOf[t.Node])
             {
                 if (!reference.TryGetValue(orig, out var rv) || !isoOut.TryGetValue(iso, out var cv)) continue;
-                var pair = PairComparer.Compare(0, "reference", new ValueMap { { orig, rv } }, candidate.Name, new ValueMap { { orig, cv } }, o.Tolerances, o.Compare, onlyShared: true, refPrecision, candPrecision);
+                var pair = PairComparer.Compare(0, "reference", new ValueMap { { orig, rv } }, candidate.Name, new ValueMap { { orig, cv } }, o.Tolerances, o.Compare.ForIntermediates(), onlyShared: true, refPrecision, candPrecision);
                 foreach (var oc in pair.Outputs)
                 {
                     if (!oc.Passed) introduces = true;

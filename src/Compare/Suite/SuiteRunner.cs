@@ -157,7 +157,7 @@ public static class SuiteRunner
                 LoadOutputsMustMatch = true,
                 LoadOutputsLabel = "golden",
                 Tolerances = c.Tolerances,
-                Compare = new CompareOptions { TopK = c.Options.TopK, Threads = c.Options.Threads, ExplainAll = explainAll },
+                Compare = c.Options with { Explain = explainAll ? ExplainMode.All : ExplainMode.Failing },
                 KeepOutputs = updateGolden,
             };
             var result = RunJob.Execute(options, log);

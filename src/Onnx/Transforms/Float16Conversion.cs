@@ -134,8 +134,11 @@ public static class Float16Conversion
         var proto = model.Proto.Clone();
         var g = proto.Graph;
         var produced = new HashSet<string>(graph.Input.Select(i => i.Name), StringComparer.Ordinal);
-        var sourceInits = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
-        var initializers = graph.Initializer.Where(t => t.DataType != (int)ElementType.Float).ToList();
+        // An initializer that is also a graph input is a default the caller may override: it stays as it is (float32,
+        // still the input's default) and is cast like any input. Only constant weights become float16 initializers.
+        var inputNames = graph.Input.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        var sourceInits = graph.Initializer.Where(t => !inputNames.Contains(t.Name)).ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var initializers = graph.Initializer.Where(t => t.DataType != (int)ElementType.Float || inputNames.Contains(t.Name)).ToList();
         foreach (var t in initializers) produced.Add(t.Name);
         var nodes = new List<NodeProto>();
         long clamped = 0;

@@ -118,8 +118,8 @@ public static class ElementTypes
     public static bool IsSupported(this ElementType t)
         => t.IsFloatingPoint() || t.IsInteger() || t is ElementType.Bool or ElementType.String;
 
-    /// <summary>The inclusive range of an integer type, as doubles (exact for all but the extremes of 64-bit types).</summary>
-    public static (double Min, double Max) IntegerRange(this ElementType t) => t switch
+    /// <summary>The inclusive range of an integer type (exact: Int128 holds every 64-bit bound).</summary>
+    public static (Int128 Min, Int128 Max) IntegerRange(this ElementType t) => t switch
     {
         ElementType.Int8 => (sbyte.MinValue, sbyte.MaxValue),
         ElementType.Int16 => (short.MinValue, short.MaxValue),

@@ -108,13 +108,16 @@ public sealed class InputGenerator
             case ElementType.String:
             {
                 var s = t.Strings;
-                if (ToInt128Ceiling(lo) > ToInt128Floor(hi)) throw new InvalidInputException($"--val-range holds no integer for input '{name}'");
-                for (long i = 0; i < n; i++) s[i] = IntegerIn(rng, ToInt128Ceiling(lo), ToInt128Floor(hi)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                // Integers as text, within the 64-bit range (the generator's span must fit in 64 bits).
+                Int128 sl = Int128.Max(ToInt128Ceiling(lo), long.MinValue), sh = Int128.Min(ToInt128Floor(hi), long.MaxValue);
+                if (sl > sh) throw new InvalidInputException($"--val-range holds no integer for input '{name}'");
+                for (long i = 0; i < n; i++) s[i] = IntegerIn(rng, sl, sh).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 break;
             }
             default:
             {
-                var (tmin, tmax) = IntegerBounds(type);
+                if (!type.IsInteger()) throw new InvalidInputException($"cannot generate {type.DisplayName()} values");
+                var (tmin, tmax) = type.IntegerRange();
                 Int128 l = Int128.Max(ToInt128Ceiling(lo), tmin), h = Int128.Min(ToInt128Floor(hi), tmax);
                 if (l > h)
                     throw new InvalidInputException($"--val-range [{lo},{hi}] holds no {type.DisplayName()} value for input '{name}'");
@@ -140,19 +143,6 @@ public sealed class InputGenerator
         ulong r = span > ulong.MaxValue ? rng.Next() : rng.Next() % (ulong)span;
         return lo + r;
     }
-
-    private static (Int128 Min, Int128 Max) IntegerBounds(ElementType t) => t switch
-    {
-        ElementType.Int8 => (sbyte.MinValue, sbyte.MaxValue),
-        ElementType.Int16 => (short.MinValue, short.MaxValue),
-        ElementType.Int32 => (int.MinValue, int.MaxValue),
-        ElementType.Int64 => (long.MinValue, long.MaxValue),
-        ElementType.UInt8 => (0, byte.MaxValue),
-        ElementType.UInt16 => (0, ushort.MaxValue),
-        ElementType.UInt32 => (0, uint.MaxValue),
-        ElementType.UInt64 => (0, ulong.MaxValue),
-        _ => throw new InvalidInputException($"cannot generate {t.DisplayName()} values"),
-    };
 
     private static Int128 ToInt128Ceiling(double v) => double.IsNegativeInfinity(v) || v < -1e38 ? Int128.MinValue : (Int128)Math.Ceiling(v);
     private static Int128 ToInt128Floor(double v) => double.IsPositiveInfinity(v) || v > 1e38 ? Int128.MaxValue : (Int128)Math.Floor(v);

@@ -90,8 +90,15 @@ public static class ConstantFolding
             if (v is not TensorData t) continue;
             g.Initializer.Add(TensorProtos.FromTensorData(name, t));
         }
-        var cleaned = Cleanup.Apply(model.WithProto(proto)).Model;
-        return new FoldResult(cleaned, foldable.Count, values.Count, skipped);
+        // Initializers only the folded nodes read are unused now; everything else (dead nodes included) is left to
+        // cleanup, which the caller asks for or not.
+        var after = new GraphView(g);
+        var read = new HashSet<string>(g.Output.Select(o => o.Name).Concat(g.Input.Select(i => i.Name)), StringComparer.Ordinal);
+        for (int i = 0; i < g.Node.Count; i++) { read.UnionWith(g.Node[i].Input); read.UnionWith(after.ImplicitInputs(i)); }
+        var foldedInputs = foldable.SelectMany(n => view.Nodes[n].Input).ToHashSet(StringComparer.Ordinal);
+        var unused = g.Initializer.Where(t => foldedInputs.Contains(t.Name) && !read.Contains(t.Name)).ToList();
+        foreach (var t in unused) g.Initializer.Remove(t);
+        return new FoldResult(model.WithProto(proto), foldable.Count, values.Count, skipped);
     }
 
     /// <summary>The value of a Shape node whose input's shape is fully known (start and end honoured), else null.</summary>

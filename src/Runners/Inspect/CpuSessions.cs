@@ -71,16 +71,12 @@ public sealed class OrtKernelProbe(OnnxModel model, bool requireNative = true) :
 {
     private readonly Dictionary<string, IReadOnlyList<ElementType>?> _cache = new(StringComparer.Ordinal);
 
-    /// <summary>Sessions built so far (cache misses).</summary>
-    public int Probes { get; private set; }
-
     public IReadOnlyList<ElementType>? OutputTypes(NodeProto node, IReadOnlyList<ElementType> inputTypes)
     {
         var attributes = new List<byte>();
         foreach (var a in node.Attribute) attributes.AddRange(Google.Protobuf.MessageExtensions.ToByteArray(a));
         var key = $"{requireNative}|{node.Domain}|{node.OpType}|{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(attributes.ToArray()))}|{string.Join(",", inputTypes.Select(t => (int)t))}|{node.Output.Count}";
         if (_cache.TryGetValue(key, out var known)) return known;
-        Probes++;
         var proto = new ModelProto { IrVersion = model.Proto.IrVersion, Graph = new GraphProto { Name = "probe" } };
         proto.OpsetImport.AddRange(model.Proto.OpsetImport);
         proto.Functions.AddRange(model.Proto.Functions);

@@ -81,9 +81,6 @@ public abstract class OrtRunner : IBindableRunner
     private readonly string _precision = "fp32";
     private readonly Calibration.CalibrationCache? _cache;
 
-    /// <summary>With precision=fp16, after activation: the nodes that do not compute natively in float16.</summary>
-    public IReadOnlyList<KeptNode> KeptFloat32 { get; private set; } = [];
-
     /// <summary>
     /// Whether the float16 conversion keeps nodes without a native float16 kernel of this provider in float32 between
     /// float16 tensors (the CPU runner, to emulate faithfully), or converts every node and lets ORT place it (GPU
@@ -148,7 +145,6 @@ public abstract class OrtRunner : IBindableRunner
             Note("in float32 between float16 tensors: " + string.Join(", ", compute32.GroupBy(k => (k.OpType, k.Reason)).Select(grp => $"{grp.Key.OpType} ×{grp.Count()} ({grp.Key.Reason})")));
         if (asked.Count > 0)
             Note("in float32: " + string.Join(", ", asked.GroupBy(k => k.OpType).Select(grp => $"{grp.Key} ×{grp.Count()}")));
-        KeptFloat32 = r.Kept;
         return r.Model;
     }
 

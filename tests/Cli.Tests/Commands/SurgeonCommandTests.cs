@@ -105,6 +105,14 @@ public class SurgeonCommandTests
         Assert.Contains("cleanup: removed 1 node(s) no output depends on, 1 unused initializer(s)", plain.Out);
         Assert.DoesNotContain(OnnxModel.Load(dir.File("clean.onnx")).Graph.Node, n => n.Name == "dead");
 
+        // Folding alone leaves dead nodes to --cleanup, but drops the initializers only folded nodes read.
+        var only = Run("surgeon", "sanitize", dir.File("m.onnx"), "--fold-constants", "-o", dir.File("only.onnx"));
+        Assert.True(only.Code == 0, only.Out + only.Err);
+        var om = OnnxModel.Load(dir.File("only.onnx"));
+        Assert.Contains(om.Graph.Node, n => n.Name == "dead");
+        Assert.DoesNotContain(om.Graph.Initializer, t => t.Name == "two");
+        Assert.Contains(om.Graph.Initializer, t => t.Name == "unused");
+
         var fold = Run("surgeon", "sanitize", dir.File("m.onnx"), "--fold-constants", "--cleanup", "--override-input-shapes", "x:3x4", "-o", dir.File("folded.onnx"));
         Assert.True(fold.Code == 0, fold.Out + fold.Err);
         var m = OnnxModel.Load(dir.File("folded.onnx"));

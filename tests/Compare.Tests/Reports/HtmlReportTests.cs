@@ -16,7 +16,7 @@ public class HtmlReportTests
         for (int i = 0; i < rs.Length; i++) rs[i] = MathF.Sin(i * 0.1f);
         var c = r.Clone();
         c.Span<float>()[300] += 0.25f;
-        var pair = PairComparer.Compare(0, "onnxrt", new ValueMap { { "feat<&>", r } }, "cuda", new ValueMap { { "feat<&>", c } }, new ToleranceSet(), new CompareOptions { ExplainAll = true }, false);
+        var pair = PairComparer.Compare(0, "onnxrt", new ValueMap { { "feat<&>", r } }, "cuda", new ValueMap { { "feat<&>", c } }, new ToleranceSet(), new CompareOptions { Explain = ExplainMode.All }, false);
         return new RunJobResult { Runners = [], Pairs = [pair], Samples = 1 };
     }
 

@@ -112,4 +112,22 @@ public class Float16ConversionTests
         Assert.Equal("scales__exact", resize.Input[2]);
         Assert.Equal([1f, 1f, 1.0001f, 3f], TensorProtos.ToTensorData(g.Initializer.Single(t => t.Name == "scales__exact"), "t").ToArray<float>());
     }
+
+    [Fact]
+    public void A_weight_that_is_also_a_graph_input_stays_an_overridable_float32_default()
+    {
+        var b = new ModelBuilder("overridable", opset: 17);
+        var x = b.Input("x", ElementType.Float, 3);
+        var w = b.Initializer("w", TensorData.Create<float>([3], 1f, 2f, 3f));
+        b.Graph.Input.Add(ModelBuilder.MakeValueInfo("w", ElementType.Float, [3L])); // older exporters list weights as inputs
+        b.Node("Mul", [x, w], name: "mul", output: "y");
+        b.Output("y", ElementType.Float, 3);
+        var types = new[] { "x", "w", "y" }.ToDictionary(n => n, n => new ValueSpec(n, ValueKind.Tensor, ElementType.Float, null));
+        var g = Float16Conversion.Convert(b.BuildModel(), types, new Probe("Mul")).Model.Graph;
+        var init = Assert.Single(g.Initializer, t => t.Name == "w");
+        Assert.Equal((int)ElementType.Float, init.DataType);
+        Assert.Contains(g.Input, i => i.Name == "w");
+        Assert.Equal(["x__fp16", "w__fp16"], Node(g, "mul").Input);
+        Assert.Contains(g.Node, n => n.OpType == "Cast" && n.Input[0] == "w" && n.Output[0] == "w__fp16"); // a fed w is used
+    }
 }
