@@ -22,7 +22,7 @@ internal static class CalibCommand
 
         var cache = new Argument<string>("cache") { Description = "A TensorRT calibration cache, or ONNX Runtime's calibration.cache, calibration.json or calibration.flatbuffers" };
         var model = new Option<string?>("--model") { Description = "Check the cache against this model: tensors without a range, entries that are not model tensors, ranges shared by consecutive tensors", HelpName = "MODEL" };
-        var data = new Option<string[]>("--data") { Description = "Inputs to run the model on (every sample of each file); with --model, compares each range with the values seen", HelpName = "PATH", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
+        var data = MultiValue.Create("--data", "Inputs to run the model on (every sample of each file); with --model, compares each range with the values seen", "PATH", MultiValue.NotAModel);
         var json = new Option<string?>("--json") { Description = "Write one object per tensor (name, scale, dynamic_range, flags, ...) and the decoded header", HelpName = "FILE" };
         var inspect = new Command("inspect", "Every entry with its scale, range and flags (infinite, NaN, zero, subnormal, absurd, outlier); with --model and --data, what INT8 would clip.");
         inspect.Arguments.Add(cache);
@@ -30,7 +30,8 @@ internal static class CalibCommand
         inspect.SetAction(p => Inspect(p.GetValue(cache)!, p.GetValue(model), p.GetValue(data) ?? [], p.GetValue(json), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet), output, error));
 
         var gmodel = new Argument<string>("model") { Description = "The ONNX model" };
-        var gdata = new Option<string[]>("--data") { Description = "Calibration inputs (.npz, .npy, .pb, Polygraphy .json, backend folders); several files accumulate", HelpName = "PATH", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true, Required = true };
+        var gdata = MultiValue.Create("--data", "Calibration inputs (.npz, .npy, .pb, Polygraphy .json, backend folders); several files accumulate", "PATH", MultiValue.NotAModel);
+        gdata.Required = true;
         var method = new Option<string>("--method") { Description = "minmax (largest |x|), entropy (TensorRT's KL-divergence search; the default) or percentile", DefaultValueFactory = _ => "entropy", HelpName = "METHOD" };
         var percentile = new Option<double>("--percentile") { Description = "With --method percentile: the share of values kept unclipped (default 99.99)", DefaultValueFactory = _ => 99.99, HelpName = "P" };
         var save = new Option<string>("--output", "-o") { Description = "The cache to write (TensorRT's format)", HelpName = "CACHE", Required = true };
@@ -55,7 +56,7 @@ internal static class CalibCommand
 
         var smodel = new Argument<string>("model") { Description = "The ONNX model" };
         var scalib = new Option<string>("--calib") { Description = "The calibration cache", HelpName = "CACHE", Required = true };
-        var sdata = new Option<string[]>("--data") { Description = "Inputs (default: one sample generated from seed 1)", HelpName = "PATH", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
+        var sdata = MultiValue.Create("--data", "Inputs (default: one sample generated from seed 1)", "PATH", MultiValue.NotAModel);
         var stop = new Option<int>("--top") { Description = "Tensors to list (default 10)", DefaultValueFactory = _ => 10, HelpName = "N" };
         var butOne = new Option<bool>("--all-but-one") { Description = "Quantize everything but one tensor at a time (default: one tensor at a time)" };
         var sjson = new Option<string?>("--json") { Description = "Write every tensor's error as JSON", HelpName = "FILE" };

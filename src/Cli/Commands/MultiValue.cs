@@ -14,7 +14,13 @@ internal static class MultiValue
 
     public static Option<string[]> Create(string name, string description, string helpName, Func<string, bool> looksLikeValue)
     {
-        lock (Registry) Registry[name] = looksLikeValue;
+        lock (Registry)
+        {
+            // The rewrite happens before the command is known, so one flag name has one rule in every command.
+            if (Registry.TryGetValue(name, out var rule) && rule != looksLikeValue)
+                throw new InvalidOperationException($"{name} is registered with two different value rules");
+            Registry[name] = looksLikeValue;
+        }
         return new Option<string[]>(name)
         {
             Description = description + " (several after one flag, or repeat the flag)",
@@ -37,7 +43,7 @@ internal static class MultiValue
             lock (Registry) Registry.TryGetValue(a, out looks);
             if (looks is null) continue;
             if (i + 1 < args.Count) result.Add(args[++i]); // the first value is the flag's whatever it looks like
-            while (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal) && looks(args[i + 1]))
+            while (i + 1 < args.Count && !IsOption(args[i + 1]) && looks(args[i + 1]))
             {
                 result.Add(a);
                 result.Add(args[++i]);
@@ -46,6 +52,9 @@ internal static class MultiValue
         return result.ToArray();
     }
 
+    /// <summary>"--name" or "-o": the next option, never a value (a value may start with '-' before a digit: "-1").</summary>
+    private static bool IsOption(string s) => s.StartsWith("--", StringComparison.Ordinal) || (s.Length > 1 && s[0] == '-' && char.IsLetter(s[1]));
+
     /// <summary>"NAME:DIMS": a shape spec ends in digits, 'x', brackets or commas after the last ':'.</summary>
     public static bool LooksLikeShape(string s)
     {
@@ -53,6 +62,9 @@ internal static class MultiValue
         var tail = c < 0 ? s : s[(c + 1)..];
         return c > 0 && tail.Length > 0 && tail.All(ch => char.IsDigit(ch) || ch is 'x' or '[' or ']' or ',' or '(' or ')' or ' ');
     }
+
+    /// <summary>Any word but a model file: for values with no shape of their own (paths, tensor names, regexes).</summary>
+    public static bool NotAModel(string s) => !s.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
 
     public static bool LooksLikeRange(string s) => s.Contains('[') || (s.Contains(',') && !s.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase));
 }

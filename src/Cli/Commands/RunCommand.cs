@@ -57,7 +57,7 @@ internal static class RunCommand
         var report = ReportOptions.Html();
         var tolerances = new ToleranceOptions();
         var markAll = new Option<bool>("--mark-all") { Description = "Also compare every intermediate tensor, in topological order, name the first that diverges, and find the nodes that introduce the error" };
-        var mark = new Option<string[]>("--mark") { Description = "Also compare these intermediate tensors (repeat, or several after one flag)", HelpName = "TENSOR", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
+        var mark = MultiValue.Create("--mark", "Also compare these intermediate tensors", "TENSOR", MultiValue.NotAModel);
         var markFile = new Option<string?>("--mark-file") { Description = "Also compare the tensors named in FILE (one per line; # starts a comment)", HelpName = "FILE" };
         var maxMemory = new Option<string?>("--max-memory") { Description = "Bound on marked tensor values held at once, all runners together (default: 2G, or a quarter of memory when less); more tensors are compared in chunks", HelpName = "SIZE" };
         var noLocalize = new Option<bool>("--no-localize") { Description = "With marked tensors: do not run diverging nodes alone to find the ones that introduce the error" };
@@ -149,22 +149,11 @@ internal static class RunCommand
     }
 }
 
-/// <summary>Byte sizes on the command line: 1073741824, 512M, 4G, 64K.</summary>
+/// <summary>Byte sizes on the command line (<see cref="ByteSize"/>), which must be positive.</summary>
 internal static class Sizes
 {
-    public static long Parse(string option, string text)
-    {
-        long mult = 1;
-        var num = text.Trim();
-        if (num.Length > 0 && char.ToUpperInvariant(num[^1]) is 'K' or 'M' or 'G' or 'T')
-        {
-            mult = char.ToUpperInvariant(num[^1]) switch { 'K' => 1L << 10, 'M' => 1L << 20, 'G' => 1L << 30, _ => 1L << 40 };
-            num = num[..^1];
-        }
-        if (!double.TryParse(num, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) || !(v > 0) || v * mult > long.MaxValue)
-            throw new InvalidInputException($"{option} {text}: expected a size such as 512M, 4G or 1073741824");
-        return (long)(v * mult);
-    }
+    public static long Parse(string option, string text) => ByteSize.TryParse(text, out var b) && b > 0
+        ? b : throw new InvalidInputException($"{option} {text}: expected a size such as 512M, 4G or 1073741824");
 }
 
 /// <summary>The job log on the CLI's writers: progress to stdout, warnings to stderr.</summary>

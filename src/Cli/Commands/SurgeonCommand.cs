@@ -13,8 +13,8 @@ internal static class SurgeonCommand
         var cmd = new Command("surgeon", "Cut subgraphs out of a model and clean models up.");
 
         var model = new Argument<string>("model") { Description = "The ONNX model" };
-        var inputs = new Option<string[]>("--inputs") { Description = "The new inputs, NAME[:SHAPE[:DTYPE]] (SHAPE like 1x3x224x224, 'auto' to keep what is known; default: the model's inputs that are needed)", HelpName = "NAME[:SHAPE[:DTYPE]]", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
-        var outputs = new Option<string[]>("--outputs") { Description = "The new outputs, NAME[:DTYPE] (default: the model's outputs)", HelpName = "NAME[:DTYPE]", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
+        var inputs = MultiValue.Create("--inputs", "The new inputs, NAME[:SHAPE[:DTYPE]] (SHAPE like 1x3x224x224, 'auto' to keep what is known; default: the model's inputs that are needed)", "NAME[:SHAPE[:DTYPE]]", MultiValue.NotAModel);
+        var outputs = MultiValue.Create("--outputs", "The new outputs, NAME[:DTYPE] (default: the model's outputs)", "NAME[:DTYPE]", MultiValue.NotAModel);
         var save = new Option<string>("--output", "-o") { Description = "Where to write the new model", HelpName = "FILE.onnx", Required = true };
         var extract = new Command("extract", "Keep only what computes the given outputs from the given inputs; value infos and shapes are completed by ONNX Runtime's inference.");
         extract.Arguments.Add(model);

@@ -50,7 +50,7 @@ public static class CompareJob
                 var p = PairComparer.Compare(s, reference.Label, reference.Samples[s], cand.Label, cand.Samples[s], tolerances, options, onlyShared: false);
                 foreach (var m in p.MissingInCandidate) problems.Add($"{reference.Label} has output '{m}' but {cand.Label} does not");
                 foreach (var m in p.MissingInReference) problems.Add($"{cand.Label} has output '{m}' but {reference.Label} does not");
-                foreach (var o in p.Outputs.Where(o => o.Structural && o.Reason.StartsWith("shapes differ", StringComparison.Ordinal)))
+                foreach (var o in p.Outputs.Where(o => o.Structural && o.ReferenceShape is { } rs && o.CandidateShape is { } cs && !rs.Equals(cs)))
                     problems.Add($"{o.Output}: {o.Reason} ({reference.Label} vs {cand.Label})");
                 pairs.Add(p);
                 onPair?.Invoke(p);

@@ -90,7 +90,7 @@ internal static class FusedKernel
         }
     }
 
-    /// <summary>The most brackets one quantity may have (the engine asks for four: p50, p90, p95, p99).</summary>
+    /// <summary>Brackets per group (the engine asks for up to five per quantity: p50, p90, p95, p99 and the user's quantile, fewer when they merge).</summary>
     public const int MaxBrackets = 4;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

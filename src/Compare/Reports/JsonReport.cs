@@ -169,6 +169,17 @@ public static class JsonReport
         j.WriteString("candidate_type", o.CandidateType.DisplayName());
         Shape(j, "reference_shape", o.ReferenceShape);
         Shape(j, "candidate_shape", o.CandidateShape);
+        if (o.Hint is { } hint) j.WriteString("hint", hint);
+        if (o.TopK is { } k)
+        {
+            j.WriteStartObject("top_k");
+            j.WriteNumber("k", k.K);
+            j.WriteNumber("rows", k.Rows);
+            j.WriteNumber("top1_agree", k.Top1Agree);
+            j.WriteNumber("sets_equal", k.SetsEqual);
+            Num(j, "mean_overlap", k.MeanOverlap);
+            j.WriteEndObject();
+        }
         if (o.Metrics is { } m)
         {
             j.WriteStartObject("metrics");
@@ -180,6 +191,7 @@ public static class JsonReport
             Dist(j, "robust_rel_error", m.RobustRelError);
             Num(j, "robust_floor", m.RobustFloor);
             j.WriteNumber("infinite_abs_errors", m.InfiniteAbsErrors);
+            j.WriteNumber("infinite_rel_errors", m.InfiniteRelErrors);
             Worst(j, "worst_abs", m.WorstAbs);
             Worst(j, "worst_rel", m.WorstRel);
             Num(j, "needed_atol", m.NeededAtol);

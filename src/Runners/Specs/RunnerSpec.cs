@@ -117,17 +117,7 @@ public sealed class RunnerKeys
     {
         var v = Get(key);
         if (v is null) return null;
-        long mult = 1;
-        var num = v;
-        switch (char.ToUpperInvariant(v[^1]))
-        {
-            case 'K': mult = 1L << 10; num = v[..^1]; break;
-            case 'M': mult = 1L << 20; num = v[..^1]; break;
-            case 'G': mult = 1L << 30; num = v[..^1]; break;
-        }
-        if (!double.TryParse(num, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) || d < 0)
-            throw Bad(key, v, "a size such as 1073741824, 4G or 512M");
-        return (long)(d * mult);
+        return Onnx.ByteSize.TryParse(v, out var bytes) ? bytes : throw Bad(key, v, "a size such as 1073741824, 4G or 512M");
     }
 
     public string? GetChoice(string key, params string[] choices)

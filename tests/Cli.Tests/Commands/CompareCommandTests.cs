@@ -69,9 +69,13 @@ public class CompareCommandTests
         using var dir = new TempDir();
         Npz.Write(dir.File("a.npz"), new ValueMap { { "p", TensorData.Create<float>([1, 4], 0.1f, 0.7f, 0.15f, 0.05f) } });
         Npz.Write(dir.File("b.npz"), new ValueMap { { "p", TensorData.Create<float>([1, 4], 0.12f, 0.6f, 0.2f, 0.08f) } });
-        var r = Run("compare", dir.File("a.npz"), dir.File("b.npz"), "--top-k", "2");
+        var r = Run("compare", dir.File("a.npz"), dir.File("b.npz"), "--top-k", "2", "--json", dir.File("r.json"));
         Assert.True(r.Code == 0, r.Out);
         Assert.Contains("top-2 classes agree in every row (1)", r.Out);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir.File("r.json")));
+        var k = doc.RootElement.GetProperty("comparisons")[0].GetProperty("outputs")[0].GetProperty("top_k");
+        Assert.Equal(2, k.GetProperty("k").GetInt32());
+        Assert.Equal(1, k.GetProperty("sets_equal").GetInt64());
     }
 
     [Theory]
