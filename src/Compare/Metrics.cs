@@ -29,7 +29,7 @@ public sealed class ComparisonMetrics
 {
     /// <summary>
     /// The robust relative error divides by max(|ref|, floor), floor = this fraction of the output's scale: its largest
-    /// finite |ref| (for outputs over 65,536 elements, the largest in PolyNet's fixed-seed sample of 65,536 of them).
+    /// finite |ref|.
     /// </summary>
     public const double RobustFloorFraction = 1e-3;
 

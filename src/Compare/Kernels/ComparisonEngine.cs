@@ -3,14 +3,17 @@ using PolyNet.Onnx;
 namespace PolyNet.Compare.Kernels;
 
 /// <summary>
-/// Computes <see cref="ComparisonMetrics"/> for two numeric tensors of equal length in one pass over the data
-/// (<see cref="FusedKernel"/>), after a small fixed-seed sample that places the quantile brackets
-/// (<see cref="QuantilePlan"/>). The pass runs over chunks in parallel; chunk results merge in index order, so the
-/// numbers are the same whatever the thread count. float32, float16 and bfloat16 data go through the SIMD kernel
-/// (float16 and bfloat16 widened chunk by chunk, exactly); float64 and integer data through the scalar
-/// double-precision path, whose quantiles and histograms are taken at float32 precision.
-/// Memory: per thread, one chunk of scratch (only for 16-bit types) and the values kept inside brackets; one full-size
-/// temporary only if a bracket misses its rank.
+/// Computes <see cref="ComparisonMetrics"/> for two numeric tensors of equal length in two passes over the data
+/// (<see cref="FusedKernel"/>): the first computes everything but the robust error and counts each quantity per radix
+/// bin; the second computes the robust error (its floor needs the largest |ref|) and looks again only at the values in
+/// the bins that hold the wanted ranks (<see cref="RadixQuantiles"/>), so quantiles are exact without sorting or
+/// sampling. Passes run over chunks in parallel; chunk results merge in index order, so the numbers are the same
+/// whatever the thread count. float32, float16 and bfloat16 data go through the SIMD kernel (float16 and bfloat16
+/// widened chunk by chunk, exactly); float64 and integer data through the scalar double-precision path, whose
+/// quantiles and histograms are taken at float32 precision.
+/// Memory: per thread, four radix tables (256 KiB each, four times that from <see cref="RadixQuantiles.LargeInput"/>
+/// elements on), one chunk of scratch (only for 16-bit types), the values kept in target bins and, for a bin of heavy
+/// ties, 256 KiB of low-bit counts; never a full-size temporary.
 /// </summary>
 internal static class ComparisonEngine
 {
@@ -24,60 +27,117 @@ internal static class ComparisonEngine
         var rs = simd ? new FloatSource(reference) : null;
         var cs = simd ? new FloatSource(candidate) : null;
         var po = new ParallelOptions { MaxDegreeOfParallelism = threads ?? (n < 4 * ChunkSize ? 1 : Environment.ProcessorCount) };
-
-        // ---- sample, robust floor, brackets ----------------------------------------------------------------------
-        var (samples, peak) = Sample(reference, candidate, rs, cs, n, po);
-        float floor = (float)Math.Max(peak * ComparisonMetrics.RobustFloorFraction, float.Epsilon);
-        var qplans = new QuantilePlan[FusedPlan.Quantities];
-        // Value quantities count finite values only; their exact count is known after the pass, so brackets are
-        // planned on n and resolved on the true count (the ranks shift a little when non-finite values exist, and
-        // the brackets' margins hold them; a rank outside every bracket falls back to a full selection).
-        for (int q = 0; q < FusedPlan.Quantities; q++) qplans[q] = new QuantilePlan(n, samples[q], WantedRanks(n, userQuantile));
-        var plan = new FusedPlan { Atol = atol, Rtol = rtol, RobustFloor = floor, Brackets = qplans.Select(p => p.Brackets).ToArray(), ExpectedKept = qplans.Select(p => p.ExpectedKept).ToArray() };
-
-        // ---- the pass --------------------------------------------------------------------------------------------
+        var plan = new FusedPlan { Atol = atol, Rtol = rtol, Radix = n > RadixQuantiles.DirectLimit };
         int chunks = (int)((n + ChunkSize - 1) / ChunkSize);
-        var parts = new FusedAcc[chunks];
         bool widen = simd && (rs!.NeedsScratch || cs!.NeedsScratch);
         var states = new List<FusedThreadState>();
         var gate = new Lock();
         int workers = po.MaxDegreeOfParallelism;
-        Parallel.For(0, chunks, po, () => new FusedThreadState(plan, simd, widen, workers), (k, _, state) =>
+
+        // Both passes: chunks in parallel, one state per worker thread, reused by the second pass.
+        var pool = new System.Collections.Concurrent.ConcurrentBag<FusedThreadState>();
+        void Pass(Action<long, int, FusedThreadState> body) => Parallel.For(0, chunks, po, () =>
+        {
+            if (!pool.TryTake(out var state))
+            {
+                state = new FusedThreadState(plan, simd, widen, workers, n);
+                lock (gate) states.Add(state);
+            }
+            return state;
+        }, (k, _, state) =>
         {
             long start = (long)k * ChunkSize;
-            int len = (int)Math.Min(ChunkSize, n - start);
-            var acc = new FusedAcc(plan);
+            body(start, (int)Math.Min(ChunkSize, n - start), state);
+            return state;
+        }, pool.Add);
+
+        // ---- first pass ------------------------------------------------------------------------------------------
+        var parts = new FusedAcc[chunks];
+        Pass((start, len, state) =>
+        {
+            var acc = new FusedAcc();
             if (simd)
                 FusedKernel.Run(rs!.Chunk(start, len, state.R), cs!.Chunk(start, len, state.C), start, plan, acc, state);
             else
                 for (long i = start; i < start + len; i++) acc.AddDouble(reference.GetDouble(i), candidate.GetDouble(i), i, plan, state);
-            parts[k] = acc;
-            return state;
-        }, state => { lock (gate) states.Add(state); });
-        var a = new FusedAcc(plan);
-        var histogram = Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new long[FusedPlan.HistogramBins]).ToArray();
-        foreach (var state in states)
-        {
-            // Integer counts: the sum over threads is the same whatever the split.
-            if (simd) FusedKernel.FoldJoint(state.ErrorPairs, state.ValuePairs, histogram);
-            for (int q = 0; q < FusedPlan.Quantities; q++)
-                for (int b = 0; b < FusedPlan.HistogramBins; b++) histogram[q][b] += state.Histogram[q][b];
-        }
+            parts[(int)(start / ChunkSize)] = acc;
+        });
+        var a = new FusedAcc();
         foreach (var part in parts) a.Merge(part);
-        // ---- exact quantiles -------------------------------------------------------------------------------------
+        double peakRef = Math.Max(Math.Abs(Finite(a.RefMin)), Math.Abs(Finite(a.RefMax)));
+        plan.RobustFloor = (float)Math.Max(peakRef * ComparisonMetrics.RobustFloorFraction, float.Epsilon);
+
+        // ---- radix counts: histograms, and the bins that hold wanted ranks ----------------------------------------
         long[] counts = [n, n, a.RefFinite, a.CandFinite];
+        double[] mins = [a.MinAbs, a.MinRel, a.RefMin, a.CandMin], maxs = [a.MaxAbs, a.MaxRel, a.RefMax, a.CandMax];
+        var histogram = Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new long[FusedPlan.HistogramBins]).ToArray();
+        var where = new Dictionary<long, (int, long)>[FusedPlan.Quantities];
+        var targets = new RadixTarget[FusedPlan.Quantities][];
+        long[]? refRadix = null;
+        for (int q = 0; q < FusedPlan.Quantities; q++)
+        {
+            foreach (var state in states)
+                for (int b = 0; b < FusedPlan.HistogramBins; b++) histogram[q][b] += state.Histogram[q][b];
+            if (!plan.Radix) { targets[q] = []; continue; }
+            // The candidate's table holds its counts minus the reference's.
+            var radix = q == 3 ? (long[])refRadix!.Clone() : new long[RadixQuantiles.Bins];
+            foreach (var state in states)
+            {
+                var t = state.Radix[q];
+                for (int copy = 0; copy < RadixQuantiles.Copies(n); copy++)
+                    for (int b = 0, o = copy * RadixQuantiles.Bins; b < RadixQuantiles.Bins; b++) radix[b] += t[o + b];
+            }
+            if (q == 2) refRadix = radix;
+            foreach (int b in RadixQuantiles.BinsInOrder())
+                if (radix[b] != 0) histogram[q][RadixQuantiles.Octave(b)] += radix[b];
+            (targets[q], where[q]) = RadixQuantiles.Plan(radix, WantedRanks(counts[q], userQuantile), mins[q] == maxs[q]);
+        }
+        plan.Targets = targets;
+
+        // ---- second pass -----------------------------------------------------------------------------------------
+        var robustParts = new RobustAcc[chunks];
+        Pass((start, len, state) =>
+        {
+            var acc = new RobustAcc();
+            if (simd)
+                FusedKernel.Run2(rs!.Chunk(start, len, state.R), cs!.Chunk(start, len, state.C), plan, acc, state);
+            else
+            {
+                state.PrepareTargets(plan);
+                for (long i = start; i < start + len; i++) acc.AddDouble(reference.GetDouble(i), candidate.GetDouble(i), plan, state);
+            }
+            robustParts[(int)(start / ChunkSize)] = acc;
+        });
+        var rob = new RobustAcc();
+        foreach (var part in robustParts) rob.Merge(part);
+
+        // ---- exact quantiles -------------------------------------------------------------------------------------
+        // One job per target bin (or per quantity in direct mode), largest first, so the threads share the selections.
+        var values = Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new Dictionary<long, float>()).ToArray();
+        var jobs = new List<(int Q, int J, long Size)>();
+        for (int q = 0; q < FusedPlan.Quantities; q++)
+        {
+            if (counts[q] == 0) continue;
+            if (!plan.Radix) jobs.Add((q, -1, counts[q]));
+            else if (targets[q].Length == 0) foreach (var k in WantedRanks(counts[q], userQuantile)) values[q][k] = (float)mins[q];
+            else for (int j = 0; j < targets[q].Length; j++) jobs.Add((q, j, targets[q][j].Count));
+        }
+        Parallel.ForEach(jobs.OrderByDescending(x => x.Size), po, job =>
+        {
+            var part = job.J < 0
+                ? RadixQuantiles.Direct(states.Select(s => s.All[job.Q]).ToList(), WantedRanks(counts[job.Q], userQuantile))
+                : RadixQuantiles.ResolveTarget(job.Q, job.J, targets[job.Q][job.J], where[job.Q], states);
+            lock (values[job.Q]) foreach (var (k, v) in part) values[job.Q][k] = v;
+        });
         var dists = new Distribution[FusedPlan.Quantities];
-        Parallel.For(0, FusedPlan.Quantities, po, q =>
+        for (int q = 0; q < FusedPlan.Quantities; q++)
         {
             long nq = counts[q];
-            var wanted = WantedRanks(nq, userQuantile);
-            var values = qplans[q].Resolve(nq, wanted, a.Ge[q], a.Gt[q], a.Le[q], a.Lt[q],
-                Enumerable.Range(0, plan.Brackets[q].Length).Select(j => (IReadOnlyList<FloatBuffer>)states.Select(t => t.Kept[q][j]).ToList()).ToArray());
-            values ??= FullSelection(reference, candidate, rs, cs, (Quantity)q, nq, wanted);
+            var vq = values[q];
             double Quant(double pct)
             {
-                var (k0, k1, frac) = QuantilePlan.Ranks(nq, pct);
-                return k0 < 0 ? double.NaN : QuantilePlan.Interpolate(values[k0], values[k1], frac);
+                var (k0, k1, frac) = Ranks(nq, pct);
+                return k0 < 0 ? double.NaN : Interpolate(vq[k0], vq[k1], frac);
             }
             dists[q] = (Quantity)q switch
             {
@@ -86,11 +146,10 @@ internal static class ComparisonEngine
                 Quantity.Ref => Dist(nq, a.RefMin, a.RefMax, a.RefSum, a.RefSumSq, a.RefFinite, Quant, userQuantile),
                 _ => Dist(nq, a.CandMin, a.CandMax, a.CandSum, a.CandSumSq, a.CandFinite, Quant, userQuantile),
             };
-        });
+        }
         long finiteAbs = n - a.InfAbs;
-        var robust = n == 0 ? Distribution.Empty : new Distribution(n, 0, a.RobustMax, n - a.RobustInf > 0 ? a.RobustSum / (n - a.RobustInf) : double.NaN,
+        var robust = n == 0 ? Distribution.Empty : new Distribution(n, 0, rob.Max, n - rob.Inf > 0 ? rob.Sum / (n - rob.Inf) : double.NaN,
             double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
-        double peakRef = Math.Max(Math.Abs(Finite(a.RefMin)), Math.Abs(Finite(a.RefMax)));
         double mse = finiteAbs > 0 ? a.SumAbsSq / finiteAbs : double.NaN;
         foreach (var state in states) state.Dispose();
         return new ComparisonMetrics
@@ -102,7 +161,7 @@ internal static class ComparisonEngine
             Reference = dists[2],
             Candidate = dists[3],
             RobustRelError = robust,
-            RobustFloor = floor,
+            RobustFloor = plan.RobustFloor,
             InfiniteAbsErrors = a.InfAbs,
             InfiniteRelErrors = a.InfRel,
             WorstAbs = n == 0 ? null : Worst(reference, candidate, a.MaxAbsIndex),
@@ -130,7 +189,7 @@ internal static class ComparisonEngine
         var ranks = new List<long>();
         foreach (var pct in Percentiles.Append(userQuantile))
         {
-            var (k0, k1, _) = QuantilePlan.Ranks(n, pct);
+            var (k0, k1, _) = Ranks(n, pct);
             if (k0 < 0) continue;
             ranks.Add(k0);
             ranks.Add(k1);
@@ -159,90 +218,20 @@ internal static class ComparisonEngine
         return new WorstElement(index, r.Shape.FormatIndex(index), r.FormatElement(index), c.FormatElement(index), abs, ErrorMath.RelError(abs, rv));
     }
 
-    /// <summary>The four quantities of element <paramref name="i"/> (NaN where a value is not finite).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Quantities(TensorData r, TensorData c, FloatSource? rs, FloatSource? cs, long i, Span<float> q)
+    /// <summary>numpy's default ("linear") quantile of n sorted values at q: the two ranks it reads and the weight.</summary>
+    public static (long K0, long K1, double Frac) Ranks(long n, double q)
     {
-        if (rs is not null)
-        {
-            float rv = rs.At(i), cv = cs!.At(i);
-            float abs = FusedKernel.AbsF(rv, cv);
-            q[0] = abs;
-            q[1] = FusedKernel.RelF(abs, Math.Abs(rv));
-            q[2] = float.IsFinite(rv) ? rv : float.NaN;
-            q[3] = float.IsFinite(cv) ? cv : float.NaN;
-        }
-        else
-        {
-            double rv = r.GetDouble(i), cv = c.GetDouble(i);
-            double abs = ErrorMath.AbsError(rv, cv);
-            q[0] = (float)abs;
-            q[1] = (float)ErrorMath.RelError(abs, rv);
-            q[2] = double.IsFinite(rv) ? (float)rv : float.NaN;
-            q[3] = double.IsFinite(cv) ? (float)cv : float.NaN;
-        }
+        if (n <= 0) return (-1, -1, 0);
+        double h = q * (n - 1);
+        long k0 = (long)Math.Floor(h);
+        long k1 = Math.Min(k0 + 1, n - 1);
+        return (k0, k1, h - k0);
     }
 
-    /// <summary>
-    /// Sorted samples of each quantity (NaN dropped) and the largest finite |ref| seen. Above <see cref="QuantilePlan.SampleSize"/>
-    /// elements: one element at a fixed-seed random position in each of that many equal stretches; otherwise the
-    /// samples are empty (every value is kept and selected exactly) and the peak is exact.
-    /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static (float[][] Samples, double Peak) Sample(TensorData r, TensorData c, FloatSource? rs, FloatSource? cs, long n, ParallelOptions po)
+    public static double Interpolate(float x0, float x1, double frac)
     {
-        int m = QuantilePlan.SampleSize;
-        if (n <= m)
-        {
-            double peak = 0;
-            for (long i = 0; i < n; i++) { double v = Math.Abs(r.GetDouble(i)); if (double.IsFinite(v)) peak = Math.Max(peak, v); }
-            return (Enumerable.Range(0, FusedPlan.Quantities).Select(_ => Array.Empty<float>()).ToArray(), peak);
-        }
-        var values = new float[FusedPlan.Quantities][];
-        for (int q = 0; q < values.Length; q++) values[q] = new float[m];
-        Parallel.For(0, 4, po, part =>
-        {
-            Span<float> qs = stackalloc float[FusedPlan.Quantities];
-            for (int s = part * m / 4; s < (part + 1) * m / 4; s++)
-            {
-                long start = n * s / m, end = n * (s + 1) / m;
-                ulong z = Runners.Inputs.SplitMix64.Finalize(0x5DEECE66DUL + (ulong)s);
-                long i = start + (long)(z % (ulong)(end - start));
-                Quantities(r, c, rs, cs, i, qs);
-                for (int q = 0; q < qs.Length; q++) values[q][s] = qs[q];
-            }
-        });
-        double peakSample = 0;
-        foreach (var v in values[2]) if (!float.IsNaN(v)) peakSample = Math.Max(peakSample, Math.Abs(v));
-        var sorted = new float[FusedPlan.Quantities][];
-        Parallel.For(0, FusedPlan.Quantities, po, q =>
-        {
-            var list = values[q].Where(v => !float.IsNaN(v)).ToArray();
-            Array.Sort(list);
-            sorted[q] = list;
-        });
-        return (sorted, peakSample);
-    }
-
-    /// <summary>How many times <see cref="FullSelection"/> ran in this process (tests check the brackets held).</summary>
-    internal static long FullSelections;
-
-    /// <summary>The fallback: every value of one quantity in one temporary array, then selection for each rank.</summary>
-    private static Dictionary<long, float> FullSelection(TensorData r, TensorData c, FloatSource? rs, FloatSource? cs, Quantity quantity, long count, List<long> ranks)
-    {
-        Interlocked.Increment(ref FullSelections);
-        var all = new float[count];
-        long w = 0;
-        Span<float> q = stackalloc float[FusedPlan.Quantities];
-        for (long i = 0; i < r.ElementCount; i++)
-        {
-            Quantities(r, c, rs, cs, i, q);
-            float v = q[(int)quantity];
-            if (!float.IsNaN(v)) all[w++] = v;
-        }
-        var sorted = ranks.Distinct().Order().Select(k => (int)k).ToArray();
-        var values = new float[sorted.Length];
-        Select.Ranks(all, sorted, values);
-        return sorted.Select((k, i) => (k, i)).ToDictionary(t => (long)t.k, t => values[t.i]);
+        if (frac == 0 || x0 == x1) return x0;
+        if (float.IsInfinity(x1)) return x1;
+        return x0 + frac * ((double)x1 - x0);
     }
 }

@@ -5,352 +5,393 @@ using System.Runtime.Intrinsics;
 namespace PolyNet.Compare.Kernels;
 
 /// <summary>
-/// The one pass over float32 data that computes every comparison metric: verdict counts, error and value statistics,
-/// similarity sums, bracket counts and kept values for exact quantiles, and octave histograms (bin = sign and
-/// exponent bits, so no range is needed in advance). AVX2-width SIMD; lanes follow exactly the float semantics of
-/// <see cref="AddFloat"/>, which handles the tail.
+/// The two passes over float32 data (<see cref="ComparisonEngine"/> drives them).
+/// The first computes every comparison metric except the robust error: verdict counts, error and value statistics,
+/// similarity sums, and per quantity the counts per radix bin (<see cref="RadixQuantiles"/>), whose marginals are the
+/// octave histograms. The second computes the robust relative error (its floor needs the largest |ref|) and keeps or
+/// counts the values in the radix bins that hold wanted ranks.
+/// 512-bit SIMD (two 256-bit halves where the hardware has no AVX-512); lanes follow exactly the float semantics of
+/// <see cref="AddFloat"/>, which handles the tail. A block whose values are all finite takes a lean path; any NaN or
+/// infinity in a block sends that block through the full path, which gives the same results for finite values.
 /// </summary>
 internal static class FusedKernel
 {
     public const int Block = 2048;
 
-    /// <summary>Joint-histogram sizes: 2^8 error exponents squared, 2^9 signed value exponents squared.</summary>
-    public const int ErrorPairBins = 1 << 16, ValuePairBins = 1 << 18;
-
-    /// <summary>
-    /// Runs the pass over one chunk. <paramref name="errorPairs"/> and <paramref name="valuePairs"/> are the calling
-    /// thread's joint histograms (integer counts: their sum over threads does not depend on the split).
-    /// </summary>
-    public static void Run(ReadOnlySpan<float> r, ReadOnlySpan<float> c, long baseIndex, FusedPlan plan, FusedAcc acc, FusedThreadState state)
-    {
-        var ctx = (Context)(state.KernelContext ??= new Context(plan, state));
-        for (int start = 0; start < r.Length; start += Block)
-        {
-            int len = Math.Min(Block, r.Length - start);
-            RunBlock(r.Slice(start, len), c.Slice(start, len), baseIndex + start, plan, acc, ctx);
-        }
-    }
-
-    /// <summary>Adds the marginals of the joint tables to the four octave histograms.</summary>
-    public static void FoldJoint(int[] errorPairs, int[] valuePairs, long[][] histogram)
-    {
-        for (int k = 0; k < ErrorPairBins; k++)
-        {
-            int n = errorPairs[k];
-            if (n == 0) continue;
-            histogram[0][k >> 8] += n;
-            histogram[1][k & 0xFF] += n;
-        }
-        for (int k = 0; k < ValuePairBins; k++)
-        {
-            int n = valuePairs[k];
-            if (n == 0) continue;
-            histogram[2][k >> 9] += n;
-            histogram[3][k & 0x1FF] += n;
-        }
-    }
-
-    /// <summary>Per-call constants and scratch, so a block allocates nothing.</summary>
+    /// <summary>Per-thread scratch, so a block allocates nothing.</summary>
     private sealed class Context
     {
         public readonly float[][] Buffers = Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new float[Block]).ToArray();
         public readonly int[] Keys = new int[Block];
-        /// <summary>Indices of the vectors holding a value inside some bracket (filled call-free, read after).</summary>
-        public readonly int[] Hits = new int[Block / 8 + 1];
-        /// <summary>Joint exponent histograms: (abs, rel) errors and (ref, cand) values; their marginals are exact.</summary>
-        public readonly int[] ErrorPairs, ValuePairs;
-        /// <summary>Threshold slots per quantity and per group of <see cref="MaxBrackets"/> brackets.</summary>
-        public readonly Vector256<float>[][][] GeT, LeT;
+        /// <summary>Second pass: per quantity, the bits of the values in a target bin (16 elements of slack).</summary>
+        public readonly uint[][] Packs = Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new uint[Block + 16]).ToArray();
+        /// <summary>Second pass, a quantity with more than four targets: per vector, the lanes in a target bin.</summary>
+        public readonly ushort[] Masks = new ushort[Block / 16];
+    }
 
-        public readonly FusedThreadState State;
+    // ---- first pass ------------------------------------------------------------------------------------------------
 
-        public Context(FusedPlan plan, FusedThreadState state)
+    /// <summary>Runs the first pass over one chunk.</summary>
+    public static void Run(ReadOnlySpan<float> r, ReadOnlySpan<float> c, long baseIndex, FusedPlan plan, FusedAcc acc, FusedThreadState state)
+    {
+        var ctx = (Context)(state.KernelContext ??= new Context());
+        for (int start = 0; start < r.Length; start += Block)
         {
-            State = state;
-            ErrorPairs = state.ErrorPairs;
-            ValuePairs = state.ValuePairs;
-            // Per bracket two "x >= t" slots and two "x <= t" slots: slot 1 is the edge of the kept range, slot 0 the
-            // edge itself when that edge is open (ties counted, not kept). Unused slots hold NaN, which counts nothing.
-            GeT = plan.Brackets.Select(q => Groups(q).Select(g => Slots(g, b => b.LoOpen ? (b.Lo, MathF.BitIncrement(b.Lo)) : (float.NaN, b.Lo))).ToArray()).ToArray();
-            LeT = plan.Brackets.Select(q => Groups(q).Select(g => Slots(g, b => b.HiOpen ? (b.Hi, MathF.BitDecrement(b.Hi)) : (float.NaN, b.Hi))).ToArray()).ToArray();
-        }
-
-        public static Bracket[][] Groups(Bracket[] q) => q.Chunk(MaxBrackets).ToArray();
-
-        private static Vector256<float>[] Slots(Bracket[] q, Func<Bracket, (float Edge, float Kept)> f)
-        {
-            var slots = Enumerable.Repeat(Vector256.Create(float.NaN), 2 * MaxBrackets).ToArray();
-            for (int j = 0; j < q.Length; j++)
-            {
-                var (edge, kept) = f(q[j]);
-                slots[2 * j] = Vector256.Create(edge);
-                slots[2 * j + 1] = Vector256.Create(kept);
-            }
-            return slots;
+            int len = Math.Min(Block, r.Length - start);
+            RunBlock(r.Slice(start, len), c.Slice(start, len), baseIndex + start, plan, acc, state, ctx);
         }
     }
 
-    /// <summary>Brackets per group (the engine asks for up to five per quantity: p50, p90, p95, p99 and the user's quantile, fewer when they merge).</summary>
-    public const int MaxBrackets = 4;
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunBlock(ReadOnlySpan<float> r, ReadOnlySpan<float> c, long baseIndex, FusedPlan plan, FusedAcc acc, Context ctx)
+    private static void RunBlock(ReadOnlySpan<float> r, ReadOnlySpan<float> c, long baseIndex, FusedPlan plan, FusedAcc acc, FusedThreadState state, Context ctx)
     {
-        int vecEnd = r.Length & ~7;
+        int vecEnd = r.Length & ~15;
         if (vecEnd > 0)
         {
             var b = ctx.Buffers;
-            Errors(r[..vecEnd], c[..vecEnd], baseIndex, plan, acc, b[0], b[1]);
-            Values(r[..vecEnd], c[..vecEnd], acc, b[2], b[3]);
-            JointHistogram(b[0].AsSpan(0, vecEnd), b[1].AsSpan(0, vecEnd), 23, 8, ctx.ErrorPairs, ctx.Keys);
-            JointHistogram(b[2].AsSpan(0, vecEnd), b[3].AsSpan(0, vecEnd), 23, 9, ctx.ValuePairs, ctx.Keys);
-            for (int q = 0; q < FusedPlan.Quantities; q++)
-                for (int g = 0; g < ctx.GeT[q].Length; g++)
-                {
-                    int first = g * MaxBrackets;
-                    var group = plan.Brackets[q].AsSpan(first, Math.Min(MaxBrackets, plan.Brackets[q].Length - first));
-                    Brackets(b[q].AsSpan(0, vecEnd), group, ctx.GeT[q][g], ctx.LeT[q][g], acc.Ge[q].AsSpan(first), acc.Gt[q].AsSpan(first),
-                        acc.Le[q].AsSpan(first), acc.Lt[q].AsSpan(first), ctx.Hits, ctx.State.Kept[q].AsSpan(first));
-                }
+            var rv = r[..vecEnd];
+            var cv = c[..vecEnd];
+            bool lean = ValuesLean(rv, cv, acc);
+            if (lean) ErrorsLean(rv, cv, baseIndex, plan, acc, b[0], b[1]);
+            else
+            {
+                Values(rv, cv, acc, b[2], b[3]);
+                Errors(rv, cv, baseIndex, plan, acc, b[0], b[1]);
+            }
+            // Values of a lean block are all finite: count them where they are; else the buffers hold NaN for the rest.
+            ReadOnlySpan<float> refs = lean ? rv : b[2].AsSpan(0, vecEnd), cands = lean ? cv : b[3].AsSpan(0, vecEnd);
+            if (plan.Radix)
+            {
+                RadixCount(b[0].AsSpan(0, vecEnd), state.Radix[0], ctx.Keys);
+                RadixCount(b[1].AsSpan(0, vecEnd), state.Radix[1], ctx.Keys);
+                RadixCount(refs, state.Radix[2], ctx.Keys);
+                RadixCountPair(refs, cands, state.Radix[3]);
+            }
+            else
+            {
+                KeepAll(b[0].AsSpan(0, vecEnd), 0, state);
+                KeepAll(b[1].AsSpan(0, vecEnd), 1, state);
+                KeepAll(refs, 2, state);
+                KeepAll(cands, 3, state);
+            }
         }
-        for (int i = vecEnd; i < r.Length; i++) AddFloat(acc, r[i], c[i], baseIndex + i, plan, ctx.State);
+        for (int i = vecEnd; i < r.Length; i++) AddFloat(acc, r[i], c[i], baseIndex + i, plan, state);
     }
 
-    /// <summary>Errors, verdict and their statistics; writes |cand − ref| and the relative error to the buffers.</summary>
+    /// <summary>
+    /// The values' statistics when every value is finite (checked at the end: a NaN or an infinity shows in the sums or
+    /// extremes, and then nothing is added and the caller takes the full path). Returns whether the block was lean.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Errors(ReadOnlySpan<float> r, ReadOnlySpan<float> c, long baseIndex, FusedPlan plan, FusedAcc acc, float[] absOut, float[] relOut)
+    private static bool ValuesLean(ReadOnlySpan<float> r, ReadOnlySpan<float> c, FusedAcc acc)
     {
-        var zero = Vector256<float>.Zero;
-        var inf = Vector256.Create(float.PositiveInfinity);
-        var fmax = Vector256.Create(float.MaxValue);
-        var vAtol = Vector256.Create((float)Math.Min(plan.Atol, float.MaxValue));
-        var vRtol = Vector256.Create((float)Math.Min(plan.Rtol, float.MaxValue));
-        var vFloor = Vector256.Create(plan.RobustFloor);
-        Vector256<int> mismatch = default, infAbs = default, infRel = default, zeroAbs = default, infRob = default;
-        Vector256<float> sumAbs = zero, sumAbsSq = zero, sumRel = zero, sumRelSq = zero, maxAbs = zero, maxRel = zero, maxRob = zero, sumRob = zero;
-        Vector256<float> needA = zero, needR = zero, minAbs = inf, minRel = inf;
+        var zero = Vector512<float>.Zero;
+        Vector512<float> dot = zero, rSq = zero, cSq = zero, rSum = zero, cSum = zero;
+        Vector512<float> rMin = Vector512.Create(float.PositiveInfinity), cMin = rMin, rMax = Vector512.Create(float.NegativeInfinity), cMax = rMax;
+        ref float rr = ref MemoryMarshal.GetReference(r);
+        ref float cr = ref MemoryMarshal.GetReference(c);
+        for (int i = 0; i < r.Length; i += 16)
+        {
+            var vr = Vector512.LoadUnsafe(ref rr, (nuint)i);
+            var vc = Vector512.LoadUnsafe(ref cr, (nuint)i);
+            dot += vr * vc; rSq += vr * vr; cSq += vc * vc;
+            rSum += vr; cSum += vc;
+            rMin = Vector512.MinNative(rMin, vr); rMax = Vector512.MaxNative(rMax, vr);
+            cMin = Vector512.MinNative(cMin, vc); cMax = Vector512.MaxNative(cMax, vc);
+        }
+        // Any NaN or infinity makes a sum non-finite (NaN + x is NaN; inf + x is inf or NaN): the check is complete.
+        var sums = rSum + cSum + rSq + cSq;
+        if (!Vector512.EqualsAll(sums - sums, zero)) return false;
+        float rLo = HMin(rMin), rHi = HMax(rMax), cLo = HMin(cMin), cHi = HMax(cMax);
+        double refSq = Vector512.Sum(rSq), candSq = Vector512.Sum(cSq);
+        acc.Dot += Vector512.Sum(dot); acc.RefSq += refSq; acc.CandSq += candSq;
+        acc.RefFinite += r.Length; acc.CandFinite += r.Length;
+        acc.RefMin = Math.Min(acc.RefMin, rLo); acc.RefMax = Math.Max(acc.RefMax, rHi);
+        acc.CandMin = Math.Min(acc.CandMin, cLo); acc.CandMax = Math.Max(acc.CandMax, cHi);
+        acc.RefSum += Vector512.Sum(rSum); acc.RefSumSq += refSq;
+        acc.CandSum += Vector512.Sum(cSum); acc.CandSumSq += candSq;
+        return true;
+    }
+
+    /// <summary>Errors, verdict and their statistics for a block whose values are all finite; writes |cand − ref| and the relative error.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ErrorsLean(ReadOnlySpan<float> r, ReadOnlySpan<float> c, long baseIndex, FusedPlan plan, FusedAcc acc, float[] absOut, float[] relOut)
+    {
+        var zero = Vector512<float>.Zero;
+        var inf = Vector512.Create(float.PositiveInfinity);
+        var vAtol = Vector512.Create((float)Math.Min(plan.Atol, float.MaxValue));
+        var vRtol = Vector512.Create((float)Math.Min(plan.Rtol, float.MaxValue));
+        Vector512<int> ok = default, infRel = default, zeroAbs = default;
+        Vector512<float> sumAbs = zero, sumAbsSq = zero, sumRel = zero, sumRelSq = zero, maxAbs = zero, maxRel = zero;
+        Vector512<float> needA = zero, needR = zero, minAbs = inf, minRel = inf;
         ref float rr = ref MemoryMarshal.GetReference(r);
         ref float cr = ref MemoryMarshal.GetReference(c);
         ref float ao = ref MemoryMarshal.GetArrayDataReference(absOut);
         ref float ro = ref MemoryMarshal.GetArrayDataReference(relOut);
-        for (int i = 0; i < r.Length; i += 8)
+        for (int i = 0; i < r.Length; i += 16)
         {
-            var vr = Vector256.LoadUnsafe(ref rr, (nuint)i);
-            var vc = Vector256.LoadUnsafe(ref cr, (nuint)i);
-            var ar = Vector256.Abs(vr);
-            var abs = Vector256.Abs(vc - vr);
-            abs = Vector256.ConditionalSelect(Vector256.Equals(vc, vr) | (~Vector256.Equals(vr, vr) & ~Vector256.Equals(vc, vc)), zero, abs);
-            abs = Vector256.ConditionalSelect(~Vector256.Equals(abs, abs), inf, abs); // NaN against a number: +inf
-            var absZero = Vector256.Equals(abs, zero);
-            var rel = abs / ar;
-            rel = Vector256.ConditionalSelect(absZero, zero, rel);
-            rel = Vector256.ConditionalSelect(~Vector256.Equals(rel, rel), inf, rel);
+            var vr = Vector512.LoadUnsafe(ref rr, (nuint)i);
+            var vc = Vector512.LoadUnsafe(ref cr, (nuint)i);
+            var ar = Vector512.Abs(vr);
+            var abs = Vector512.Abs(vc - vr);
+            var absZero = Vector512.Equals(abs, zero);
+            // 0/0 (equal zeros) is NaN: an exact zero error has relative error 0. A zero reference otherwise gives +inf.
+            var rel = Vector512.AndNot(abs / ar, absZero);
             abs.StoreUnsafe(ref ao, (nuint)i);
             rel.StoreUnsafe(ref ro, (nuint)i);
-            var ok = Vector256.LessThanOrEqual(abs, Vector256.Min(vAtol + vRtol * ar, fmax)) | absZero;
+            // The sum cannot be NaN (finite ar); past float.MaxValue it is +inf and passes every finite error, as the full path's clamp does.
+            ok -= Vector512.LessThanOrEqual(abs, vAtol + vRtol * ar).AsInt32();
+            zeroAbs -= absZero.AsInt32();
+            var relInf = Vector512.Equals(rel, inf);
+            infRel -= relInf.AsInt32();
+            var relF = Vector512.AndNot(rel, relInf);
+            sumAbs += abs; sumAbsSq += abs * abs;
+            sumRel += relF; sumRelSq += relF * relF;
+            maxAbs = Vector512.MaxNative(maxAbs, abs);
+            maxRel = Vector512.MaxNative(maxRel, rel);
+            minAbs = Vector512.MinNative(minAbs, abs);
+            minRel = Vector512.MinNative(minRel, rel);
+            // abs − rtol·|ref| is at most 0 for an exact zero error, and needA starts at 0: no special case.
+            needA = Vector512.MaxNative(needA, abs - vRtol * ar);
+        }
+        // The rtol an element needs, (abs − atol)/|ref|, is positive only where abs > atol and never exceeds its
+        // relative error: most blocks (every one of a passing comparison) cannot raise the maximum and skip the division.
+        if (HMax(maxAbs) > vAtol[0] && HMax(maxRel) > acc.NeedRtol)
+            for (int i = 0; i < r.Length; i += 16)
+            {
+                var vr = Vector512.LoadUnsafe(ref rr, (nuint)i);
+                var vc = Vector512.LoadUnsafe(ref cr, (nuint)i);
+                var abs = Vector512.Abs(vc - vr);
+                needR = Vector512.MaxNative(needR, Vector512.ConditionalSelect(Vector512.LessThanOrEqual(abs, vAtol), zero, (abs - vAtol) / Vector512.Abs(vr)));
+            }
+        acc.Mismatch += r.Length - Vector512.Sum(ok);
+        acc.ZeroAbs += Vector512.Sum(zeroAbs);
+        acc.InfRel += Vector512.Sum(infRel);
+        Finish(r, c, baseIndex, plan, acc, sumAbs, sumAbsSq, sumRel, sumRelSq, maxAbs, maxRel, minAbs, minRel, needA, needR);
+    }
+
+    /// <summary>Errors, verdict and their statistics with full NaN and infinity semantics; writes |cand − ref| and the relative error.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Errors(ReadOnlySpan<float> r, ReadOnlySpan<float> c, long baseIndex, FusedPlan plan, FusedAcc acc, float[] absOut, float[] relOut)
+    {
+        var zero = Vector512<float>.Zero;
+        var inf = Vector512.Create(float.PositiveInfinity);
+        var fmax = Vector512.Create(float.MaxValue);
+        var vAtol = Vector512.Create((float)Math.Min(plan.Atol, float.MaxValue));
+        var vRtol = Vector512.Create((float)Math.Min(plan.Rtol, float.MaxValue));
+        Vector512<int> mismatch = default, infAbs = default, infRel = default, zeroAbs = default;
+        Vector512<float> sumAbs = zero, sumAbsSq = zero, sumRel = zero, sumRelSq = zero, maxAbs = zero, maxRel = zero;
+        Vector512<float> needA = zero, needR = zero, minAbs = inf, minRel = inf;
+        ref float rr = ref MemoryMarshal.GetReference(r);
+        ref float cr = ref MemoryMarshal.GetReference(c);
+        ref float ao = ref MemoryMarshal.GetArrayDataReference(absOut);
+        ref float ro = ref MemoryMarshal.GetArrayDataReference(relOut);
+        for (int i = 0; i < r.Length; i += 16)
+        {
+            var vr = Vector512.LoadUnsafe(ref rr, (nuint)i);
+            var vc = Vector512.LoadUnsafe(ref cr, (nuint)i);
+            var ar = Vector512.Abs(vr);
+            var (abs, rel) = AbsRel(vr, vc, ar);
+            abs.StoreUnsafe(ref ao, (nuint)i);
+            rel.StoreUnsafe(ref ro, (nuint)i);
+            var absZero = Vector512.Equals(abs, zero);
+            // NaN bounds (a NaN reference) only meet errors of 0 or +inf, whose verdicts the clamp does not change.
+            var ok = Vector512.LessThanOrEqual(abs, Vector512.MinNative(vAtol + vRtol * ar, fmax)) | absZero;
             mismatch -= (~ok).AsInt32();
             zeroAbs -= absZero.AsInt32();
-            var absInf = Vector256.Equals(abs, inf);
-            var relInf = Vector256.Equals(rel, inf);
+            var absInf = Vector512.Equals(abs, inf);
+            var relInf = Vector512.Equals(rel, inf);
             infAbs -= absInf.AsInt32();
             infRel -= relInf.AsInt32();
-            var absF = Vector256.ConditionalSelect(absInf, zero, abs);
-            var relF = Vector256.ConditionalSelect(relInf, zero, rel);
+            var absF = Vector512.AndNot(abs, absInf);
+            var relF = Vector512.AndNot(rel, relInf);
             sumAbs += absF; sumAbsSq += absF * absF;
             sumRel += relF; sumRelSq += relF * relF;
-            maxAbs = Vector256.Max(maxAbs, abs);
-            maxRel = Vector256.Max(maxRel, rel);
-            minAbs = Vector256.Min(minAbs, abs);
-            minRel = Vector256.Min(minRel, rel);
-            needA = Vector256.Max(needA, Vector256.ConditionalSelect(absInf, inf, Vector256.ConditionalSelect(absZero, zero, abs - vRtol * ar)));
+            maxAbs = Vector512.MaxNative(maxAbs, abs);
+            maxRel = Vector512.MaxNative(maxRel, rel);
+            minAbs = Vector512.MinNative(minAbs, abs);
+            minRel = Vector512.MinNative(minRel, rel);
+            needA = Vector512.MaxNative(needA, Vector512.ConditionalSelect(absInf, inf, Vector512.ConditionalSelect(absZero, zero, abs - vRtol * ar)));
             var tr = (abs - vAtol) / ar;
-            tr = Vector256.ConditionalSelect(~Vector256.Equals(tr, tr), inf, tr);
-            needR = Vector256.Max(needR, Vector256.ConditionalSelect(Vector256.LessThanOrEqual(abs, vAtol), zero, tr));
-            var rob = abs / Vector256.Max(ar, vFloor);
-            rob = Vector256.ConditionalSelect(absZero, zero, rob);
-            rob = Vector256.ConditionalSelect(~Vector256.Equals(rob, rob), inf, rob);
-            var robInf = Vector256.Equals(rob, inf);
-            infRob -= robInf.AsInt32();
-            sumRob += Vector256.ConditionalSelect(robInf, zero, rob);
-            maxRob = Vector256.Max(maxRob, rob);
+            tr = Vector512.ConditionalSelect(Vector512.IsNaN(tr), inf, tr);
+            needR = Vector512.MaxNative(needR, Vector512.ConditionalSelect(Vector512.LessThanOrEqual(abs, vAtol), zero, tr));
         }
-        acc.Mismatch += Vector256.Sum(mismatch);
-        acc.ZeroAbs += Vector256.Sum(zeroAbs);
-        acc.InfAbs += Vector256.Sum(infAbs); acc.InfRel += Vector256.Sum(infRel);
-        acc.SumAbs += Vector256.Sum(sumAbs); acc.SumAbsSq += Vector256.Sum(sumAbsSq);
-        acc.SumRel += Vector256.Sum(sumRel); acc.SumRelSq += Vector256.Sum(sumRelSq);
+        acc.Mismatch += Vector512.Sum(mismatch);
+        acc.ZeroAbs += Vector512.Sum(zeroAbs);
+        acc.InfAbs += Vector512.Sum(infAbs); acc.InfRel += Vector512.Sum(infRel);
+        Finish(r, c, baseIndex, plan, acc, sumAbs, sumAbsSq, sumRel, sumRelSq, maxAbs, maxRel, minAbs, minRel, needA, needR);
+    }
+
+    /// <summary>
+    /// |cand − ref| and the relative error with full semantics: equal values (NaN against NaN included) have error 0,
+    /// NaN against a number +inf; the relative error is 0 for a zero error and +inf where it is undefined.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float> Abs, Vector512<float> Rel) AbsRel(Vector512<float> vr, Vector512<float> vc, Vector512<float> ar)
+    {
+        var zero = Vector512<float>.Zero;
+        var inf = Vector512.Create(float.PositiveInfinity);
+        var abs = Vector512.Abs(vc - vr);
+        abs = Vector512.ConditionalSelect(Vector512.Equals(vc, vr) | (Vector512.IsNaN(vr) & Vector512.IsNaN(vc)), zero, abs);
+        abs = Vector512.ConditionalSelect(Vector512.IsNaN(abs), inf, abs);
+        var absZero = Vector512.Equals(abs, zero);
+        var rel = Vector512.AndNot(abs / ar, absZero);
+        rel = Vector512.ConditionalSelect(Vector512.IsNaN(rel), inf, rel);
+        return (abs, rel);
+    }
+
+    private static void Finish(ReadOnlySpan<float> r, ReadOnlySpan<float> c, long baseIndex, FusedPlan plan, FusedAcc acc,
+        Vector512<float> sumAbs, Vector512<float> sumAbsSq, Vector512<float> sumRel, Vector512<float> sumRelSq, Vector512<float> maxAbs,
+        Vector512<float> maxRel, Vector512<float> minAbs, Vector512<float> minRel, Vector512<float> needA, Vector512<float> needR)
+    {
+        acc.SumAbs += Vector512.Sum(sumAbs); acc.SumAbsSq += Vector512.Sum(sumAbsSq);
+        acc.SumRel += Vector512.Sum(sumRel); acc.SumRelSq += Vector512.Sum(sumRelSq);
         acc.NeedAtol = Math.Max(acc.NeedAtol, HMax(needA)); acc.NeedRtol = Math.Max(acc.NeedRtol, HMax(needR));
-        acc.RobustSum += Vector256.Sum(sumRob); acc.RobustInf += Vector256.Sum(infRob);
         acc.MinAbs = Math.Min(acc.MinAbs, HMin(minAbs)); acc.MinRel = Math.Min(acc.MinRel, HMin(minRel));
         // Worst elements: only when this block beats what is known, find the first index by rescanning it.
-        float mAbs = HMax(maxAbs), mRel = HMax(maxRel), mRob = HMax(maxRob);
-        if (mAbs > acc.MaxAbs) { acc.MaxAbs = mAbs; acc.MaxAbsIndex = baseIndex + FirstIndex(r, c, mAbs, 0, plan.RobustFloor); }
-        if (mRel > acc.MaxRel) { acc.MaxRel = mRel; acc.MaxRelIndex = baseIndex + FirstIndex(r, c, mRel, 1, plan.RobustFloor); }
-        acc.RobustMax = Math.Max(acc.RobustMax, mRob);
+        float mAbs = HMax(maxAbs), mRel = HMax(maxRel);
+        if (mAbs > acc.MaxAbs) { acc.MaxAbs = mAbs; acc.MaxAbsIndex = baseIndex + FirstIndex(r, c, mAbs, relative: false); }
+        if (mRel > acc.MaxRel) { acc.MaxRel = mRel; acc.MaxRelIndex = baseIndex + FirstIndex(r, c, mRel, relative: true); }
     }
 
     /// <summary>Statistics of both sides' values and their similarity; writes the finite values (NaN for the rest) to the buffers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Values(ReadOnlySpan<float> r, ReadOnlySpan<float> c, FusedAcc acc, float[] refOut, float[] candOut)
     {
-        var zero = Vector256<float>.Zero;
-        var inf = Vector256.Create(float.PositiveInfinity);
-        var ninf = Vector256.Create(float.NegativeInfinity);
-        var nan = Vector256.Create(float.NaN);
-        Vector256<int> nanR = default, nanC = default, finR = default, finC = default;
-        Vector256<float> dot = zero, refSq = zero, candSq = zero;
-        Vector256<float> rMin = inf, rMax = ninf, rSum = zero, rSumSq = zero, cMin = inf, cMax = ninf, cSum = zero, cSumSq = zero;
+        var zero = Vector512<float>.Zero;
+        var inf = Vector512.Create(float.PositiveInfinity);
+        var ninf = Vector512.Create(float.NegativeInfinity);
+        var nan = Vector512.Create(float.NaN);
+        Vector512<int> nanR = default, nanC = default, finR = default, finC = default;
+        Vector512<float> dot = zero, refSq = zero, candSq = zero;
+        Vector512<float> rMin = inf, rMax = ninf, rSum = zero, rSumSq = zero, cMin = inf, cMax = ninf, cSum = zero, cSumSq = zero;
         ref float rr = ref MemoryMarshal.GetReference(r);
         ref float cr = ref MemoryMarshal.GetReference(c);
         ref float ro = ref MemoryMarshal.GetArrayDataReference(refOut);
         ref float co = ref MemoryMarshal.GetArrayDataReference(candOut);
-        for (int i = 0; i < r.Length; i += 8)
+        for (int i = 0; i < r.Length; i += 16)
         {
-            var vr = Vector256.LoadUnsafe(ref rr, (nuint)i);
-            var vc = Vector256.LoadUnsafe(ref cr, (nuint)i);
-            var finMaskR = Vector256.Equals(vr - vr, zero);
-            var finMaskC = Vector256.Equals(vc - vc, zero);
-            nanR -= (~Vector256.Equals(vr, vr)).AsInt32();
-            nanC -= (~Vector256.Equals(vc, vc)).AsInt32();
+            var vr = Vector512.LoadUnsafe(ref rr, (nuint)i);
+            var vc = Vector512.LoadUnsafe(ref cr, (nuint)i);
+            var finMaskR = Vector512.Equals(vr - vr, zero);
+            var finMaskC = Vector512.Equals(vc - vc, zero);
+            nanR -= Vector512.IsNaN(vr).AsInt32();
+            nanC -= Vector512.IsNaN(vc).AsInt32();
             finR -= finMaskR.AsInt32();
             finC -= finMaskC.AsInt32();
             var both = finMaskR & finMaskC;
-            var rB = Vector256.ConditionalSelect(both, vr, zero);
-            var cB = Vector256.ConditionalSelect(both, vc, zero);
+            var rB = vr & both;
+            var cB = vc & both;
             dot += rB * cB; refSq += rB * rB; candSq += cB * cB;
-            var rF = Vector256.ConditionalSelect(finMaskR, vr, zero);
-            var cF = Vector256.ConditionalSelect(finMaskC, vc, zero);
+            var rF = vr & finMaskR;
+            var cF = vc & finMaskC;
             rSum += rF; rSumSq += rF * rF; cSum += cF; cSumSq += cF * cF;
-            rMin = Vector256.Min(rMin, Vector256.ConditionalSelect(finMaskR, vr, inf));
-            rMax = Vector256.Max(rMax, Vector256.ConditionalSelect(finMaskR, vr, ninf));
-            cMin = Vector256.Min(cMin, Vector256.ConditionalSelect(finMaskC, vc, inf));
-            cMax = Vector256.Max(cMax, Vector256.ConditionalSelect(finMaskC, vc, ninf));
-            Vector256.ConditionalSelect(finMaskR, vr, nan).StoreUnsafe(ref ro, (nuint)i);
-            Vector256.ConditionalSelect(finMaskC, vc, nan).StoreUnsafe(ref co, (nuint)i);
+            rMin = Vector512.MinNative(rMin, Vector512.ConditionalSelect(finMaskR, vr, inf));
+            rMax = Vector512.MaxNative(rMax, Vector512.ConditionalSelect(finMaskR, vr, ninf));
+            cMin = Vector512.MinNative(cMin, Vector512.ConditionalSelect(finMaskC, vc, inf));
+            cMax = Vector512.MaxNative(cMax, Vector512.ConditionalSelect(finMaskC, vc, ninf));
+            Vector512.ConditionalSelect(finMaskR, vr, nan).StoreUnsafe(ref ro, (nuint)i);
+            Vector512.ConditionalSelect(finMaskC, vc, nan).StoreUnsafe(ref co, (nuint)i);
         }
-        acc.NanRef += Vector256.Sum(nanR); acc.NanCand += Vector256.Sum(nanC);
-        acc.Dot += Vector256.Sum(dot); acc.RefSq += Vector256.Sum(refSq); acc.CandSq += Vector256.Sum(candSq);
-        acc.RefFinite += Vector256.Sum(finR); acc.CandFinite += Vector256.Sum(finC);
+        acc.NanRef += Vector512.Sum(nanR); acc.NanCand += Vector512.Sum(nanC);
+        acc.Dot += Vector512.Sum(dot); acc.RefSq += Vector512.Sum(refSq); acc.CandSq += Vector512.Sum(candSq);
+        acc.RefFinite += Vector512.Sum(finR); acc.CandFinite += Vector512.Sum(finC);
         acc.RefMin = Math.Min(acc.RefMin, HMin(rMin)); acc.RefMax = Math.Max(acc.RefMax, HMax(rMax));
         acc.CandMin = Math.Min(acc.CandMin, HMin(cMin)); acc.CandMax = Math.Max(acc.CandMax, HMax(cMax));
-        acc.RefSum += Vector256.Sum(rSum); acc.RefSumSq += Vector256.Sum(rSumSq);
-        acc.CandSum += Vector256.Sum(cSum); acc.CandSumSq += Vector256.Sum(cSumSq);
+        acc.RefSum += Vector512.Sum(rSum); acc.RefSumSq += Vector512.Sum(rSumSq);
+        acc.CandSum += Vector512.Sum(cSum); acc.CandSumSq += Vector512.Sum(cSumSq);
     }
 
     /// <summary>
-    /// A joint histogram of two quantities' top bits (sign and exponent): key = (a's bits &gt;&gt; 23) · 2^width + (b's bits
-    /// &gt;&gt; 23). One increment serves both quantities; each one's octave histogram is a marginal of the table.
+    /// Counts each value in its radix bin (<see cref="RadixQuantiles.Bin"/>): bins computed 16 at a time, counted by
+    /// scalar increments. NaN placeholders land in a NaN bin, which is never read.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void JointHistogram(ReadOnlySpan<float> a, ReadOnlySpan<float> b, int shift, int width, int[] table, int[] keys)
-    {
-        ref float pa = ref MemoryMarshal.GetReference(a);
-        ref float pb = ref MemoryMarshal.GetReference(b);
-        ref int k = ref MemoryMarshal.GetArrayDataReference(keys);
-        for (int i = 0; i < a.Length; i += 8)
-        {
-            var ka = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref pa, (nuint)i).AsUInt32(), shift);
-            var kb = Vector256.ShiftRightLogical(Vector256.LoadUnsafe(ref pb, (nuint)i).AsUInt32(), shift);
-            (Vector256.ShiftLeft(ka, width) | kb).AsInt32().StoreUnsafe(ref k, (nuint)i);
-        }
-        ref int t = ref MemoryMarshal.GetArrayDataReference(table);
-        for (int i = 0; i < a.Length; i++) Unsafe.Add(ref t, Unsafe.Add(ref k, i))++;
-    }
-
-    /// <summary>
-    /// Bracket counts for every threshold slot and the values inside each bracket, kept for selection. One loop for all
-    /// of a quantity's brackets, thresholds held in registers; the loop makes no calls (so nothing is spilled): it only
-    /// notes which vectors hold a kept value, and those few are gathered afterwards.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Brackets(ReadOnlySpan<float> values, ReadOnlySpan<Bracket> brackets, Vector256<float>[] geT, Vector256<float>[] leT,
-        Span<long> geOut, Span<long> gtOut, Span<long> leOut, Span<long> ltOut, int[] hits, Span<FloatBuffer> kept)
+    private static void RadixCount(ReadOnlySpan<float> values, int[] table, int[] keys)
     {
         ref float v = ref MemoryMarshal.GetReference(values);
-        ref int hit = ref MemoryMarshal.GetArrayDataReference(hits);
-        var g1 = geT[1]; var g3 = geT[3]; var g5 = geT[5]; var g7 = geT[7];
-        var l1 = leT[1]; var l3 = leT[3]; var l5 = leT[5]; var l7 = leT[7];
-        Vector256<int> cg1 = default, cg3 = default, cg5 = default, cg7 = default, cl1 = default, cl3 = default, cl5 = default, cl7 = default;
-        Vector256<int> cg0 = default, cg2 = default, cg4 = default, cg6 = default, cl0 = default, cl2 = default, cl4 = default, cl6 = default;
-        bool anyOpen = false;
-        foreach (var b in brackets) anyOpen |= b.LoOpen || b.HiOpen;
-        int nh = 0;
-        for (int i = 0; i < values.Length; i += 8)
+        ref int k = ref MemoryMarshal.GetArrayDataReference(keys);
+        for (int i = 0; i < values.Length; i += 16)
+            Vector512.ShiftRightLogical(Vector512.LoadUnsafe(ref v, (nuint)i).AsUInt32(), 16).AsInt32().StoreUnsafe(ref k, (nuint)i);
+        ref int t0 = ref MemoryMarshal.GetArrayDataReference(table);
+        if (table.Length >= 4 * RadixQuantiles.Bins)
         {
-            var x = Vector256.LoadUnsafe(ref v, (nuint)i);
-            var a1 = Vector256.GreaterThanOrEqual(x, g1); var b1 = Vector256.LessThanOrEqual(x, l1);
-            var a3 = Vector256.GreaterThanOrEqual(x, g3); var b3 = Vector256.LessThanOrEqual(x, l3);
-            var a5 = Vector256.GreaterThanOrEqual(x, g5); var b5 = Vector256.LessThanOrEqual(x, l5);
-            var a7 = Vector256.GreaterThanOrEqual(x, g7); var b7 = Vector256.LessThanOrEqual(x, l7);
-            cg1 -= a1.AsInt32(); cl1 -= b1.AsInt32(); cg3 -= a3.AsInt32(); cl3 -= b3.AsInt32();
-            cg5 -= a5.AsInt32(); cl5 -= b5.AsInt32(); cg7 -= a7.AsInt32(); cl7 -= b7.AsInt32();
-            var inside = (a1 & b1) | (a3 & b3) | (a5 & b5) | (a7 & b7);
-            Unsafe.Add(ref hit, nh) = i;
-            nh += inside != Vector256<float>.Zero ? 1 : 0;
-        }
-        if (anyOpen)
-        {
-            var g0 = geT[0]; var g2 = geT[2]; var g4 = geT[4]; var g6 = geT[6];
-            var l0 = leT[0]; var l2 = leT[2]; var l4 = leT[4]; var l6 = leT[6];
-            for (int i = 0; i < values.Length; i += 8)
+            // Four interleaved copies: increments of one copy depend only on that copy's stores, so runs of equal
+            // keys (ties) make four short dependency chains instead of one long one.
+            ref int t1 = ref Unsafe.Add(ref t0, RadixQuantiles.Bins);
+            ref int t2 = ref Unsafe.Add(ref t0, 2 * RadixQuantiles.Bins);
+            ref int t3 = ref Unsafe.Add(ref t0, 3 * RadixQuantiles.Bins);
+            for (int i = 0; i < values.Length; i += 4)
             {
-                var x = Vector256.LoadUnsafe(ref v, (nuint)i);
-                cg0 -= Vector256.GreaterThanOrEqual(x, g0).AsInt32(); cl0 -= Vector256.LessThanOrEqual(x, l0).AsInt32();
-                cg2 -= Vector256.GreaterThanOrEqual(x, g2).AsInt32(); cl2 -= Vector256.LessThanOrEqual(x, l2).AsInt32();
-                cg4 -= Vector256.GreaterThanOrEqual(x, g4).AsInt32(); cl4 -= Vector256.LessThanOrEqual(x, l4).AsInt32();
-                cg6 -= Vector256.GreaterThanOrEqual(x, g6).AsInt32(); cl6 -= Vector256.LessThanOrEqual(x, l6).AsInt32();
+                Unsafe.Add(ref t0, Unsafe.Add(ref k, i))++;
+                Unsafe.Add(ref t1, Unsafe.Add(ref k, i + 1))++;
+                Unsafe.Add(ref t2, Unsafe.Add(ref k, i + 2))++;
+                Unsafe.Add(ref t3, Unsafe.Add(ref k, i + 3))++;
             }
         }
-        Span<long> geKept = [Vector256.Sum(cg1), Vector256.Sum(cg3), Vector256.Sum(cg5), Vector256.Sum(cg7)];
-        Span<long> leKept = [Vector256.Sum(cl1), Vector256.Sum(cl3), Vector256.Sum(cl5), Vector256.Sum(cl7)];
-        Span<long> geEdge = [Vector256.Sum(cg0), Vector256.Sum(cg2), Vector256.Sum(cg4), Vector256.Sum(cg6)];
-        Span<long> leEdge = [Vector256.Sum(cl0), Vector256.Sum(cl2), Vector256.Sum(cl4), Vector256.Sum(cl6)];
-        Span<float> keptLo = stackalloc float[brackets.Length];
-        Span<float> keptHi = stackalloc float[brackets.Length];
-        for (int j = 0; j < brackets.Length; j++)
-        {
-            var b = brackets[j];
-            // Ge counts x >= lo; Gt counts x > lo (the kept range starts one float above lo) when the low edge is open.
-            geOut[j] += b.LoOpen ? geEdge[j] : geKept[j];
-            gtOut[j] += b.LoOpen ? geKept[j] : 0;
-            leOut[j] += b.HiOpen ? leEdge[j] : leKept[j];
-            ltOut[j] += b.HiOpen ? leKept[j] : 0;
-            keptLo[j] = b.LoOpen ? MathF.BitIncrement(b.Lo) : b.Lo;
-            keptHi[j] = b.HiOpen ? MathF.BitDecrement(b.Hi) : b.Hi;
-        }
-        // Gather: for each noted vector, each bracket's inside lanes (a few percent of the data).
-        for (int k = 0; k < nh; k++)
-        {
-            var x = Vector256.LoadUnsafe(ref v, (nuint)hits[k]);
-            for (int j = 0; j < brackets.Length; j++)
+        else
+            for (int i = 0; i < values.Length; i += 4)
             {
-                uint mask = (Vector256.GreaterThanOrEqual(x, Vector256.Create(keptLo[j])) & Vector256.LessThanOrEqual(x, Vector256.Create(keptHi[j]))).ExtractMostSignificantBits();
-                while (mask != 0)
-                {
-                    int lane = System.Numerics.BitOperations.TrailingZeroCount(mask);
-                    mask &= mask - 1;
-                    kept[j].Add(x[lane]);
-                }
+                Unsafe.Add(ref t0, Unsafe.Add(ref k, i))++;
+                Unsafe.Add(ref t0, Unsafe.Add(ref k, i + 1))++;
+                Unsafe.Add(ref t0, Unsafe.Add(ref k, i + 2))++;
+                Unsafe.Add(ref t0, Unsafe.Add(ref k, i + 3))++;
+            }
+    }
+
+    /// <summary>
+    /// The candidate's radix counts as a correction to the reference's: only where an element's two bins differ (rare
+    /// when the outputs are close) does the candidate's bin gain one and the reference's lose one. The candidate's
+    /// counts are the reference's table plus this one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RadixCountPair(ReadOnlySpan<float> refs, ReadOnlySpan<float> cands, int[] table)
+    {
+        ref float pr = ref MemoryMarshal.GetReference(refs);
+        ref float pc = ref MemoryMarshal.GetReference(cands);
+        for (int i = 0; i < refs.Length; i += 16)
+        {
+            var br = Vector512.ShiftRightLogical(Vector512.LoadUnsafe(ref pr, (nuint)i).AsUInt32(), 16);
+            var bc = Vector512.ShiftRightLogical(Vector512.LoadUnsafe(ref pc, (nuint)i).AsUInt32(), 16);
+            if (br == bc) continue;
+            ulong mask = (~Vector512.Equals(br, bc)).ExtractMostSignificantBits();
+            while (mask != 0)
+            {
+                int lane = System.Numerics.BitOperations.TrailingZeroCount(mask);
+                mask &= mask - 1;
+                table[(int)bc[lane]]++;
+                table[(int)br[lane]]--;
             }
         }
     }
 
-    /// <summary>One element in float arithmetic, exactly as one SIMD lane computes it.</summary>
+    /// <summary>Direct mode (small inputs): every counted value kept, with its octave.</summary>
+    private static void KeepAll(ReadOnlySpan<float> values, int q, FusedThreadState state)
+    {
+        var all = state.All[q];
+        var hist = state.Histogram[q];
+        foreach (var x in values)
+        {
+            if (float.IsNaN(x)) continue;
+            all.Add(x);
+            hist[BitConverter.SingleToUInt32Bits(x) >> 23]++;
+        }
+    }
+
+    /// <summary>One element of the first pass in float arithmetic, exactly as one SIMD lane computes it.</summary>
     internal static void AddFloat(FusedAcc a, float r, float c, long index, FusedPlan p, FusedThreadState t)
     {
         float atol = (float)Math.Min(p.Atol, float.MaxValue), rtol = (float)Math.Min(p.Rtol, float.MaxValue);
-        float abs = AbsF(r, c), ar = Math.Abs(r), rel = RelF(abs, ar), rob = RobustF(abs, ar, p.RobustFloor);
+        float abs = AbsF(r, c), ar = Math.Abs(r), rel = RelF(abs, ar);
         if (!(abs == 0 || abs <= Math.Min(atol + rtol * ar, float.MaxValue))) a.Mismatch++;
         if (abs == 0) a.ZeroAbs++;
         if (float.IsNaN(r)) a.NanRef++;
         if (float.IsNaN(c)) a.NanCand++;
         if (float.IsPositiveInfinity(abs)) a.InfAbs++; else { a.SumAbs += abs; a.SumAbsSq += abs * abs; }
         if (float.IsPositiveInfinity(rel)) a.InfRel++; else { a.SumRel += rel; a.SumRelSq += rel * rel; }
-        if (float.IsPositiveInfinity(rob)) a.RobustInf++; else a.RobustSum += rob;
         a.MinAbs = Math.Min(a.MinAbs, abs); a.MinRel = Math.Min(a.MinRel, rel);
         if (abs > a.MaxAbs) { a.MaxAbs = abs; a.MaxAbsIndex = index; }
         if (rel > a.MaxRel) { a.MaxRel = rel; a.MaxRelIndex = index; }
-        a.RobustMax = Math.Max(a.RobustMax, rob);
         a.NeedAtol = Math.Max(a.NeedAtol, float.IsPositiveInfinity(abs) ? float.PositiveInfinity : abs == 0 ? 0 : abs - rtol * ar);
         float tr = (abs - atol) / ar;
         if (float.IsNaN(tr)) tr = float.PositiveInfinity;
@@ -359,10 +400,229 @@ internal static class FusedKernel
         if (fr && fc) { a.Dot += r * c; a.RefSq += r * r; a.CandSq += c * c; }
         if (fr) { a.RefFinite++; a.RefMin = Math.Min(a.RefMin, r); a.RefMax = Math.Max(a.RefMax, r); a.RefSum += r; a.RefSumSq += r * r; }
         if (fc) { a.CandFinite++; a.CandMin = Math.Min(a.CandMin, c); a.CandMax = Math.Max(a.CandMax, c); a.CandSum += c; a.CandSumSq += c * c; }
-        a.AddQuantity(0, abs, t);
-        a.AddQuantity(1, rel, t);
-        if (fr) a.AddQuantity(2, r, t);
-        if (fc) a.AddQuantity(3, c, t);
+        FusedAcc.AddQuantities(abs, rel, r, fr, c, fc, p, t);
+    }
+
+    // ---- second pass -----------------------------------------------------------------------------------------------
+
+    /// <summary>Runs the second pass over one chunk: the robust error's statistics, and the values in target bins.</summary>
+    public static void Run2(ReadOnlySpan<float> r, ReadOnlySpan<float> c, FusedPlan plan, RobustAcc acc, FusedThreadState state)
+    {
+        var ctx = (Context)(state.KernelContext ??= new Context());
+        state.PrepareTargets(plan);
+        // Up to four targets per quantity are tested in registers during the robust loop; a quantity with more (a
+        // rank pair split across bins, an unusual user quantile) is tested apart, after it.
+        Span<uint> inLoop = stackalloc uint[16];
+        inLoop.Fill(uint.MaxValue); // never equal to a 16-bit bin
+        Span<int> packed = stackalloc int[FusedPlan.Quantities];
+        for (int q = 0; q < FusedPlan.Quantities; q++)
+            if (plan.Targets[q].Length <= 4)
+                for (int j = 0; j < plan.Targets[q].Length; j++) inLoop[4 * q + j] = (uint)plan.Targets[q][j].Bin;
+        for (int start = 0; start < r.Length; start += Block)
+        {
+            int len = Math.Min(Block, r.Length - start);
+            var rb = r.Slice(start, len);
+            var cb = c.Slice(start, len);
+            int vecEnd = len & ~15;
+            if (vecEnd > 0)
+            {
+                var b = ctx.Buffers;
+                Robust(rb[..vecEnd], cb[..vecEnd], plan.RobustFloor, acc, b[0], b[1], inLoop, ctx.Packs, packed);
+                ReadOnlySpan<float> abs = b[0].AsSpan(0, vecEnd), rel = b[1].AsSpan(0, vecEnd);
+                int vectors = vecEnd / 16;
+                for (int q = 0; q < FusedPlan.Quantities; q++)
+                {
+                    if (plan.Targets[q].Length <= 4)
+                    {
+                        CollectPacked(ctx.Packs[q].AsSpan(0, packed[q]), q, plan, state);
+                        continue;
+                    }
+                    var values = q switch { 0 => abs, 1 => rel, 2 => rb[..vecEnd], _ => cb[..vecEnd] };
+                    Mark(values, q, plan, ctx.Masks.AsSpan(0, vectors));
+                    CollectMarked(values, q, plan, state, ctx.Masks.AsSpan(0, vectors));
+                }
+            }
+            for (int i = vecEnd; i < len; i++) AddRobust(acc, rb[i], cb[i], plan, state);
+        }
+    }
+
+    /// <summary>
+    /// The robust relative error's sum, maximum and infinite count; writes the errors again (same bits as the first
+    /// pass) and, per vector and quantity (abs, rel, ref, cand), the lanes whose bin is one of the quantity's four
+    /// targets in <paramref name="t"/>: <paramref name="masks"/>[q · vectors + vector].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Robust(ReadOnlySpan<float> r, ReadOnlySpan<float> c, float floor, RobustAcc acc, float[] absOut, float[] relOut, ReadOnlySpan<uint> t, uint[][] packs, Span<int> packed)
+    {
+        var zero = Vector512<float>.Zero;
+        var inf = Vector512.Create(float.PositiveInfinity);
+        var vFloor = Vector512.Create(floor);
+        Vector512<int> infRob = default;
+        Vector512<float> sumRob = zero, maxRob = zero;
+        var a0 = Vector512.Create(t[0]); var a1 = Vector512.Create(t[1]); var a2 = Vector512.Create(t[2]); var a3 = Vector512.Create(t[3]);
+        var e0 = Vector512.Create(t[4]); var e1 = Vector512.Create(t[5]); var e2 = Vector512.Create(t[6]); var e3 = Vector512.Create(t[7]);
+        var r0 = Vector512.Create(t[8]); var r1 = Vector512.Create(t[9]); var r2 = Vector512.Create(t[10]); var r3 = Vector512.Create(t[11]);
+        var c0 = Vector512.Create(t[12]); var c1 = Vector512.Create(t[13]); var c2 = Vector512.Create(t[14]); var c3 = Vector512.Create(t[15]);
+        ref float rr = ref MemoryMarshal.GetReference(r);
+        ref float cr = ref MemoryMarshal.GetReference(c);
+        ref float ao = ref MemoryMarshal.GetArrayDataReference(absOut);
+        ref float ro = ref MemoryMarshal.GetArrayDataReference(relOut);
+        ref uint pa = ref MemoryMarshal.GetArrayDataReference(packs[0]);
+        ref uint pe = ref MemoryMarshal.GetArrayDataReference(packs[1]);
+        ref uint pr = ref MemoryMarshal.GetArrayDataReference(packs[2]);
+        ref uint pc = ref MemoryMarshal.GetArrayDataReference(packs[3]);
+        int na = 0, ne = 0, nr = 0, nc = 0;
+        for (int i = 0; i < r.Length; i += 16)
+        {
+            var vr = Vector512.LoadUnsafe(ref rr, (nuint)i);
+            var vc = Vector512.LoadUnsafe(ref cr, (nuint)i);
+            var ar = Vector512.Abs(vr);
+            var (abs, rel) = AbsRel(vr, vc, ar);
+            abs.StoreUnsafe(ref ao, (nuint)i);
+            rel.StoreUnsafe(ref ro, (nuint)i);
+            // Where |ref| ≥ floor the robust error is the relative error; only a vector with a smaller |ref| (or a NaN)
+            // divides by the floor. Undefined quotients are +inf, as in RobustF.
+            var rob = rel;
+            var far = ~Vector512.GreaterThanOrEqual(ar, vFloor);
+            if (far != Vector512<float>.Zero)
+            {
+                var q = Vector512.AndNot(abs / vFloor, Vector512.Equals(abs, zero));
+                rob = Vector512.ConditionalSelect(far, Vector512.ConditionalSelect(Vector512.IsNaN(q), inf, q), rel);
+            }
+            var robInf = Vector512.Equals(rob, inf);
+            infRob -= robInf.AsInt32();
+            sumRob += Vector512.AndNot(rob, robInf);
+            maxRob = Vector512.MaxNative(maxRob, rob);
+            var ba = Vector512.ShiftRightLogical(abs.AsUInt32(), 16);
+            var be = Vector512.ShiftRightLogical(rel.AsUInt32(), 16);
+            var br = Vector512.ShiftRightLogical(vr.AsUInt32(), 16);
+            var bc = Vector512.ShiftRightLogical(vc.AsUInt32(), 16);
+            na = Pack(abs.AsUInt32(), Vector512.Equals(ba, a0) | Vector512.Equals(ba, a1) | Vector512.Equals(ba, a2) | Vector512.Equals(ba, a3), ref pa, na);
+            ne = Pack(rel.AsUInt32(), Vector512.Equals(be, e0) | Vector512.Equals(be, e1) | Vector512.Equals(be, e2) | Vector512.Equals(be, e3), ref pe, ne);
+            nr = Pack(vr.AsUInt32(), Vector512.Equals(br, r0) | Vector512.Equals(br, r1) | Vector512.Equals(br, r2) | Vector512.Equals(br, r3), ref pr, nr);
+            nc = Pack(vc.AsUInt32(), Vector512.Equals(bc, c0) | Vector512.Equals(bc, c1) | Vector512.Equals(bc, c2) | Vector512.Equals(bc, c3), ref pc, nc);
+        }
+        packed[0] = na; packed[1] = ne; packed[2] = nr; packed[3] = nc;
+        acc.Sum += Vector512.Sum(sumRob);
+        acc.Inf += Vector512.Sum(infRob);
+        acc.Max = Math.Max(acc.Max, HMax(maxRob));
+    }
+
+    /// <summary>
+    /// Appends the lanes of <paramref name="bits"/> that <paramref name="mask"/> selects at <paramref name="dst"/>[n…]
+    /// (the destination needs 16 elements of slack); returns the new count. No branch with AVX-512 (a compress).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Pack(Vector512<uint> bits, Vector512<uint> mask, ref uint dst, int n)
+    {
+        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+        {
+            System.Runtime.Intrinsics.X86.Avx512F.Compress(Vector512<uint>.Zero, mask, bits).StoreUnsafe(ref dst, (nuint)n);
+            return n + System.Numerics.BitOperations.PopCount(mask.ExtractMostSignificantBits());
+        }
+        ulong m = mask.ExtractMostSignificantBits();
+        while (m != 0)
+        {
+            int lane = System.Numerics.BitOperations.TrailingZeroCount(m);
+            m &= m - 1;
+            Unsafe.Add(ref dst, n++) = bits[lane];
+        }
+        return n;
+    }
+
+    /// <summary>
+    /// Keeps (or counts the low bits of) the packed values (float bits) of quantity <paramref name="q"/>, every one in
+    /// a target bin.
+    /// </summary>
+    private static void CollectPacked(ReadOnlySpan<uint> packed, int q, FusedPlan plan, FusedThreadState state)
+    {
+        var targets = plan.Targets[q];
+        var low = state.Low[q];
+        if (plan.AllCounted[q])
+        {
+            // Every target counted (heavy ties everywhere): no branch per value.
+            int b1 = targets.Length > 1 ? targets[1].Bin : -1, b2 = targets.Length > 2 ? targets[2].Bin : -1, b3 = targets.Length > 3 ? targets[3].Bin : -1;
+            ref int counts = ref MemoryMarshal.GetArrayDataReference(low!);
+            foreach (uint x in packed)
+            {
+                int bin = (int)(x >> 16);
+                int j = (bin == b1 ? 1 : 0) | (bin == b2 ? 2 : 0) | (bin == b3 ? 3 : 0);
+                Unsafe.Add(ref counts, j << 16 | (int)(x & 0xFFFF))++;
+            }
+            return;
+        }
+        var kept = state.Kept[q];
+        foreach (uint x in packed)
+        {
+            int bin = (int)(x >> 16), j = 0;
+            while (targets[j].Bin != bin) j++;
+            if (targets[j].Counted) low![j << 16 | (int)(x & 0xFFFF)]++;
+            else kept[j]!.Add(BitConverter.UInt32BitsToSingle(x));
+        }
+    }
+
+    /// <summary>
+    /// Keeps (or counts the low bits of) the values of quantity <paramref name="q"/> in its target bins: the lanes
+    /// <paramref name="masks"/> marks, one 16-bit mask per vector. Raw reference and candidate values can be passed: a
+    /// non-finite value's bin is never a target.
+    /// </summary>
+    private static void CollectMarked(ReadOnlySpan<float> values, int q, FusedPlan plan, FusedThreadState state, ReadOnlySpan<ushort> masks)
+    {
+        var targets = plan.Targets[q];
+        if (targets.Length == 0) return;
+        var low = state.Low[q];
+        var kept = state.Kept[q];
+        for (int k = 0; k < masks.Length; k++)
+        {
+            uint mask = masks[k];
+            int i = 16 * k;
+            while (mask != 0)
+            {
+                int lane = System.Numerics.BitOperations.TrailingZeroCount(mask);
+                mask &= mask - 1;
+                float x = values[i + lane];
+                int bin = RadixQuantiles.Bin(x);
+                int j = 0;
+                while (targets[j].Bin != bin) j++;
+                if (targets[j].Counted) low![j << 16 | (int)(BitConverter.SingleToUInt32Bits(x) & 0xFFFF)]++;
+                else kept[j]!.Add(x);
+            }
+        }
+    }
+
+    /// <summary>The lanes of every vector whose bin is one of quantity <paramref name="q"/>'s targets, for a quantity with more than four.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Mark(ReadOnlySpan<float> values, int q, FusedPlan plan, Span<ushort> masks)
+    {
+        var targets = plan.Targets[q];
+        ref float v = ref MemoryMarshal.GetReference(values);
+        masks.Clear();
+        for (int first = 0; first < targets.Length; first += 4)
+        {
+            var t0 = Vector512.Create((uint)targets[first].Bin);
+            var t1 = Vector512.Create(first + 1 < targets.Length ? (uint)targets[first + 1].Bin : uint.MaxValue);
+            var t2 = Vector512.Create(first + 2 < targets.Length ? (uint)targets[first + 2].Bin : uint.MaxValue);
+            var t3 = Vector512.Create(first + 3 < targets.Length ? (uint)targets[first + 3].Bin : uint.MaxValue);
+            for (int i = 0, k = 0; i < values.Length; i += 16, k++)
+            {
+                var bin = Vector512.ShiftRightLogical(Vector512.LoadUnsafe(ref v, (nuint)i).AsUInt32(), 16);
+                masks[k] |= (ushort)(Vector512.Equals(bin, t0) | Vector512.Equals(bin, t1) | Vector512.Equals(bin, t2) | Vector512.Equals(bin, t3)).ExtractMostSignificantBits();
+            }
+        }
+    }
+
+    /// <summary>One element of the second pass in float arithmetic, exactly as one SIMD lane computes it.</summary>
+    internal static void AddRobust(RobustAcc a, float r, float c, FusedPlan p, FusedThreadState t)
+    {
+        float abs = AbsF(r, c), ar = Math.Abs(r);
+        float rob = RobustF(abs, ar, p.RobustFloor);
+        if (float.IsPositiveInfinity(rob)) a.Inf++; else a.Sum += rob;
+        a.Max = Math.Max(a.Max, rob);
+        if (!p.Radix) return;
+        RadixQuantiles.Collect(0, abs, p, t);
+        RadixQuantiles.Collect(1, RelF(abs, ar), p, t);
+        if (float.IsFinite(r)) RadixQuantiles.Collect(2, r, p, t);
+        if (float.IsFinite(c)) RadixQuantiles.Collect(3, c, p, t);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -391,16 +651,18 @@ internal static class FusedKernel
         return float.IsNaN(v) ? float.PositiveInfinity : v;
     }
 
-    private static int FirstIndex(ReadOnlySpan<float> r, ReadOnlySpan<float> c, float target, int which, float floor)
+    private static int FirstIndex(ReadOnlySpan<float> r, ReadOnlySpan<float> c, float target, bool relative)
     {
         for (int k = 0; k < r.Length; k++)
         {
             float abs = AbsF(r[k], c[k]);
-            float v = which switch { 0 => abs, 1 => RelF(abs, Math.Abs(r[k])), _ => RobustF(abs, Math.Abs(r[k]), floor) };
-            if (v == target) return k;
+            if ((relative ? RelF(abs, Math.Abs(r[k])) : abs) == target) return k;
         }
         return 0;
     }
+
+    internal static float HMax(Vector512<float> v) => Math.Max(HMax(v.GetLower()), HMax(v.GetUpper()));
+    internal static float HMin(Vector512<float> v) => Math.Min(HMin(v.GetLower()), HMin(v.GetUpper()));
 
     internal static float HMax(Vector256<float> v)
     {

@@ -10,16 +10,10 @@ internal enum Quantity
 }
 
 /// <summary>
-/// A bracket [Lo, Hi] that should hold some wanted order statistics. The pass counts values ≥ Lo (and &gt; Lo when
-/// <see cref="LoOpen"/>), ≤ Hi (and &lt; Hi when <see cref="HiOpen"/>) and keeps the values inside. An edge is open
-/// when the sample shows many values equal to it: those ties are then counted, not kept.
+/// What both passes need to know: tolerances, whether quantiles go through radix bins (large inputs) or through every
+/// value kept (inputs up to <see cref="RadixQuantiles.DirectLimit"/> elements), and, for the second pass, the robust
+/// floor and the bins that hold a wanted rank.
 /// </summary>
-internal readonly record struct Bracket(float Lo, float Hi, bool LoOpen, bool HiOpen)
-{
-    public bool Inside(float x) => (LoOpen ? x > Lo : x >= Lo) && (HiOpen ? x < Hi : x <= Hi);
-}
-
-/// <summary>Everything the fused pass needs to know before it starts: tolerances, the robust floor, the brackets.</summary>
 internal sealed class FusedPlan
 {
     public const int Quantities = 4;
@@ -28,36 +22,74 @@ internal sealed class FusedPlan
 
     public required double Atol { get; init; }
     public required double Rtol { get; init; }
-    public required float RobustFloor { get; init; }
-    public required Bracket[][] Brackets { get; init; }
-    /// <summary>Per quantity and bracket, how many values the sample suggests the bracket will keep (to size buffers once).</summary>
-    public long[][]? ExpectedKept { get; init; }
+    /// <summary>True: the first pass counts values per radix bin; false: it keeps every value for direct selection.</summary>
+    public required bool Radix { get; init; }
+    /// <summary>Set between the passes (the floor depends on the largest finite |ref|, known after the first).</summary>
+    public float RobustFloor { get; set; }
+    /// <summary>Per quantity, the bins holding a wanted rank (set between the passes; empty in direct mode).</summary>
+    public RadixTarget[][] Targets
+    {
+        get => _targets;
+        set
+        {
+            _targets = value;
+            AllCounted = value.Select(q => q.Length > 0 && q.All(t => t.Counted)).ToArray();
+        }
+    }
+    private RadixTarget[][] _targets = Enumerable.Range(0, Quantities).Select(_ => Array.Empty<RadixTarget>()).ToArray();
+
+    /// <summary>Per quantity: it has targets, all of them counted (the second pass's branch-free path).</summary>
+    public bool[] AllCounted { get; private set; } = new bool[Quantities];
 }
 
 /// <summary>
-/// What one thread of the pass owns and reuses across its chunks: the values kept inside brackets, the histograms,
-/// and scratch buffers. Everything here is order-independent (integer counts, and multisets of kept values), so how
-/// chunks were distributed among threads does not change any result.
+/// A radix bin (the top 16 bits of a float32, <see cref="RadixQuantiles.Bin"/>) that holds wanted ranks.
+/// The second pass keeps its values for selection, or, when the bin holds more than
+/// <see cref="RadixQuantiles.KeepLimit"/> of them (heavy ties), counts its low 16 key bits instead.
+/// </summary>
+internal sealed record RadixTarget(int Bin, long Count, bool Counted);
+
+/// <summary>
+/// What one thread owns and reuses across its chunks, in both passes: radix counts or kept values, octave counts, the
+/// second pass's kept values and low-bit counts per target, and scratch buffers. Everything here is
+/// order-independent (integer counts, and multisets of values), so how chunks were distributed among threads does not
+/// change any result. Ownership: pooled arrays are rented here and returned by <see cref="Dispose"/>.
 /// </summary>
 internal sealed class FusedThreadState : IDisposable
 {
-    public readonly FloatBuffer[][] Kept;
-    /// <summary>Octave counts written by the scalar paths (tails, float64 data).</summary>
+    /// <summary>First pass, radix mode: per quantity, counts per 16-bit radix bin.</summary>
+    public readonly int[][] Radix;
+    /// <summary>First pass, direct mode: per quantity, every counted value.</summary>
+    public readonly FloatBuffer[] All;
+    /// <summary>First pass, direct mode (and the scalar paths in every mode): octave counts per quantity.</summary>
     public readonly long[][] Histogram;
-    /// <summary>Joint (abs, rel) and (ref, cand) exponent tables written by the SIMD path.</summary>
-    public readonly int[] ErrorPairs, ValuePairs;
+    /// <summary>
+    /// Second pass, per quantity: kept values per target (null for a counted target), and the low-bit counts of
+    /// every target in one array (target j's counts at j · 65,536; null when no target of the quantity is counted).
+    /// </summary>
+    public FloatBuffer?[][] Kept = [];
+    public int[]?[] Low = [];
     /// <summary>Chunk buffers for widening float16/bfloat16 (empty for float32).</summary>
     public readonly float[] R, C;
     internal object? KernelContext;
+    private readonly int _threads;
 
-    public FusedThreadState(FusedPlan plan, bool simd, bool widen, int threads)
+    public FusedThreadState(FusedPlan plan, bool simd, bool widen, int threads, long n)
     {
-        Kept = plan.Brackets.Select((b, q) => b.Select((_, j) => new FloatBuffer((int)Math.Min(1 << 28, (plan.ExpectedKept?[q][j] ?? 0) * 13 / 10 / Math.Max(1, threads) + 64))).ToArray()).ToArray();
+        _threads = Math.Max(1, threads);
+        Radix = plan.Radix ? Enumerable.Range(0, FusedPlan.Quantities).Select(_ => RentCleared(RadixQuantiles.Bins * RadixQuantiles.Copies(n))).ToArray() : [];
+        All = plan.Radix ? [] : Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new FloatBuffer((int)Math.Min(n, 1 << 20))).ToArray();
         Histogram = Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new long[FusedPlan.HistogramBins]).ToArray();
-        ErrorPairs = simd ? RentCleared(FusedKernel.ErrorPairBins) : [];
-        ValuePairs = simd ? RentCleared(FusedKernel.ValuePairBins) : [];
         R = widen ? System.Buffers.ArrayPool<float>.Shared.Rent(ComparisonEngine.ChunkSize) : [];
         C = widen ? System.Buffers.ArrayPool<float>.Shared.Rent(ComparisonEngine.ChunkSize) : [];
+    }
+
+    /// <summary>Sets up the second pass's per-target storage (called once per thread, before its first chunk).</summary>
+    public void PrepareTargets(FusedPlan plan)
+    {
+        if (Kept.Length > 0) return;
+        Kept = plan.Targets.Select(q => q.Select(t => t.Counted ? null : new FloatBuffer((int)Math.Min(int.MaxValue / 2, t.Count * 5 / 4 / _threads + 64))).ToArray()).ToArray();
+        Low = plan.Targets.Select(q => q.Any(t => t.Counted) ? RentCleared(q.Length * RadixQuantiles.Bins) : null).ToArray();
     }
 
     private static int[] RentCleared(int n)
@@ -70,16 +102,17 @@ internal sealed class FusedThreadState : IDisposable
     /// <summary>Returns every pooled buffer. The state must not be used afterwards.</summary>
     public void Dispose()
     {
-        foreach (var q in Kept) foreach (var b in q) b.Dispose();
-        if (ErrorPairs.Length > 0) System.Buffers.ArrayPool<int>.Shared.Return(ErrorPairs);
-        if (ValuePairs.Length > 0) System.Buffers.ArrayPool<int>.Shared.Return(ValuePairs);
+        foreach (var t in Radix) System.Buffers.ArrayPool<int>.Shared.Return(t);
+        foreach (var b in All) b.Dispose();
+        foreach (var q in Kept) foreach (var b in q) b?.Dispose();
+        foreach (var t in Low) if (t is not null) System.Buffers.ArrayPool<int>.Shared.Return(t);
         if (R.Length > 0) System.Buffers.ArrayPool<float>.Shared.Return(R);
         if (C.Length > 0) System.Buffers.ArrayPool<float>.Shared.Return(C);
     }
 }
 
 /// <summary>
-/// What the fused pass accumulates over a range of elements. Ranges are merged in index order, so results do not
+/// What the first pass accumulates over a range of elements. Ranges are merged in index order, so results do not
 /// depend on how the work was split. Sums: SIMD lanes accumulate in float within blocks of
 /// <see cref="FusedKernel.Block"/> elements, and block sums are added in double in index order.
 /// Error sums cover finite errors; values' statistics cover finite values; the rest is counted.
@@ -96,25 +129,8 @@ internal sealed class FusedAcc
     public double RefMin = double.PositiveInfinity, RefMax = double.NegativeInfinity, RefSum, RefSumSq;
     public double CandMin = double.PositiveInfinity, CandMax = double.NegativeInfinity, CandSum, CandSumSq;
     public long RefFinite, CandFinite;
-    public double RobustSum, RobustMax = -1;
-    public long RobustInf;
-    public readonly long[][] Ge, Gt, Le, Lt;
 
-    private readonly FusedPlan _plan;
-
-    public FusedAcc(FusedPlan plan)
-    {
-        _plan = plan;
-        Ge = plan.Brackets.Select(b => new long[b.Length]).ToArray();
-        Gt = plan.Brackets.Select(b => new long[b.Length]).ToArray();
-        Le = plan.Brackets.Select(b => new long[b.Length]).ToArray();
-        Lt = plan.Brackets.Select(b => new long[b.Length]).ToArray();
-    }
-
-    /// <summary>
-    /// Adds <paramref name="o"/>, a range that follows this one (ties in maxima keep the earlier index). Kept values are
-    /// not copied: the engine reads every range's lists directly.
-    /// </summary>
+    /// <summary>Adds <paramref name="o"/>, a range that follows this one (ties in maxima keep the earlier index).</summary>
     public void Merge(FusedAcc o)
     {
         Mismatch += o.Mismatch; NanRef += o.NanRef; NanCand += o.NanCand;
@@ -128,20 +144,11 @@ internal sealed class FusedAcc
         RefMin = Math.Min(RefMin, o.RefMin); RefMax = Math.Max(RefMax, o.RefMax); RefSum += o.RefSum; RefSumSq += o.RefSumSq;
         CandMin = Math.Min(CandMin, o.CandMin); CandMax = Math.Max(CandMax, o.CandMax); CandSum += o.CandSum; CandSumSq += o.CandSumSq;
         RefFinite += o.RefFinite; CandFinite += o.CandFinite;
-        RobustSum += o.RobustSum; RobustInf += o.RobustInf;
-        RobustMax = Math.Max(RobustMax, o.RobustMax);
-        for (int q = 0; q < Ge.Length; q++)
-        {
-            for (int j = 0; j < Ge[q].Length; j++)
-            {
-                Ge[q][j] += o.Ge[q][j]; Gt[q][j] += o.Gt[q][j]; Le[q][j] += o.Le[q][j]; Lt[q][j] += o.Lt[q][j];
-            }
-        }
     }
 
     /// <summary>
     /// One element in double precision with the reference semantics (<see cref="ErrorMath"/>): the path for float64
-    /// and integer data. Quantities enter the brackets and histograms at float32 precision.
+    /// and integer data. Quantities enter the quantiles and histograms at float32 precision.
     /// </summary>
     public void AddDouble(double r, double c, long index, FusedPlan p, FusedThreadState t)
     {
@@ -162,28 +169,60 @@ internal sealed class FusedAcc
         if (fr && fc) { Dot += r * c; RefSq += r * r; CandSq += c * c; }
         if (fr) { RefFinite++; RefMin = Math.Min(RefMin, r); RefMax = Math.Max(RefMax, r); RefSum += r; RefSumSq += r * r; }
         if (fc) { CandFinite++; CandMin = Math.Min(CandMin, c); CandMax = Math.Max(CandMax, c); CandSum += c; CandSumSq += c * c; }
-        double rob = ErrorMath.RobustRel(abs, r, p.RobustFloor);
-        if (double.IsFinite(rob)) RobustSum += rob; else RobustInf++;
-        RobustMax = Math.Max(RobustMax, rob);
-        AddQuantity(0, (float)abs, t);
-        AddQuantity(1, (float)rel, t);
-        if (fr) AddQuantity(2, (float)r, t);
-        if (fc) AddQuantity(3, (float)c, t);
+        AddQuantities((float)abs, (float)rel, (float)r, fr, (float)c, fc, p, t);
     }
 
-    /// <summary>One value of quantity <paramref name="q"/> into its bracket counters, kept values and histogram.</summary>
-    public void AddQuantity(int q, float v, FusedThreadState t)
+    /// <summary>
+    /// One element's quantities in the first pass (scalar paths): radix counts, or kept with their octaves. In radix
+    /// mode the candidate's table holds its counts minus the reference's (see FusedKernel.RadixCountPair).
+    /// </summary>
+    public static void AddQuantities(float abs, float rel, float r, bool fr, float c, bool fc, FusedPlan p, FusedThreadState t)
     {
-        var brackets = _plan.Brackets[q];
-        for (int j = 0; j < brackets.Length; j++)
+        if (p.Radix)
         {
-            var b = brackets[j];
-            if (v >= b.Lo) Ge[q][j]++;
-            if (v > b.Lo) Gt[q][j]++;
-            if (v <= b.Hi) Le[q][j]++;
-            if (v < b.Hi) Lt[q][j]++;
-            if (b.Inside(v)) t.Kept[q][j].Add(v);
+            t.Radix[0][RadixQuantiles.Bin(abs)]++;
+            t.Radix[1][RadixQuantiles.Bin(rel)]++;
+            if (fr) { t.Radix[2][RadixQuantiles.Bin(r)]++; t.Radix[3][RadixQuantiles.Bin(r)]--; }
+            if (fc) t.Radix[3][RadixQuantiles.Bin(c)]++;
+            return;
         }
+        Keep(0, abs, t);
+        Keep(1, rel, t);
+        if (fr) Keep(2, r, t);
+        if (fc) Keep(3, c, t);
+    }
+
+    private static void Keep(int q, float v, FusedThreadState t)
+    {
+        t.All[q].Add(v);
         t.Histogram[q][BitConverter.SingleToUInt32Bits(v) >> 23]++;
+    }
+}
+
+/// <summary>What the second pass accumulates: the robust relative error's statistics. Merged in index order.</summary>
+internal sealed class RobustAcc
+{
+    public double Sum, Max = -1;
+    public long Inf;
+
+    public void Merge(RobustAcc o)
+    {
+        Sum += o.Sum;
+        Inf += o.Inf;
+        Max = Math.Max(Max, o.Max);
+    }
+
+    public void AddDouble(double r, double c, FusedPlan p, FusedThreadState t)
+    {
+        double abs = ErrorMath.AbsError(r, c);
+        double rob = ErrorMath.RobustRel(abs, r, p.RobustFloor);
+        if (double.IsFinite(rob)) Sum += rob; else Inf++;
+        Max = Math.Max(Max, rob);
+        if (!p.Radix) return;
+        float rel = (float)ErrorMath.RelError(abs, r);
+        RadixQuantiles.Collect(0, (float)abs, p, t);
+        RadixQuantiles.Collect(1, rel, p, t);
+        if (double.IsFinite(r)) RadixQuantiles.Collect(2, (float)r, p, t);
+        if (double.IsFinite(c)) RadixQuantiles.Collect(3, (float)c, p, t);
     }
 }

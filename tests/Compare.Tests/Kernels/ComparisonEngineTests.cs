@@ -85,10 +85,7 @@ public class ComparisonEngineTests
     public void Quantiles_are_exact_order_statistics(int n, bool specials)
     {
         var (r, c) = Pair(n, 7, specials);
-        long fallbacks = Interlocked.Read(ref ComparisonEngine.FullSelections);
         var m = ComparisonEngine.Run(r, c, 1e-5, 1e-5, 0.75);
-        // NaN and infinities leave fewer comparable values than planned; the brackets still resolve every rank.
-        Assert.Equal(fallbacks, Interlocked.Read(ref ComparisonEngine.FullSelections));
         var abs = Sorted(r, c, (a, b) => FusedKernel.AbsF((float)a, (float)b));
         var refs = Sorted(r, c, (a, _) => double.IsFinite(a) ? a : double.NaN);
         foreach (var (p, got) in new[] { (0.5, m.AbsError.Median), (0.9, m.AbsError.P90), (0.95, m.AbsError.P95), (0.99, m.AbsError.P99), (0.75, m.AbsError.Quantile) })
@@ -96,6 +93,103 @@ public class ComparisonEngineTests
         foreach (var (p, got) in new[] { (0.5, m.Reference.Median), (0.99, m.Reference.P99) })
             Assert.Equal(NumpyQuantile(refs, p), got, 12);
         Assert.Equal(refs.Length, m.Reference.Count);
+    }
+
+    private static void AssertQuantiles(double[] sorted, Distribution d, double userQ, string what)
+    {
+        foreach (var (p, got) in new[] { (0.5, d.Median), (0.9, d.P90), (0.95, d.P95), (0.99, d.P99), (userQ, d.Quantile) })
+            Assert.True(NumpyQuantile(sorted, p) == got, $"{what} p{p}: {got} vs {NumpyQuantile(sorted, p)}");
+        Assert.Equal(sorted.Length, d.Count);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Every_quantity_is_exact_in_radix_mode_for_negative_quantiles_and_an_unrelated_candidate(bool specials)
+    {
+        // Candidate independent of the reference: its radix counts are almost all corrections to the reference's.
+        // The user quantile 0.1 of values in [-2, 2) lies in a bin of negative values (walked from the top bits down).
+        int n = 400_000;
+        var (r, _) = Pair(n, 21, specials);
+        var (c, _) = Pair(n, 22, specials);
+        var m = ComparisonEngine.Run(r, c, 1e-5, 1e-5, 0.1);
+        AssertQuantiles(Sorted(r, c, (a, b) => FusedKernel.AbsF((float)a, (float)b)), m.AbsError, 0.1, "abs");
+        AssertQuantiles(Sorted(r, c, (a, b) => FusedKernel.RelF(FusedKernel.AbsF((float)a, (float)b), Math.Abs((float)a))), m.RelError, 0.1, "rel");
+        AssertQuantiles(Sorted(r, c, (a, _) => double.IsFinite(a) ? a : double.NaN), m.Reference, 0.1, "ref");
+        AssertQuantiles(Sorted(r, c, (_, b) => double.IsFinite(b) ? b : double.NaN), m.Candidate, 0.1, "cand");
+        Assert.True(m.Reference.Quantile < 0);
+    }
+
+    [Fact]
+    public void Heavy_ties_in_one_bin_are_counted_and_stay_exact_even_for_negative_values()
+    {
+        // More than RadixQuantiles.KeepLimit values in one bin (ReLU-like zeros on one side, a dense run of distinct
+        // negative values just below -1 on the other), so the second pass counts their low bits instead of keeping them.
+        int n = (int)RadixQuantiles.KeepLimit + 600_000;
+        var rng = new Random(5);
+        var r = new float[n];
+        var c = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            r[i] = i % 10 == 0 ? (float)rng.NextDouble() : 0f;
+            c[i] = i % 10 == 0 ? (float)rng.NextDouble() : -1f - (i % 50_000) * 1e-7f;
+        }
+        var rt = TensorData.Create<float>([n], r);
+        var ct = TensorData.Create<float>([n], c);
+        var m = ComparisonEngine.Run(rt, ct, 1e-5, 1e-5, 0.3);
+        AssertQuantiles(Sorted(rt, ct, (a, _) => a), m.Reference, 0.3, "ref");
+        AssertQuantiles(Sorted(rt, ct, (_, b) => b), m.Candidate, 0.3, "cand");
+        AssertQuantiles(Sorted(rt, ct, (a, b) => FusedKernel.AbsF((float)a, (float)b)), m.AbsError, 0.3, "abs");
+    }
+
+    [Fact]
+    public void Float64_inputs_take_the_scalar_path_through_radix_bins_exactly()
+    {
+        int n = 150_000;
+        var rng = new Random(9);
+        var r = Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 8 - 4).ToArray();
+        var c = r.Select(v => v + (rng.NextDouble() - 0.5) * 1e-3).ToArray();
+        var rt = TensorData.Create<double>([n], r);
+        var ct = TensorData.Create<double>([n], c);
+        var m = ComparisonEngine.Run(rt, ct, 1e-5, 1e-5, 0.25);
+        // Quantiles are taken at float32 precision: of the float32-rounded quantities.
+        AssertQuantiles(Sorted(rt, ct, (a, _) => (float)a), m.Reference, 0.25, "ref");
+        AssertQuantiles(Sorted(rt, ct, (a, b) => (float)ErrorMath.AbsError(a, b)), m.AbsError, 0.25, "abs");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Needed_tolerances_and_the_robust_error_match_their_definitions_on_lean_and_full_blocks(bool specials)
+    {
+        int n = 300_000;
+        var (r, c) = Pair(n, 31, specials);
+        // A few large errors, so the needed rtol is positive and set by a handful of elements in a few blocks.
+        var cs = c.Span<float>();
+        for (int i = 1_000; i < n; i += 37_003) cs[i] += 0.5f;
+        double atol = 1e-4, rtol = 1e-3;
+        var m = ComparisonEngine.Run(r, c, atol, rtol, 0.99);
+        var rs = r.Span<float>();
+        float fa = (float)atol, fr = (float)rtol, floor = (float)m.RobustFloor;
+        double needA = 0, needR = 0, robMax = -1, robSum = 0, peak = 0;
+        long robInf = 0;
+        for (int i = 0; i < n; i++) if (float.IsFinite(rs[i])) peak = Math.Max(peak, Math.Abs(rs[i]));
+        Assert.Equal((float)Math.Max(peak * ComparisonMetrics.RobustFloorFraction, float.Epsilon), floor);
+        for (int i = 0; i < n; i++)
+        {
+            float abs = FusedKernel.AbsF(rs[i], cs[i]), ar = Math.Abs(rs[i]);
+            needA = Math.Max(needA, float.IsPositiveInfinity(abs) ? float.PositiveInfinity : abs == 0 ? 0 : abs - fr * ar);
+            float tr = (abs - fa) / ar;
+            needR = Math.Max(needR, abs <= fa ? 0 : float.IsNaN(tr) ? float.PositiveInfinity : tr);
+            float rob = FusedKernel.RobustF(abs, ar, floor);
+            robMax = Math.Max(robMax, rob);
+            if (float.IsPositiveInfinity(rob)) robInf++; else robSum += rob;
+        }
+        Assert.Equal(needA, m.NeededAtol);
+        Assert.Equal(needR, m.NeededRtol);
+        Assert.True(needR > 0);
+        Assert.Equal(robMax, m.RobustRelError.Max);
+        Assert.Equal(robSum / (n - robInf), m.RobustRelError.Mean, 1e-6 * Math.Max(1, robSum / (n - robInf)));
     }
 
     [Fact]
