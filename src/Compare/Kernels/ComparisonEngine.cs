@@ -11,9 +11,8 @@ namespace PolyNet.Compare.Kernels;
 /// whatever the thread count. float32, float16 and bfloat16 data go through the SIMD kernel (float16 and bfloat16
 /// widened chunk by chunk, exactly); float64 and integer data through the scalar double-precision path, whose
 /// quantiles and histograms are taken at float32 precision.
-/// Memory: per thread, four radix tables (256 KiB each, four times that from <see cref="RadixQuantiles.LargeInput"/>
-/// elements on), one chunk of scratch (only for 16-bit types), the values kept in target bins and, for a bin of heavy
-/// ties, 256 KiB of low-bit counts; never a full-size temporary.
+/// Memory: per thread, four 256 KiB radix tables, one chunk of scratch (only for 16-bit types), the values kept in
+/// target bins and, for a bin of heavy ties, 256 KiB of low-bit counts; never a full-size temporary.
 /// </summary>
 internal static class ComparisonEngine
 {
@@ -80,15 +79,14 @@ internal static class ComparisonEngine
                 for (int b = 0; b < FusedPlan.HistogramBins; b++) histogram[q][b] += state.Histogram[q][b];
             if (!plan.Radix) { targets[q] = []; continue; }
             // The candidate's table holds its counts minus the reference's.
-            var radix = q == 3 ? (long[])refRadix!.Clone() : new long[RadixQuantiles.Bins];
+            // Sums fit in int: no count exceeds the element count, which spans keep below 2^31.
+            var sum = new int[RadixQuantiles.Bins];
             foreach (var state in states)
-            {
-                var t = state.Radix[q];
-                for (int copy = 0; copy < RadixQuantiles.Copies(n); copy++)
-                    for (int b = 0, o = copy * RadixQuantiles.Bins; b < RadixQuantiles.Bins; b++) radix[b] += t[o + b];
-            }
+                System.Numerics.Tensors.TensorPrimitives.Add(sum, state.Radix[q].AsSpan(0, RadixQuantiles.Bins), sum);
+            var radix = q == 3 ? (long[])refRadix!.Clone() : new long[RadixQuantiles.Bins];
+            for (int b = 0; b < RadixQuantiles.Bins; b++) radix[b] += sum[b];
             if (q == 2) refRadix = radix;
-            foreach (int b in RadixQuantiles.BinsInOrder())
+            foreach (int b in RadixQuantiles.BinsInOrder)
                 if (radix[b] != 0) histogram[q][RadixQuantiles.Octave(b)] += radix[b];
             (targets[q], where[q]) = RadixQuantiles.Plan(radix, WantedRanks(counts[q], userQuantile), mins[q] == maxs[q]);
         }
@@ -112,22 +110,13 @@ internal static class ComparisonEngine
         foreach (var part in robustParts) rob.Merge(part);
 
         // ---- exact quantiles -------------------------------------------------------------------------------------
-        // One job per target bin (or per quantity in direct mode), largest first, so the threads share the selections.
-        var values = Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new Dictionary<long, float>()).ToArray();
-        var jobs = new List<(int Q, int J, long Size)>();
-        for (int q = 0; q < FusedPlan.Quantities; q++)
+        var values = plan.Radix ? RadixQuantiles.Resolve(targets, where, states, po) : new Dictionary<long, float>[FusedPlan.Quantities];
+        Parallel.For(0, FusedPlan.Quantities, po, q =>
         {
-            if (counts[q] == 0) continue;
-            if (!plan.Radix) jobs.Add((q, -1, counts[q]));
-            else if (targets[q].Length == 0) foreach (var k in WantedRanks(counts[q], userQuantile)) values[q][k] = (float)mins[q];
-            else for (int j = 0; j < targets[q].Length; j++) jobs.Add((q, j, targets[q][j].Count));
-        }
-        Parallel.ForEach(jobs.OrderByDescending(x => x.Size), po, job =>
-        {
-            var part = job.J < 0
-                ? RadixQuantiles.Direct(states.Select(s => s.All[job.Q]).ToList(), WantedRanks(counts[job.Q], userQuantile))
-                : RadixQuantiles.ResolveTarget(job.Q, job.J, targets[job.Q][job.J], where[job.Q], states);
-            lock (values[job.Q]) foreach (var (k, v) in part) values[job.Q][k] = v;
+            var wanted = WantedRanks(counts[q], userQuantile);
+            if (counts[q] == 0) values[q] = [];
+            else if (!plan.Radix) values[q] = RadixQuantiles.Direct(states.Select(s => s.All[q]).ToList(), wanted);
+            else if (targets[q].Length == 0) foreach (var k in wanted) values[q][k] = (float)mins[q];
         });
         var dists = new Distribution[FusedPlan.Quantities];
         for (int q = 0; q < FusedPlan.Quantities; q++)

@@ -24,6 +24,13 @@ internal sealed class FloatBuffer : IDisposable
         _items[Count++] = v;
     }
 
+    public void AddRange(ReadOnlySpan<float> values)
+    {
+        while (Count + values.Length > _items.Length) Grow();
+        values.CopyTo(_items.AsSpan(Count));
+        Count += values.Length;
+    }
+
     private void Grow()
     {
         var bigger = ArrayPool<float>.Shared.Rent(_items.Length * 2);

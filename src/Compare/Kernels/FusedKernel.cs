@@ -307,36 +307,24 @@ internal static class FusedKernel
     /// scalar increments. NaN placeholders land in a NaN bin, which is never read.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RadixCount(ReadOnlySpan<float> values, int[] table, int[] keys)
+    private static unsafe void RadixCount(ReadOnlySpan<float> values, int[] table, int[] keys)
     {
         ref float v = ref MemoryMarshal.GetReference(values);
-        ref int k = ref MemoryMarshal.GetArrayDataReference(keys);
+        ref int kr = ref MemoryMarshal.GetArrayDataReference(keys);
         for (int i = 0; i < values.Length; i += 16)
-            Vector512.ShiftRightLogical(Vector512.LoadUnsafe(ref v, (nuint)i).AsUInt32(), 16).AsInt32().StoreUnsafe(ref k, (nuint)i);
-        ref int t0 = ref MemoryMarshal.GetArrayDataReference(table);
-        if (table.Length >= 4 * RadixQuantiles.Bins)
+            Vector512.ShiftRightLogical(Vector512.LoadUnsafe(ref v, (nuint)i).AsUInt32(), 16).AsInt32().StoreUnsafe(ref kr, (nuint)i);
+        fixed (int* kp = keys)
+        fixed (int* tp = table)
         {
-            // Four interleaved copies: increments of one copy depend only on that copy's stores, so runs of equal
-            // keys (ties) make four short dependency chains instead of one long one.
-            ref int t1 = ref Unsafe.Add(ref t0, RadixQuantiles.Bins);
-            ref int t2 = ref Unsafe.Add(ref t0, 2 * RadixQuantiles.Bins);
-            ref int t3 = ref Unsafe.Add(ref t0, 3 * RadixQuantiles.Bins);
-            for (int i = 0; i < values.Length; i += 4)
+            // Keys are below 2^16: read as unsigned, they index without a sign extension.
+            for (uint* k = (uint*)kp, end = (uint*)kp + values.Length; k < end; k += 4)
             {
-                Unsafe.Add(ref t0, Unsafe.Add(ref k, i))++;
-                Unsafe.Add(ref t1, Unsafe.Add(ref k, i + 1))++;
-                Unsafe.Add(ref t2, Unsafe.Add(ref k, i + 2))++;
-                Unsafe.Add(ref t3, Unsafe.Add(ref k, i + 3))++;
+                tp[k[0]]++;
+                tp[k[1]]++;
+                tp[k[2]]++;
+                tp[k[3]]++;
             }
         }
-        else
-            for (int i = 0; i < values.Length; i += 4)
-            {
-                Unsafe.Add(ref t0, Unsafe.Add(ref k, i))++;
-                Unsafe.Add(ref t0, Unsafe.Add(ref k, i + 1))++;
-                Unsafe.Add(ref t0, Unsafe.Add(ref k, i + 2))++;
-                Unsafe.Add(ref t0, Unsafe.Add(ref k, i + 3))++;
-            }
     }
 
     /// <summary>
@@ -537,6 +525,7 @@ internal static class FusedKernel
     private static void CollectPacked(ReadOnlySpan<uint> packed, int q, FusedPlan plan, FusedThreadState state)
     {
         var targets = plan.Targets[q];
+        if (packed.Length == 0) return;
         var low = state.Low[q];
         if (plan.AllCounted[q])
         {
@@ -551,13 +540,23 @@ internal static class FusedKernel
             }
             return;
         }
-        var kept = state.Kept[q];
+        var kept = state.Kept[q]!;
+        if (plan.AllKept[q])
+        {
+            kept.AddRange(MemoryMarshal.Cast<uint, float>(packed));
+            RadixQuantiles.CountByteRows(packed, plan.TargetBins[q], 16, state.Step1[q]!);
+            return;
+        }
         foreach (uint x in packed)
         {
             int bin = (int)(x >> 16), j = 0;
             while (targets[j].Bin != bin) j++;
             if (targets[j].Counted) low![j << 16 | (int)(x & 0xFFFF)]++;
-            else kept[j]!.Add(BitConverter.UInt32BitsToSingle(x));
+            else
+            {
+                kept.Add(BitConverter.UInt32BitsToSingle(x));
+                state.Step1[q]![(j << 2) << 8 | (int)((x >> 8) & 0xFF)]++;
+            }
         }
     }
 
@@ -585,7 +584,11 @@ internal static class FusedKernel
                 int j = 0;
                 while (targets[j].Bin != bin) j++;
                 if (targets[j].Counted) low![j << 16 | (int)(BitConverter.SingleToUInt32Bits(x) & 0xFFFF)]++;
-                else kept[j]!.Add(x);
+                else
+                {
+                    kept!.Add(x);
+                    state.Step1[q]![(j << 2) << 8 | (int)((BitConverter.SingleToUInt32Bits(x) >> 8) & 0xFF)]++;
+                }
             }
         }
     }
@@ -661,20 +664,25 @@ internal static class FusedKernel
         return 0;
     }
 
-    internal static float HMax(Vector512<float> v) => Math.Max(HMax(v.GetLower()), HMax(v.GetUpper()));
-    internal static float HMin(Vector512<float> v) => Math.Min(HMin(v.GetLower()), HMin(v.GetUpper()));
-
-    internal static float HMax(Vector256<float> v)
+    /// <summary>Horizontal maximum of lanes holding no NaN (every caller's case), by halving.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float HMax(Vector512<float> v)
     {
-        float m = v[0];
-        for (int k = 1; k < 8; k++) m = Math.Max(m, v[k]);
-        return m;
+        var a = Vector256.MaxNative(v.GetLower(), v.GetUpper());
+        var b = Vector128.MaxNative(a.GetLower(), a.GetUpper());
+        b = Vector128.MaxNative(b, Vector128.Shuffle(b, Vector128.Create(2, 3, 0, 1)));
+        b = Vector128.MaxNative(b, Vector128.Shuffle(b, Vector128.Create(1, 0, 3, 2)));
+        return b.ToScalar();
     }
 
-    internal static float HMin(Vector256<float> v)
+    /// <summary>Horizontal minimum of lanes holding no NaN (every caller's case), by halving.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float HMin(Vector512<float> v)
     {
-        float m = v[0];
-        for (int k = 1; k < 8; k++) m = Math.Min(m, v[k]);
-        return m;
+        var a = Vector256.MinNative(v.GetLower(), v.GetUpper());
+        var b = Vector128.MinNative(a.GetLower(), a.GetUpper());
+        b = Vector128.MinNative(b, Vector128.Shuffle(b, Vector128.Create(2, 3, 0, 1)));
+        b = Vector128.MinNative(b, Vector128.Shuffle(b, Vector128.Create(1, 0, 3, 2)));
+        return b.ToScalar();
     }
 }

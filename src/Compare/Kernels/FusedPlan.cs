@@ -34,12 +34,18 @@ internal sealed class FusedPlan
         {
             _targets = value;
             AllCounted = value.Select(q => q.Length > 0 && q.All(t => t.Counted)).ToArray();
+            AllKept = value.Select(q => q.All(t => !t.Counted)).ToArray();
+            TargetBins = value.Select(q => q.Select(t => t.Bin).ToArray()).ToArray();
         }
     }
     private RadixTarget[][] _targets = Enumerable.Range(0, Quantities).Select(_ => Array.Empty<RadixTarget>()).ToArray();
 
     /// <summary>Per quantity: it has targets, all of them counted (the second pass's branch-free path).</summary>
     public bool[] AllCounted { get; private set; } = new bool[Quantities];
+    /// <summary>Per quantity: no target is counted (the second pass appends what it packed, as it is).</summary>
+    public bool[] AllKept { get; private set; } = new bool[Quantities];
+    /// <summary>Per quantity, its targets' bins.</summary>
+    public int[][] TargetBins { get; private set; } = Enumerable.Range(0, Quantities).Select(_ => Array.Empty<int>()).ToArray();
 }
 
 /// <summary>
@@ -64,11 +70,17 @@ internal sealed class FusedThreadState : IDisposable
     /// <summary>First pass, direct mode (and the scalar paths in every mode): octave counts per quantity.</summary>
     public readonly long[][] Histogram;
     /// <summary>
-    /// Second pass, per quantity: kept values per target (null for a counted target), and the low-bit counts of
-    /// every target in one array (target j's counts at j · 65,536; null when no target of the quantity is counted).
+    /// Second pass, per quantity: the values kept in its kept (not counted) target bins, all targets in one list (null
+    /// when none is kept), and the low-bit counts of every target in one array (target j's counts at j · 65,536; null
+    /// when the quantity has no target or none counted).
     /// </summary>
-    public FloatBuffer?[][] Kept = [];
+    public FloatBuffer?[] Kept = [];
     public int[]?[] Low = [];
+    /// <summary>
+    /// Second pass, per quantity with kept targets: counts of bits 8…15 of the kept values per target (the first step
+    /// of <see cref="RadixQuantiles.Resolve"/>, taken while the values are in cache).
+    /// </summary>
+    public int[]?[] Step1 = [];
     /// <summary>Chunk buffers for widening float16/bfloat16 (empty for float32).</summary>
     public readonly float[] R, C;
     internal object? KernelContext;
@@ -77,7 +89,7 @@ internal sealed class FusedThreadState : IDisposable
     public FusedThreadState(FusedPlan plan, bool simd, bool widen, int threads, long n)
     {
         _threads = Math.Max(1, threads);
-        Radix = plan.Radix ? Enumerable.Range(0, FusedPlan.Quantities).Select(_ => RentCleared(RadixQuantiles.Bins * RadixQuantiles.Copies(n))).ToArray() : [];
+        Radix = plan.Radix ? Enumerable.Range(0, FusedPlan.Quantities).Select(_ => RentCleared(RadixQuantiles.Bins)).ToArray() : [];
         All = plan.Radix ? [] : Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new FloatBuffer((int)Math.Min(n, 1 << 20))).ToArray();
         Histogram = Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new long[FusedPlan.HistogramBins]).ToArray();
         R = widen ? System.Buffers.ArrayPool<float>.Shared.Rent(ComparisonEngine.ChunkSize) : [];
@@ -88,8 +100,11 @@ internal sealed class FusedThreadState : IDisposable
     public void PrepareTargets(FusedPlan plan)
     {
         if (Kept.Length > 0) return;
-        Kept = plan.Targets.Select(q => q.Select(t => t.Counted ? null : new FloatBuffer((int)Math.Min(int.MaxValue / 2, t.Count * 5 / 4 / _threads + 64))).ToArray()).ToArray();
+        Kept = plan.Targets.Select(q => q.Any(t => !t.Counted)
+            ? new FloatBuffer((int)Math.Min(int.MaxValue / 2, q.Where(t => !t.Counted).Sum(t => t.Count) * 5 / 4 / _threads + 64))
+            : null).ToArray();
         Low = plan.Targets.Select(q => q.Any(t => t.Counted) ? RentCleared(q.Length * RadixQuantiles.Bins) : null).ToArray();
+        Step1 = plan.Targets.Select(q => q.Any(t => !t.Counted) ? new int[RadixQuantiles.ByteTableLength(q.Length)] : null).ToArray();
     }
 
     private static int[] RentCleared(int n)
@@ -104,7 +119,7 @@ internal sealed class FusedThreadState : IDisposable
     {
         foreach (var t in Radix) System.Buffers.ArrayPool<int>.Shared.Return(t);
         foreach (var b in All) b.Dispose();
-        foreach (var q in Kept) foreach (var b in q) b?.Dispose();
+        foreach (var b in Kept) b?.Dispose();
         foreach (var t in Low) if (t is not null) System.Buffers.ArrayPool<int>.Shared.Return(t);
         if (R.Length > 0) System.Buffers.ArrayPool<float>.Shared.Return(R);
         if (C.Length > 0) System.Buffers.ArrayPool<float>.Shared.Return(C);
