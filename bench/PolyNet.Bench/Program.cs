@@ -118,14 +118,22 @@ namespace PolyNet.Bench
             var options = new PolyNet.Compare.CompareOptions { Threads = threads };
             double best = double.MaxValue;
             PolyNet.Compare.OutputComparison? last = null;
+            // The fastest run's phases (first pass, plan, second pass, quantiles), for BENCHMARKS.md.
+            var phases = new List<(string, double)>();
+            var bestPhases = new List<(string, double)>();
+            PolyNet.Compare.Kernels.ComparisonEngine.PhaseTimes = (name, s) => phases.Add((name, s));
             for (int r = 0; r < repeats; r++)
             {
+                phases.Clear();
                 var sw = Stopwatch.StartNew();
                 last = PolyNet.Compare.TensorComparer.CompareTensors("out", a, b, tol, options);
-                best = Math.Min(best, sw.Elapsed.TotalSeconds);
+                double t = sw.Elapsed.TotalSeconds;
+                if (t < best) { best = t; bestPhases = [.. phases]; }
             }
+            PolyNet.Compare.Kernels.ComparisonEngine.PhaseTimes = null;
             var m = last!.Metrics!;
             Console.WriteLine($"polynet full_report_s {best:0.0000} (n {n}, threads {threads?.ToString() ?? "all"}, best of {repeats}) abs max {m.AbsError.Max:G4} median {m.AbsError.Median:G6} p99 {m.AbsError.P99:G6} mismatches {m.Mismatches}");
+            Console.WriteLine("polynet phases of the fastest run: " + string.Join(", ", bestPhases.Select(p => $"{p.Item1} {p.Item2 * 1000:0.0} ms")));
             return 0;
         }
     }

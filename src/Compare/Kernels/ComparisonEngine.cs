@@ -17,6 +17,9 @@ namespace PolyNet.Compare.Kernels;
 internal static class ComparisonEngine
 {
     public const int ChunkSize = 1 << 18;
+
+    /// <summary>Benchmarks only: called with each phase's name and seconds (first pass, plan, second pass, quantiles).</summary>
+    internal static Action<string, double>? PhaseTimes;
     private static readonly double[] Percentiles = [0.5, 0.9, 0.95, 0.99];
 
     public static ComparisonMetrics Run(TensorData reference, TensorData candidate, double atol, double rtol, double userQuantile, int? threads = null)
@@ -26,7 +29,7 @@ internal static class ComparisonEngine
         var rs = simd ? new FloatSource(reference) : null;
         var cs = simd ? new FloatSource(candidate) : null;
         var po = new ParallelOptions { MaxDegreeOfParallelism = threads ?? (n < 4 * ChunkSize ? 1 : Environment.ProcessorCount) };
-        var plan = new FusedPlan { Atol = atol, Rtol = rtol, Radix = n > RadixQuantiles.DirectLimit };
+        var plan = new FusedPlan { Atol = atol, Rtol = rtol, Radix = n > RadixQuantiles.DirectLimit, LeanBlocks = new bool[(n + FusedKernel.Block - 1) / FusedKernel.Block] };
         int chunks = (int)((n + ChunkSize - 1) / ChunkSize);
         bool widen = simd && (rs!.NeedsScratch || cs!.NeedsScratch);
         var states = new List<FusedThreadState>();
@@ -50,6 +53,15 @@ internal static class ComparisonEngine
             return state;
         }, pool.Add);
 
+        long phase = System.Diagnostics.Stopwatch.GetTimestamp();
+        void Phase(string name)
+        {
+            if (PhaseTimes is null) return;
+            long now = System.Diagnostics.Stopwatch.GetTimestamp();
+            PhaseTimes(name, System.Diagnostics.Stopwatch.GetElapsedTime(phase, now).TotalSeconds);
+            phase = now;
+        }
+
         // ---- first pass ------------------------------------------------------------------------------------------
         var parts = new FusedAcc[chunks];
         Pass((start, len, state) =>
@@ -66,6 +78,7 @@ internal static class ComparisonEngine
         double peakRef = Math.Max(Math.Abs(Finite(a.RefMin)), Math.Abs(Finite(a.RefMax)));
         plan.RobustFloor = (float)Math.Max(peakRef * ComparisonMetrics.RobustFloorFraction, float.Epsilon);
 
+        Phase("first pass");
         // ---- radix counts: histograms, and the bins that hold wanted ranks ----------------------------------------
         long[] counts = [n, n, a.RefFinite, a.CandFinite];
         double[] mins = [a.MinAbs, a.MinRel, a.RefMin, a.CandMin], maxs = [a.MaxAbs, a.MaxRel, a.RefMax, a.CandMax];
@@ -92,13 +105,14 @@ internal static class ComparisonEngine
         }
         plan.Targets = targets;
 
+        Phase("plan");
         // ---- second pass -----------------------------------------------------------------------------------------
         var robustParts = new RobustAcc[chunks];
         Pass((start, len, state) =>
         {
             var acc = new RobustAcc();
             if (simd)
-                FusedKernel.Run2(rs!.Chunk(start, len, state.R), cs!.Chunk(start, len, state.C), plan, acc, state);
+                FusedKernel.Run2(rs!.Chunk(start, len, state.R), cs!.Chunk(start, len, state.C), start, plan, acc, state);
             else
             {
                 state.PrepareTargets(plan);
@@ -109,6 +123,7 @@ internal static class ComparisonEngine
         var rob = new RobustAcc();
         foreach (var part in robustParts) rob.Merge(part);
 
+        Phase("second pass");
         // ---- exact quantiles -------------------------------------------------------------------------------------
         var values = plan.Radix ? RadixQuantiles.Resolve(targets, where, states, po) : new Dictionary<long, float>[FusedPlan.Quantities];
         Parallel.For(0, FusedPlan.Quantities, po, q =>
@@ -136,6 +151,7 @@ internal static class ComparisonEngine
                 _ => Dist(nq, a.CandMin, a.CandMax, a.CandSum, a.CandSumSq, a.CandFinite, Quant, userQuantile),
             };
         }
+        Phase("quantiles");
         long finiteAbs = n - a.InfAbs;
         var robust = n == 0 ? Distribution.Empty : new Distribution(n, 0, rob.Max, n - rob.Inf > 0 ? rob.Sum / (n - rob.Inf) : double.NaN,
             double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);

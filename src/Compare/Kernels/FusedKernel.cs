@@ -16,7 +16,7 @@ namespace PolyNet.Compare.Kernels;
 /// </summary>
 internal static class FusedKernel
 {
-    public const int Block = 2048;
+    public const int Block = 8192;
 
     /// <summary>Per-thread scratch, so a block allocates nothing.</summary>
     private sealed class Context
@@ -52,6 +52,7 @@ internal static class FusedKernel
             var rv = r[..vecEnd];
             var cv = c[..vecEnd];
             bool lean = ValuesLean(rv, cv, acc);
+            plan.LeanBlocks[baseIndex / Block] = lean;
             if (lean) ErrorsLean(rv, cv, baseIndex, plan, acc, b[0], b[1]);
             else
             {
@@ -133,10 +134,9 @@ internal static class FusedKernel
             var vr = Vector512.LoadUnsafe(ref rr, (nuint)i);
             var vc = Vector512.LoadUnsafe(ref cr, (nuint)i);
             var ar = Vector512.Abs(vr);
-            var abs = Vector512.Abs(vc - vr);
-            var absZero = Vector512.Equals(abs, zero);
             // 0/0 (equal zeros) is NaN: an exact zero error has relative error 0. A zero reference otherwise gives +inf.
-            var rel = Vector512.AndNot(abs / ar, absZero);
+            var (abs, rel) = LeanErrors.AbsRel(vr, vc, ar);
+            var absZero = Vector512.Equals(abs, zero);
             abs.StoreUnsafe(ref ao, (nuint)i);
             rel.StoreUnsafe(ref ro, (nuint)i);
             // The sum cannot be NaN (finite ar); past float.MaxValue it is +inf and passes every finite error, as the full path's clamp does.
@@ -220,6 +220,30 @@ internal static class FusedKernel
         acc.ZeroAbs += Vector512.Sum(zeroAbs);
         acc.InfAbs += Vector512.Sum(infAbs); acc.InfRel += Vector512.Sum(infRel);
         Finish(r, c, baseIndex, plan, acc, sumAbs, sumAbsSq, sumRel, sumRelSq, maxAbs, maxRel, minAbs, minRel, needA, needR);
+    }
+
+    /// <summary>How a loop computes |cand − ref| and the relative error: a type argument, so each loop is compiled for one.</summary>
+    internal interface IErrors
+    {
+        static abstract (Vector512<float> Abs, Vector512<float> Rel) AbsRel(Vector512<float> vr, Vector512<float> vc, Vector512<float> ar);
+    }
+
+    /// <summary>Full NaN and infinity semantics (<see cref="AbsRel"/>).</summary>
+    internal readonly struct FullErrors : IErrors
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static (Vector512<float> Abs, Vector512<float> Rel) AbsRel(Vector512<float> vr, Vector512<float> vc, Vector512<float> ar) => FusedKernel.AbsRel(vr, vc, ar);
+    }
+
+    /// <summary>All values finite: the same bits with fewer instructions (0/0 from equal zeros is the only NaN to clear).</summary>
+    internal readonly struct LeanErrors : IErrors
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static (Vector512<float> Abs, Vector512<float> Rel) AbsRel(Vector512<float> vr, Vector512<float> vc, Vector512<float> ar)
+        {
+            var abs = Vector512.Abs(vc - vr);
+            return (abs, Vector512.AndNot(abs / ar, Vector512.Equals(abs, Vector512<float>.Zero)));
+        }
     }
 
     /// <summary>
@@ -394,7 +418,7 @@ internal static class FusedKernel
     // ---- second pass -----------------------------------------------------------------------------------------------
 
     /// <summary>Runs the second pass over one chunk: the robust error's statistics, and the values in target bins.</summary>
-    public static void Run2(ReadOnlySpan<float> r, ReadOnlySpan<float> c, FusedPlan plan, RobustAcc acc, FusedThreadState state)
+    public static void Run2(ReadOnlySpan<float> r, ReadOnlySpan<float> c, long baseIndex, FusedPlan plan, RobustAcc acc, FusedThreadState state)
     {
         var ctx = (Context)(state.KernelContext ??= new Context());
         state.PrepareTargets(plan);
@@ -415,7 +439,11 @@ internal static class FusedKernel
             if (vecEnd > 0)
             {
                 var b = ctx.Buffers;
-                Robust(rb[..vecEnd], cb[..vecEnd], plan.RobustFloor, acc, b[0], b[1], inLoop, ctx.Packs, packed);
+                // A block the first pass found all finite recomputes its errors the lean way (same bits).
+                if (plan.LeanBlocks[(baseIndex + start) / Block])
+                    Robust<LeanErrors>(rb[..vecEnd], cb[..vecEnd], plan.RobustFloor, acc, b[0], b[1], inLoop, ctx.Packs, packed);
+                else
+                    Robust<FullErrors>(rb[..vecEnd], cb[..vecEnd], plan.RobustFloor, acc, b[0], b[1], inLoop, ctx.Packs, packed);
                 ReadOnlySpan<float> abs = b[0].AsSpan(0, vecEnd), rel = b[1].AsSpan(0, vecEnd);
                 int vectors = vecEnd / 16;
                 for (int q = 0; q < FusedPlan.Quantities; q++)
@@ -440,7 +468,8 @@ internal static class FusedKernel
     /// targets in <paramref name="t"/>: <paramref name="masks"/>[q · vectors + vector].
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Robust(ReadOnlySpan<float> r, ReadOnlySpan<float> c, float floor, RobustAcc acc, float[] absOut, float[] relOut, ReadOnlySpan<uint> t, uint[][] packs, Span<int> packed)
+    private static void Robust<TErrors>(ReadOnlySpan<float> r, ReadOnlySpan<float> c, float floor, RobustAcc acc, float[] absOut, float[] relOut, ReadOnlySpan<uint> t, uint[][] packs, Span<int> packed)
+        where TErrors : struct, IErrors
     {
         var zero = Vector512<float>.Zero;
         var inf = Vector512.Create(float.PositiveInfinity);
@@ -465,7 +494,7 @@ internal static class FusedKernel
             var vr = Vector512.LoadUnsafe(ref rr, (nuint)i);
             var vc = Vector512.LoadUnsafe(ref cr, (nuint)i);
             var ar = Vector512.Abs(vr);
-            var (abs, rel) = AbsRel(vr, vc, ar);
+            var (abs, rel) = TErrors.AbsRel(vr, vc, ar);
             abs.StoreUnsafe(ref ao, (nuint)i);
             rel.StoreUnsafe(ref ro, (nuint)i);
             // Where |ref| ≥ floor the robust error is the relative error; only a vector with a smaller |ref| (or a NaN)

@@ -24,6 +24,8 @@ internal sealed class FusedPlan
     public required double Rtol { get; init; }
     /// <summary>True: the first pass counts values per radix bin; false: it keeps every value for direct selection.</summary>
     public required bool Radix { get; init; }
+    /// <summary>Per block of <see cref="FusedKernel.Block"/> elements: the first pass found every value finite.</summary>
+    public required bool[] LeanBlocks { get; init; }
     /// <summary>Set between the passes (the floor depends on the largest finite |ref|, known after the first).</summary>
     public float RobustFloor { get; set; }
     /// <summary>Per quantity, the bins holding a wanted rank (set between the passes; empty in direct mode).</summary>
