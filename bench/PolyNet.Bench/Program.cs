@@ -12,7 +12,8 @@ using PolyNet.Runners.Specs;
 //   make-models DIR                                   ResNet-50 (102 MB) and a 1 GiB model with external data
 //   overhead MODEL INPUT OUTPUT DIMS WARMUP RUNS      PolyNet's onnxrt runner around ORT's Run, timed per run
 //   load MODEL REPEATS                               OnnxModel.Load against reading the same bytes
-//   compare N REPEATS                                 the full comparison report on N float32 elements
+//   compare N REPEATS [THREADS|all] [DATA]            the full comparison report on N float32 elements; DATA: close
+//                                                     (default), same, relu, random, fp16, nan (see CompareBench)
 //   reduce SIZES...                                   model runs and checks of polynet reduce on generated graphs
 switch (args.FirstOrDefault())
 {
@@ -59,7 +60,7 @@ switch (args.FirstOrDefault())
     case "reduce":
         return ReduceBench.Run(args.Skip(1).Select(int.Parse).ToList());
     case "compare":
-        return CompareBench.Run(long.Parse(args[1]), int.Parse(args[2]), args.Length > 3 ? int.Parse(args[3]) : null);
+        return CompareBench.Run(long.Parse(args[1]), int.Parse(args[2]), args.Length > 3 && args[3] != "all" ? int.Parse(args[3]) : null, args.Length > 4 ? args[4] : "close");
     default:
         Console.Error.WriteLine("usage: PolyNet.Bench make-models DIR | overhead ... | load MODEL REPEATS");
         return 2;
@@ -101,8 +102,18 @@ namespace PolyNet.Bench
     /// </summary>
     internal static class CompareBench
     {
-        public static int Run(long n, int repeats, int? threads)
+        /// <summary>
+        /// DATA: close (b = a plus up to 1e-6, the README's figure), same (b = a), relu (half of both exactly 0),
+        /// random (b unrelated to a: every element fails), fp16 (b = a rounded to float16: most fail), nan (one b in
+        /// 1,024 is NaN). Failing outputs include the explanation pass.
+        /// </summary>
+        public static int Run(long n, int repeats, int? threads, string data)
         {
+            if (data is not ("close" or "same" or "relu" or "random" or "fp16" or "nan"))
+            {
+                Console.Error.WriteLine($"compare: unknown DATA '{data}' (close, same, relu, random, fp16, nan)");
+                return 2;
+            }
             var a = TensorData.Allocate(ElementType.Float, new TensorShape(n));
             var b = TensorData.Allocate(ElementType.Float, new TensorShape(n));
             var fa = a.Span<float>();
@@ -113,6 +124,14 @@ namespace PolyNet.Bench
                 s = s * 6364136223846793005UL + 1442695040888963407UL;
                 fa[i] = (s >> 40) / 16777216.0f;
                 fb[i] = fa[i] + ((s >> 20) & 1023) * 1e-9f;
+                switch (data)
+                {
+                    case "same": fb[i] = fa[i]; break;
+                    case "relu": if ((s & 1) == 0) { fa[i] = 0; fb[i] = 0; } break;
+                    case "random": fb[i] = ((s >> 8) & 0xFFFF) / 65536f - 0.5f; break;
+                    case "fp16": fb[i] = (float)(Half)fa[i]; break;
+                    case "nan": if ((s & 1023) == 0) fb[i] = float.NaN; break;
+                }
             }
             var tol = new PolyNet.Compare.Tolerance(1e-5, 1e-5);
             var options = new PolyNet.Compare.CompareOptions { Threads = threads };
@@ -132,7 +151,7 @@ namespace PolyNet.Bench
             }
             PolyNet.Compare.Kernels.ComparisonEngine.PhaseTimes = null;
             var m = last!.Metrics!;
-            Console.WriteLine($"polynet full_report_s {best:0.0000} (n {n}, threads {threads?.ToString() ?? "all"}, best of {repeats}) abs max {m.AbsError.Max:G4} median {m.AbsError.Median:G6} p99 {m.AbsError.P99:G6} mismatches {m.Mismatches}");
+            Console.WriteLine($"polynet full_report_s {best:0.0000} (n {n}, threads {threads?.ToString() ?? "all"}, best of {repeats}, data {data}) abs max {m.AbsError.Max:G4} median {m.AbsError.Median:G6} p99 {m.AbsError.P99:G6} mismatches {m.Mismatches}");
             Console.WriteLine("polynet phases of the fastest run: " + string.Join(", ", bestPhases.Select(p => $"{p.Item1} {p.Item2 * 1000:0.0} ms")));
             return 0;
         }

@@ -52,43 +52,77 @@ public sealed class Explanation
         long channels = axis is { } ax ? shape[ax] : 0;
         long inner = 1;
         if (axis is { } a) for (int d = a + 1; d < shape.Rank; d++) inner *= shape[d];
+        // Chunks in parallel (one pass, float32 read directly), merged in index order: the same numbers whatever the
+        // thread count. Within a chunk the channel advances with a counter, not a division per element.
+        const long chunk = 1 << 22;
+        int parts = (int)((n + chunk - 1) / chunk);
+        var partials = new Partial[parts];
+        bool f32 = r.ElementType == ElementType.Float && c.ElementType == ElementType.Float;
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts < 2 ? 1 : Environment.ProcessorCount }, k =>
+        {
+            long start = k * chunk, end = Math.Min(n, start + chunk);
+            var p = partials[k] = new Partial(channels);
+            var rs = f32 ? r.Span<float>() : default;
+            var cs = f32 ? c.Span<float>() : default;
+            long ch = channels > 0 ? start / inner % channels : 0, pos = channels > 0 ? start % inner : 0;
+            double smallest = double.NegativeInfinity; // the heap's smallest once it holds WorstCount
+            for (long i = start; i < end; i++)
+            {
+                double rv = f32 ? rs[(int)i] : r.GetDouble(i), cv = f32 ? cs[(int)i] : c.GetDouble(i);
+                double abs = ErrorMath.AbsError(rv, cv);
+                bool mis = !ErrorMath.Passes(abs, rv, tol.Atol, tol.Rtol);
+                // Keep the WorstCount largest errors (a min-heap by error; ties keep the earlier element).
+                if (abs > smallest || p.Worst.Count < WorstCount)
+                {
+                    if (p.Worst.Count < WorstCount) p.Worst.Enqueue(i, abs);
+                    else p.Worst.EnqueueDequeue(i, abs);
+                    if (p.Worst.Count == WorstCount) p.Worst.TryPeek(out _, out smallest);
+                }
+                if (channels > 0)
+                {
+                    p.ChCount[ch]++;
+                    if (mis) p.ChMis[ch]++;
+                    if (abs > p.ChMax[ch]) p.ChMax[ch] = abs;
+                    if (double.IsFinite(abs)) p.ChSum[ch] += abs;
+                    if (++pos == inner) { pos = 0; if (++ch == channels) ch = 0; }
+                }
+                if (double.IsFinite(rv))
+                {
+                    int band = (int)(BitConverter.SingleToUInt32Bits(Math.Abs((float)rv)) >> 23);
+                    p.BandCount[band]++;
+                    if (mis) p.BandMis[band]++;
+                    if (double.IsFinite(abs)) { p.BandSum[band] += abs; p.BandRel[band] += double.IsFinite(abs / Math.Abs(rv)) ? abs / Math.Abs(rv) : 0; }
+                    if (abs > p.BandMax[band]) p.BandMax[band] = abs;
+                }
+            }
+        });
         var chCount = new long[channels];
         var chMis = new long[channels];
         var chMax = new double[channels];
         var chSum = new double[channels];
-        // Magnitude bands: octaves of |ref| (exponent bits), merged below.
         var bandCount = new long[256];
         var bandMis = new long[256];
         var bandSum = new double[256];
         var bandMax = new double[256];
         var bandRel = new double[256];
         var worst = new PriorityQueue<long, double>();
-        bool f32 = r.ElementType == ElementType.Float && c.ElementType == ElementType.Float;
-        var rs = f32 ? r.Span<float>() : default;
-        var cs = f32 ? c.Span<float>() : default;
-        for (long i = 0; i < n; i++)
+        foreach (var p in partials)
         {
-            double rv = f32 ? rs[(int)i] : r.GetDouble(i), cv = f32 ? cs[(int)i] : c.GetDouble(i);
-            double abs = ErrorMath.AbsError(rv, cv);
-            bool mis = !ErrorMath.Passes(abs, rv, tol.Atol, tol.Rtol);
-            // Keep the WorstCount largest errors (a min-heap by error; ties keep the earlier element).
-            if (worst.Count < WorstCount) worst.Enqueue(i, abs);
-            else if (worst.TryPeek(out _, out var smallest) && abs > smallest) worst.EnqueueDequeue(i, abs);
-            if (axis is not null)
+            for (long ch = 0; ch < channels; ch++)
             {
-                long ch = i / inner % channels;
-                chCount[ch]++;
-                if (mis) chMis[ch]++;
-                if (abs > chMax[ch]) chMax[ch] = abs;
-                if (double.IsFinite(abs)) chSum[ch] += abs;
+                chCount[ch] += p.ChCount[ch]; chMis[ch] += p.ChMis[ch]; chSum[ch] += p.ChSum[ch];
+                chMax[ch] = Math.Max(chMax[ch], p.ChMax[ch]);
             }
-            if (double.IsFinite(rv))
+            for (int e = 0; e < 256; e++)
             {
-                int band = (int)(BitConverter.SingleToUInt32Bits(Math.Abs((float)rv)) >> 23);
-                bandCount[band]++;
-                if (mis) bandMis[band]++;
-                if (double.IsFinite(abs)) { bandSum[band] += abs; bandRel[band] += double.IsFinite(abs / Math.Abs(rv)) ? abs / Math.Abs(rv) : 0; }
-                if (abs > bandMax[band]) bandMax[band] = abs;
+                bandCount[e] += p.BandCount[e]; bandMis[e] += p.BandMis[e]; bandSum[e] += p.BandSum[e]; bandRel[e] += p.BandRel[e];
+                bandMax[e] = Math.Max(bandMax[e], p.BandMax[e]);
+            }
+            // Chunks in index order: a later element replaces only a strictly larger error, as in one pass.
+            foreach (var (idx, abs) in p.Worst.UnorderedItems.OrderBy(x => x.Element))
+            {
+                if (worst.Count < WorstCount) worst.Enqueue(idx, abs);
+                else if (worst.TryPeek(out _, out var smallest) && abs > smallest) worst.EnqueueDequeue(idx, abs);
             }
         }
         var worstList = new List<ElementError>();
@@ -113,6 +147,16 @@ public sealed class Explanation
             Magnitudes = MergeBands(bands, 16),
             Heatmap = worstList.Count > 0 ? MakeHeatmap(r, c, worstList[0].FlatIndex) : null,
         };
+    }
+
+    /// <summary>One chunk's share of an explanation.</summary>
+    private sealed class Partial(long channels)
+    {
+        public readonly long[] ChCount = new long[channels], ChMis = new long[channels];
+        public readonly double[] ChMax = new double[channels], ChSum = new double[channels];
+        public readonly long[] BandCount = new long[256], BandMis = new long[256];
+        public readonly double[] BandSum = new double[256], BandMax = new double[256], BandRel = new double[256];
+        public readonly PriorityQueue<long, double> Worst = new();
     }
 
     private static List<MagnitudeBand> MergeBands(List<MagnitudeBand> bands, int max)

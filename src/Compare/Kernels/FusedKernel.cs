@@ -25,6 +25,8 @@ internal static class FusedKernel
         public readonly int[] Keys = new int[Block];
         /// <summary>Second pass: per quantity, the bits of the values in a target bin (16 elements of slack).</summary>
         public readonly uint[][] Packs = Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new uint[Block + 16]).ToArray();
+        /// <summary>Second pass: the kept values among packed ones, when kept and counted targets mix (16 elements of slack).</summary>
+        public readonly uint[] Aside = new uint[Block + 16];
         /// <summary>Second pass, a quantity with more than four targets: per vector, the lanes in a target bin.</summary>
         public readonly ushort[] Masks = new ushort[Block / 16];
     }
@@ -450,7 +452,7 @@ internal static class FusedKernel
                 {
                     if (plan.Targets[q].Length <= 4)
                     {
-                        CollectPacked(ctx.Packs[q].AsSpan(0, packed[q]), q, plan, state);
+                        CollectPacked(ctx.Packs[q].AsSpan(0, packed[q]), q, plan, state, ctx.Aside);
                         continue;
                     }
                     var values = q switch { 0 => abs, 1 => rel, 2 => rb[..vecEnd], _ => cb[..vecEnd] };
@@ -551,7 +553,7 @@ internal static class FusedKernel
     /// Keeps (or counts the low bits of) the packed values (float bits) of quantity <paramref name="q"/>, every one in
     /// a target bin.
     /// </summary>
-    private static void CollectPacked(ReadOnlySpan<uint> packed, int q, FusedPlan plan, FusedThreadState state)
+    private static void CollectPacked(ReadOnlySpan<uint> packed, int q, FusedPlan plan, FusedThreadState state, uint[] scratch)
     {
         var targets = plan.Targets[q];
         if (packed.Length == 0) return;
@@ -576,17 +578,52 @@ internal static class FusedKernel
             RadixQuantiles.CountByteRows(packed, plan.TargetBins[q], 16, state.Step1[q]!);
             return;
         }
-        foreach (uint x in packed)
+        // Kept and counted targets mixed (a bin of heavy ties among others, such as a ReLU's zeros): 16 values at a
+        // time, the kept ones packed aside, the counted ones counted, a run of one value in one add. No branch per value.
+        Span<int> c = stackalloc int[4];
+        for (int j = 0; j < 4; j++) c[j] = j < targets.Length && targets[j].Counted ? targets[j].Bin : -1;
+        Vector512<uint> c0 = Vector512.Create((uint)c[0]), c1 = Vector512.Create((uint)c[1]), c2 = Vector512.Create((uint)c[2]), c3 = Vector512.Create((uint)c[3]);
+        ref uint aside = ref MemoryMarshal.GetArrayDataReference(scratch);
+        ref uint p = ref MemoryMarshal.GetReference(packed);
+        int na = 0, end = packed.Length & ~15;
+        for (int i = 0; i < end; i += 16)
         {
-            int bin = (int)(x >> 16), j = 0;
-            while (targets[j].Bin != bin) j++;
-            if (targets[j].Counted) low![j << 16 | (int)(x & 0xFFFF)]++;
-            else
+            var x = Vector512.LoadUnsafe(ref p, (nuint)i);
+            var bins = Vector512.ShiftRightLogical(x, 16);
+            var counted = Vector512.Equals(bins, c0) | Vector512.Equals(bins, c1) | Vector512.Equals(bins, c2) | Vector512.Equals(bins, c3);
+            na = Pack(x, ~counted, ref aside, na);
+            ulong m = counted.ExtractMostSignificantBits();
+            if (m == 0) continue;
+            uint x0 = x[System.Numerics.BitOperations.TrailingZeroCount(m)];
+            if ((Vector512.Equals(x, Vector512.Create(x0)) & counted) == counted)
             {
-                kept.Add(BitConverter.UInt32BitsToSingle(x));
-                state.Step1[q]![(j << 2) << 8 | (int)((x >> 8) & 0xFF)]++;
+                low![IndexOf(targets, (int)(x0 >> 16)) << 16 | (int)(x0 & 0xFFFF)] += System.Numerics.BitOperations.PopCount(m);
+                continue;
+            }
+            while (m != 0)
+            {
+                uint xi = x[System.Numerics.BitOperations.TrailingZeroCount(m)];
+                m &= m - 1;
+                low![IndexOf(targets, (int)(xi >> 16)) << 16 | (int)(xi & 0xFFFF)]++;
             }
         }
+        for (int i = end; i < packed.Length; i++)
+        {
+            uint x = packed[i];
+            int j = IndexOf(targets, (int)(x >> 16));
+            if (targets[j].Counted) low![j << 16 | (int)(x & 0xFFFF)]++;
+            else Unsafe.Add(ref aside, na++) = x;
+        }
+        var keptBits = scratch.AsSpan(0, na);
+        kept.AddRange(MemoryMarshal.Cast<uint, float>(keptBits));
+        RadixQuantiles.CountByteRows(keptBits, plan.TargetBins[q], 16, state.Step1[q]!);
+    }
+
+    private static int IndexOf(RadixTarget[] targets, int bin)
+    {
+        int j = 0;
+        while (targets[j].Bin != bin) j++;
+        return j;
     }
 
     /// <summary>
