@@ -85,20 +85,17 @@ internal static class ComparisonEngine
         var histogram = Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new long[FusedPlan.HistogramBins]).ToArray();
         var where = new Dictionary<long, (int, long)>[FusedPlan.Quantities];
         var targets = new RadixTarget[FusedPlan.Quantities][];
-        long[]? refRadix = null;
         for (int q = 0; q < FusedPlan.Quantities; q++)
         {
             foreach (var state in states)
                 for (int b = 0; b < FusedPlan.HistogramBins; b++) histogram[q][b] += state.Histogram[q][b];
             if (!plan.Radix) { targets[q] = []; continue; }
-            // The candidate's table holds its counts minus the reference's.
-            // Sums fit in int: no count exceeds the element count, which spans keep below 2^31.
-            var sum = new int[RadixQuantiles.Bins];
-            foreach (var state in states)
-                System.Numerics.Tensors.TensorPrimitives.Add(sum, state.Radix[q].AsSpan(0, RadixQuantiles.Bins), sum);
-            var radix = q == 3 ? (long[])refRadix!.Clone() : new long[RadixQuantiles.Bins];
-            for (int b = 0; b < RadixQuantiles.Bins; b++) radix[b] += sum[b];
-            if (q == 2) refRadix = radix;
+            // The threads' counts summed into the first thread's table (the states are disposed below). Sums fit in
+            // int: no count exceeds the element count, which spans keep below 2^31. The candidate's table holds its
+            // counts minus the reference's, so the reference's sum is added to it.
+            var radix = states[0].Radix[q].AsSpan(0, RadixQuantiles.Bins);
+            for (int t = 1; t < states.Count; t++) System.Numerics.Tensors.TensorPrimitives.Add(radix, states[t].Radix[q].AsSpan(0, RadixQuantiles.Bins), radix);
+            if (q == 3) System.Numerics.Tensors.TensorPrimitives.Add(radix, states[0].Radix[2].AsSpan(0, RadixQuantiles.Bins), radix);
             foreach (int b in RadixQuantiles.BinsInOrder)
                 if (radix[b] != 0) histogram[q][RadixQuantiles.Octave(b)] += radix[b];
             (targets[q], where[q]) = RadixQuantiles.Plan(radix, WantedRanks(counts[q], userQuantile), mins[q] == maxs[q]);

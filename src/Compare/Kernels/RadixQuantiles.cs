@@ -52,7 +52,7 @@ internal static class RadixQuantiles
     /// <paramref name="allEqual"/>: the quantity's minimum equals its maximum (no bin needs a second look).
     /// Returns the targets and, per wanted rank, (target index, rank inside the bin).
     /// </summary>
-    public static (RadixTarget[] Targets, Dictionary<long, (int Target, long Inner)> Where) Plan(long[] counts, IEnumerable<long> wanted, bool allEqual)
+    public static (RadixTarget[] Targets, Dictionary<long, (int Target, long Inner)> Where) Plan(ReadOnlySpan<int> counts, IEnumerable<long> wanted, bool allEqual)
     {
         var targets = new List<RadixTarget>();
         var where = new Dictionary<long, (int, long)>();
