@@ -44,7 +44,7 @@ public sealed class Explanation
         _ => null,
     };
 
-    public static Explanation Compute(TensorData r, TensorData c, Tolerance tol)
+    public static Explanation Compute(TensorData r, TensorData c, Tolerance tol, int? threads = null)
     {
         long n = r.ElementCount;
         var shape = r.Shape;
@@ -58,7 +58,7 @@ public sealed class Explanation
         int parts = (int)((n + chunk - 1) / chunk);
         var partials = new Partial[parts];
         bool f32 = r.ElementType == ElementType.Float && c.ElementType == ElementType.Float;
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts < 2 ? 1 : Environment.ProcessorCount }, k =>
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts < 2 ? 1 : threads ?? Environment.ProcessorCount }, k =>
         {
             long start = k * chunk, end = Math.Min(n, start + chunk);
             var p = partials[k] = new Partial(channels);
@@ -71,7 +71,8 @@ public sealed class Explanation
                 double rv = f32 ? rs[(int)i] : r.GetDouble(i), cv = f32 ? cs[(int)i] : c.GetDouble(i);
                 double abs = ErrorMath.AbsError(rv, cv);
                 bool mis = !ErrorMath.Passes(abs, rv, tol.Atol, tol.Rtol);
-                // Keep the WorstCount largest errors (a min-heap by error; ties keep the earlier element).
+                // Keep the WorstCount largest errors (a min-heap by error; among equal errors, which index stays is
+                // the heap's choice, the same on every run).
                 if (abs > smallest || p.Worst.Count < WorstCount)
                 {
                     if (p.Worst.Count < WorstCount) p.Worst.Enqueue(i, abs);
@@ -118,7 +119,7 @@ public sealed class Explanation
                 bandCount[e] += p.BandCount[e]; bandMis[e] += p.BandMis[e]; bandSum[e] += p.BandSum[e]; bandRel[e] += p.BandRel[e];
                 bandMax[e] = Math.Max(bandMax[e], p.BandMax[e]);
             }
-            // Chunks in index order: a later element replaces only a strictly larger error, as in one pass.
+            // Chunks in index order: a later element replaces only a strictly larger error.
             foreach (var (idx, abs) in p.Worst.UnorderedItems.OrderBy(x => x.Element))
             {
                 if (worst.Count < WorstCount) worst.Enqueue(idx, abs);

@@ -100,7 +100,7 @@ public static class TensorComparer
         if (passed && r.ElementType != c.ElementType)
             reason += $" (reference {r.ElementType.DisplayName()}, candidate {c.ElementType.DisplayName()})";
         var explain = options?.Explain ?? ExplainMode.Failing;
-        var explanation = explain == ExplainMode.All || (explain == ExplainMode.Failing && !passed) ? Explanation.Compute(r, c, exact ? new Tolerance(0, 0) : tol) : null;
+        var explanation = explain == ExplainMode.All || (explain == ExplainMode.Failing && !passed) ? Explanation.Compute(r, c, exact ? new Tolerance(0, 0) : tol, options?.Threads) : null;
         return new OutputComparison
         {
             ToleranceSource = source,

@@ -1,4 +1,5 @@
 using PolyNet.Compare;
+using PolyNet.Compare.Kernels;
 using PolyNet.Onnx;
 using Xunit;
 
@@ -28,6 +29,43 @@ public class ExplanationTests
         Assert.Equal("[0, 2, :, :]", x.Heatmap!.Slice);
         Assert.Equal(8, x.Heatmap.Rows);
         Assert.Equal(0.1f, x.Heatmap.Values.Max(), 5);
+    }
+
+    [Fact]
+    public void Chunks_computed_in_parallel_give_the_serial_definition()
+    {
+        // 1x3x1500x1000: 4.5 million elements, two chunks of the parallel pass, the boundary inside channel 2.
+        var shape = new TensorShape(1, 3, 1500, 1000);
+        var r = TensorData.Allocate(ElementType.Float, shape);
+        var rs = r.Span<float>();
+        var rng = new Random(4);
+        for (int i = 0; i < rs.Length; i++) rs[i] = (float)(rng.NextDouble() * 2 - 1);
+        var c = r.Clone();
+        var cs = c.Span<float>();
+        for (int i = 0; i < cs.Length; i += 97) cs[i] += (float)(rng.NextDouble() * 1e-3);
+        var tol = new Tolerance(1e-5, 1e-5);
+        var x = Explanation.Compute(r, c, tol);
+        long inner = 1500 * 1000;
+        for (int ch = 0; ch < 3; ch++)
+        {
+            long count = 0, mis = 0;
+            double max = 0;
+            for (long i = ch * inner; i < (ch + 1) * inner; i++)
+            {
+                double abs = ErrorMath.AbsError(rs[(int)i], cs[(int)i]);
+                count++;
+                if (!ErrorMath.Passes(abs, rs[(int)i], tol.Atol, tol.Rtol)) mis++;
+                max = Math.Max(max, abs);
+            }
+            Assert.Equal(count, x.Channels[ch].Count);
+            Assert.Equal(mis, x.Channels[ch].Mismatches);
+            Assert.Equal(max, x.Channels[ch].MaxAbs);
+        }
+        var errors = new double[rs.Length];
+        for (int i = 0; i < errors.Length; i++) errors[i] = ErrorMath.AbsError(rs[i], cs[i]);
+        var worst = errors.OrderDescending().Take(Explanation.WorstCount).ToArray();
+        Assert.Equal(worst, x.Worst.Select(e => e.Abs).ToArray());
+        Assert.Equal(r.ElementCount, x.Magnitudes.Sum(b => b.Count));
     }
 
     [Fact]

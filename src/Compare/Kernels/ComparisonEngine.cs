@@ -12,7 +12,8 @@ namespace PolyNet.Compare.Kernels;
 /// widened chunk by chunk, exactly); float64 and integer data through the scalar double-precision path, whose
 /// quantiles and histograms are taken at float32 precision.
 /// Memory: per thread, four 256 KiB radix tables, one chunk of scratch (only for 16-bit types), the values kept in
-/// target bins and, for a bin of heavy ties, 256 KiB of low-bit counts; never a full-size temporary.
+/// target bins, small byte-count tables and, for a quantity with a bin of heavy ties, 256 KiB of low-bit counts per
+/// target; never a full-size temporary.
 /// </summary>
 internal static class ComparisonEngine
 {
@@ -24,6 +25,23 @@ internal static class ComparisonEngine
 
     public static ComparisonMetrics Run(TensorData reference, TensorData candidate, double atol, double rtol, double userQuantile, int? threads = null)
     {
+        // Radix counts are 32-bit: a bin could otherwise overflow (possible only for 4-bit types, two per byte).
+        if (reference.ElementCount > int.MaxValue)
+            throw new NotSupportedException($"comparing {reference.ElementCount} elements: tensors of more than {int.MaxValue} elements are not supported");
+        var states = new List<FusedThreadState>();
+        try
+        {
+            return Run(reference, candidate, atol, rtol, userQuantile, threads, states);
+        }
+        finally
+        {
+            // Pooled buffers go back even when a pass throws.
+            foreach (var state in states) state.Dispose();
+        }
+    }
+
+    private static ComparisonMetrics Run(TensorData reference, TensorData candidate, double atol, double rtol, double userQuantile, int? threads, List<FusedThreadState> states)
+    {
         long n = reference.ElementCount;
         bool simd = IsFloat32Like(reference.ElementType) && IsFloat32Like(candidate.ElementType);
         var rs = simd ? new FloatSource(reference) : null;
@@ -32,7 +50,6 @@ internal static class ComparisonEngine
         var plan = new FusedPlan { Atol = atol, Rtol = rtol, Radix = n > RadixQuantiles.DirectLimit, LeanBlocks = new bool[(n + FusedKernel.Block - 1) / FusedKernel.Block] };
         int chunks = (int)((n + ChunkSize - 1) / ChunkSize);
         bool widen = simd && (rs!.NeedsScratch || cs!.NeedsScratch);
-        var states = new List<FusedThreadState>();
         var gate = new Lock();
         int workers = po.MaxDegreeOfParallelism;
 
@@ -153,7 +170,6 @@ internal static class ComparisonEngine
         var robust = n == 0 ? Distribution.Empty : new Distribution(n, 0, rob.Max, n - rob.Inf > 0 ? rob.Sum / (n - rob.Inf) : double.NaN,
             double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
         double mse = finiteAbs > 0 ? a.SumAbsSq / finiteAbs : double.NaN;
-        foreach (var state in states) state.Dispose();
         return new ComparisonMetrics
         {
             Count = n,

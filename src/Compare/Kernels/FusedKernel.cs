@@ -224,6 +224,22 @@ internal static class FusedKernel
         Finish(r, c, baseIndex, plan, acc, sumAbs, sumAbsSq, sumRel, sumRelSq, maxAbs, maxRel, minAbs, minRel, needA, needR);
     }
 
+    /// <summary>A compile-time switch: a type argument, so each loop is compiled for one value.</summary>
+    internal interface IFlag
+    {
+        static abstract bool Value { get; }
+    }
+
+    internal readonly struct Yes : IFlag
+    {
+        public static bool Value => true;
+    }
+
+    internal readonly struct No : IFlag
+    {
+        public static bool Value => false;
+    }
+
     /// <summary>How a loop computes |cand − ref| and the relative error: a type argument, so each loop is compiled for one.</summary>
     internal interface IErrors
     {
@@ -441,11 +457,13 @@ internal static class FusedKernel
             if (vecEnd > 0)
             {
                 var b = ctx.Buffers;
-                // A block the first pass found all finite recomputes its errors the lean way (same bits).
-                if (plan.LeanBlocks[(baseIndex + start) / Block])
-                    Robust<LeanErrors>(rb[..vecEnd], cb[..vecEnd], plan.RobustFloor, acc, b[0], b[1], inLoop, ctx.Packs, packed);
-                else
-                    Robust<FullErrors>(rb[..vecEnd], cb[..vecEnd], plan.RobustFloor, acc, b[0], b[1], inLoop, ctx.Packs, packed);
+                // A block the first pass found all finite recomputes its errors the lean way (same bits); the errors
+                // are stored only when a quantity with more than four targets scans them again below.
+                bool lean = plan.LeanBlocks[(baseIndex + start) / Block], store = plan.Targets[0].Length > 4 || plan.Targets[1].Length > 4;
+                if (lean && !store) Robust<LeanErrors, No>(rb[..vecEnd], cb[..vecEnd], plan.RobustFloor, acc, b[0], b[1], inLoop, ctx.Packs, packed);
+                else if (lean) Robust<LeanErrors, Yes>(rb[..vecEnd], cb[..vecEnd], plan.RobustFloor, acc, b[0], b[1], inLoop, ctx.Packs, packed);
+                else if (!store) Robust<FullErrors, No>(rb[..vecEnd], cb[..vecEnd], plan.RobustFloor, acc, b[0], b[1], inLoop, ctx.Packs, packed);
+                else Robust<FullErrors, Yes>(rb[..vecEnd], cb[..vecEnd], plan.RobustFloor, acc, b[0], b[1], inLoop, ctx.Packs, packed);
                 ReadOnlySpan<float> abs = b[0].AsSpan(0, vecEnd), rel = b[1].AsSpan(0, vecEnd);
                 int vectors = vecEnd / 16;
                 for (int q = 0; q < FusedPlan.Quantities; q++)
@@ -465,13 +483,14 @@ internal static class FusedKernel
     }
 
     /// <summary>
-    /// The robust relative error's sum, maximum and infinite count; writes the errors again (same bits as the first
-    /// pass) and, per vector and quantity (abs, rel, ref, cand), the lanes whose bin is one of the quantity's four
-    /// targets in <paramref name="t"/>: <paramref name="masks"/>[q · vectors + vector].
+    /// The robust relative error's sum, maximum and infinite count, and, per quantity (abs, rel, ref, cand), the values
+    /// whose bin is one of its four targets in <paramref name="t"/>: their bits packed into <paramref name="packs"/>[q],
+    /// their number in <paramref name="packed"/>[q]. Writes the errors to the buffers only when
+    /// <typeparamref name="TStore"/> says a later scan reads them (a quantity with more than four targets).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Robust<TErrors>(ReadOnlySpan<float> r, ReadOnlySpan<float> c, float floor, RobustAcc acc, float[] absOut, float[] relOut, ReadOnlySpan<uint> t, uint[][] packs, Span<int> packed)
-        where TErrors : struct, IErrors
+    private static void Robust<TErrors, TStore>(ReadOnlySpan<float> r, ReadOnlySpan<float> c, float floor, RobustAcc acc, float[] absOut, float[] relOut, ReadOnlySpan<uint> t, uint[][] packs, Span<int> packed)
+        where TErrors : struct, IErrors where TStore : struct, IFlag
     {
         var zero = Vector512<float>.Zero;
         var inf = Vector512.Create(float.PositiveInfinity);
@@ -497,8 +516,11 @@ internal static class FusedKernel
             var vc = Vector512.LoadUnsafe(ref cr, (nuint)i);
             var ar = Vector512.Abs(vr);
             var (abs, rel) = TErrors.AbsRel(vr, vc, ar);
-            abs.StoreUnsafe(ref ao, (nuint)i);
-            rel.StoreUnsafe(ref ro, (nuint)i);
+            if (TStore.Value)
+            {
+                abs.StoreUnsafe(ref ao, (nuint)i);
+                rel.StoreUnsafe(ref ro, (nuint)i);
+            }
             // Where |ref| ≥ floor the robust error is the relative error; only a vector with a smaller |ref| (or a NaN)
             // divides by the floor. Undefined quotients are +inf, as in RobustF.
             var rob = rel;

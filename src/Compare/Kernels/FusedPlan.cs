@@ -69,7 +69,7 @@ internal sealed class FusedThreadState : IDisposable
     public readonly int[][] Radix;
     /// <summary>First pass, direct mode: per quantity, every counted value.</summary>
     public readonly FloatBuffer[] All;
-    /// <summary>First pass, direct mode (and the scalar paths in every mode): octave counts per quantity.</summary>
+    /// <summary>First pass, direct mode: octave counts per quantity (radix mode derives them from the radix counts).</summary>
     public readonly long[][] Histogram;
     /// <summary>
     /// Second pass, per quantity: the values kept in its kept (not counted) target bins, all targets in one list (null
@@ -186,8 +186,14 @@ internal sealed class FusedAcc
         if (fr && fc) { Dot += r * c; RefSq += r * r; CandSq += c * c; }
         if (fr) { RefFinite++; RefMin = Math.Min(RefMin, r); RefMax = Math.Max(RefMax, r); RefSum += r; RefSumSq += r * r; }
         if (fc) { CandFinite++; CandMin = Math.Min(CandMin, c); CandMax = Math.Max(CandMax, c); CandSum += c; CandSumSq += c * c; }
-        AddQuantities((float)abs, (float)rel, (float)r, fr, (float)c, fc, p, t);
+        AddQuantities(ToFloat(abs), ToFloat(rel), ToFloat(r), fr, ToFloat(c), fc, p, t);
     }
+
+    /// <summary>
+    /// A double quantity at float32 precision for quantiles and histograms: finite values beyond float32's range clamp to
+    /// ±float.MaxValue (they are finite, and counted so), infinities stay infinite.
+    /// </summary>
+    public static float ToFloat(double v) => double.IsFinite(v) ? (float)Math.Clamp(v, -float.MaxValue, float.MaxValue) : (float)v;
 
     /// <summary>
     /// One element's quantities in the first pass (scalar paths): radix counts, or kept with their octaves. In radix
@@ -236,10 +242,9 @@ internal sealed class RobustAcc
         if (double.IsFinite(rob)) Sum += rob; else Inf++;
         Max = Math.Max(Max, rob);
         if (!p.Radix) return;
-        float rel = (float)ErrorMath.RelError(abs, r);
-        RadixQuantiles.Collect(0, (float)abs, p, t);
-        RadixQuantiles.Collect(1, rel, p, t);
-        if (double.IsFinite(r)) RadixQuantiles.Collect(2, (float)r, p, t);
-        if (double.IsFinite(c)) RadixQuantiles.Collect(3, (float)c, p, t);
+        RadixQuantiles.Collect(0, FusedAcc.ToFloat(abs), p, t);
+        RadixQuantiles.Collect(1, FusedAcc.ToFloat(ErrorMath.RelError(abs, r)), p, t);
+        if (double.IsFinite(r)) RadixQuantiles.Collect(2, FusedAcc.ToFloat(r), p, t);
+        if (double.IsFinite(c)) RadixQuantiles.Collect(3, FusedAcc.ToFloat(c), p, t);
     }
 }

@@ -29,9 +29,8 @@ internal static class RadixQuantiles
     public static int Bin(float v) => (int)(BitConverter.SingleToUInt32Bits(v) >> 16);
 
     /// <summary>
-    /// The bins in increasing value order (−NaN patterns first, then −inf … −0, +0 … +inf, +NaN patterns). Bins whose
-    /// values are all NaN patterns are never counted (they hold the first pass's NaN placeholders); the +inf and −inf
-    /// bins are.
+    /// The bins in increasing value order: −inf … −0, then +0 … +inf. Bins whose values are all NaN patterns are left
+    /// out (they hold the first pass's NaN placeholders); the −inf and +inf bins are in.
     /// </summary>
     public static readonly int[] BinsInOrder = Order();
 
@@ -98,11 +97,11 @@ internal static class RadixQuantiles
 
     /// <summary>
     /// Every wanted rank's value, after the second pass. A counted target's low 16 bits were counted during the pass:
-    /// its counts, summed over threads, are walked in value order. A kept target's values are resolved in two more
-    /// steps, each one sequential read of what the threads kept, in parallel, counting into 256-entry tables that stay
-    /// in the first-level cache: the next 8 bits (which 256th of the bin holds the rank), then the last 8 among the
-    /// values of that 256th. Tables come in four interleaved copies, so runs of ties do not chain increments.
-    /// No selection, no sorting.
+    /// its counts, summed over threads, are walked in value order. A kept target's values are resolved in two steps,
+    /// each counting into 256-entry tables that stay in the first-level cache: the next 8 bits (which 256th of the bin
+    /// holds the rank; counted by the second pass as it keeps the values, FusedThreadState.Step1), then the last 8
+    /// among the values of that 256th (one sequential read of what the threads kept, in parallel). Tables come in four
+    /// interleaved copies, so runs of ties do not chain increments. No selection, no sorting.
     /// </summary>
     public static Dictionary<long, float>[] Resolve(RadixTarget[][] targets, Dictionary<long, (int Target, long Inner)>[] where, IReadOnlyList<FusedThreadState> states, ParallelOptions po)
     {
@@ -116,6 +115,7 @@ internal static class RadixQuantiles
             : Enumerable.Range(0, nq).Select(q => new int[ByteTableLength(targets[q].Length)]).ToArray()).ToArray();
         // Step 2: the 256th of each kept target that holds each rank; counted targets resolve here.
         var needs = new List<(int Q, long Rank, int Prefix, long Inner)>();
+        var counted = new Dictionary<(int, int), long[]>();
         for (int q = 0; q < nq; q++)
         {
             foreach (var (rank, (j, inner)) in where[q].OrderBy(w => w.Value.Inner))
@@ -123,13 +123,17 @@ internal static class RadixQuantiles
                 var t = targets[q][j];
                 if (t.Counted)
                 {
-                    var low = new long[Bins];
-                    foreach (var s in states)
-                        if (s.Low.Length > 0)
-                        {
-                            var part = s.Low[q]!.AsSpan(j << 16, Bins);
-                            for (int i = 0; i < Bins; i++) low[i] += part[i];
-                        }
+                    // The threads' low-bit counts of this target, summed once for all its ranks.
+                    if (!counted.TryGetValue((q, j), out var low))
+                    {
+                        counted[(q, j)] = low = new long[Bins];
+                        foreach (var s in states)
+                            if (s.Low.Length > 0)
+                            {
+                                var part = s.Low[q]!.AsSpan(j << 16, Bins);
+                                for (int i = 0; i < Bins; i++) low[i] += part[i];
+                            }
+                    }
                     var (i16, _) = Walk(low, inner, t.Bin >= 0x8000, t.Count, t.Bin);
                     result[q][rank] = BitConverter.UInt32BitsToSingle((uint)t.Bin << 16 | (uint)i16);
                     continue;

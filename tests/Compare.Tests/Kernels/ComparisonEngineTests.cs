@@ -81,6 +81,7 @@ public class ComparisonEngineTests
     [Theory]
     [InlineData(1_000, false)]
     [InlineData(70_000, true)]
+    [InlineData(70_001, true)]
     [InlineData(1_500_000, true)]
     public void Quantiles_are_exact_order_statistics(int n, bool specials)
     {
@@ -109,7 +110,7 @@ public class ComparisonEngineTests
     {
         // Candidate independent of the reference: its radix counts are almost all corrections to the reference's.
         // The user quantile 0.1 of values in [-2, 2) lies in a bin of negative values (walked from the top bits down).
-        int n = 400_000;
+        int n = 400_007; // not a multiple of 16: the scalar tails of both passes count too
         var (r, _) = Pair(n, 21, specials);
         var (c, _) = Pair(n, 22, specials);
         var m = ComparisonEngine.Run(r, c, 1e-5, 1e-5, 0.1);
@@ -140,6 +141,54 @@ public class ComparisonEngineTests
         AssertQuantiles(Sorted(rt, ct, (a, _) => a), m.Reference, 0.3, "ref");
         AssertQuantiles(Sorted(rt, ct, (_, b) => b), m.Candidate, 0.3, "cand");
         AssertQuantiles(Sorted(rt, ct, (a, b) => FusedKernel.AbsF((float)a, (float)b)), m.AbsError, 0.3, "abs");
+    }
+
+    [Fact]
+    public void More_than_four_target_bins_one_of_them_counted_stay_exact()
+    {
+        // 80% zeros (more than KeepLimit, so their bin is counted) and the rest uniform: p50 in the zero bin, p90, p95,
+        // p99 and the user's 0.85 in four other bins. Five targets: the scan for more than four, with a counted one.
+        int n = (int)(RadixQuantiles.KeepLimit / 0.8) + 100_003;
+        var rng = new Random(8);
+        var r = new float[n];
+        var c = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            r[i] = rng.Next(5) == 0 ? (float)rng.NextDouble() : 0f;
+            c[i] = r[i] + (r[i] == 0 ? 0 : (float)((rng.NextDouble() - 0.5) * 1e-4));
+        }
+        var rt = TensorData.Create<float>([n], r);
+        var ct = TensorData.Create<float>([n], c);
+        var m = ComparisonEngine.Run(rt, ct, 1e-5, 1e-5, 0.85);
+        AssertQuantiles(Sorted(rt, ct, (a, _) => a), m.Reference, 0.85, "ref");
+        AssertQuantiles(Sorted(rt, ct, (_, b) => b), m.Candidate, 0.85, "cand");
+        AssertQuantiles(Sorted(rt, ct, (a, b) => FusedKernel.AbsF((float)a, (float)b)), m.AbsError, 0.85, "abs");
+    }
+
+    [Fact]
+    public void Float16_inputs_with_specials_give_exact_quantiles_of_every_quantity()
+    {
+        int n = 200_001;
+        var (r, c) = Pair(n, 12, specials: true);
+        var rh = TensorData.Create<Half>([n], r.Span<float>().ToArray().Select(v => (Half)v).ToArray());
+        var ch = TensorData.Create<Half>([n], c.Span<float>().ToArray().Select(v => (Half)v).ToArray());
+        var m = ComparisonEngine.Run(rh, ch, 1e-3, 1e-3, 0.3);
+        AssertQuantiles(Sorted(rh, ch, (a, b) => FusedKernel.AbsF((float)a, (float)b)), m.AbsError, 0.3, "abs");
+        AssertQuantiles(Sorted(rh, ch, (a, b) => FusedKernel.RelF(FusedKernel.AbsF((float)a, (float)b), Math.Abs((float)a))), m.RelError, 0.3, "rel");
+        AssertQuantiles(Sorted(rh, ch, (a, _) => double.IsFinite(a) ? a : double.NaN), m.Reference, 0.3, "ref");
+        AssertQuantiles(Sorted(rh, ch, (_, b) => double.IsFinite(b) ? b : double.NaN), m.Candidate, 0.3, "cand");
+    }
+
+    [Fact]
+    public void Float64_values_beyond_float32_range_clamp_instead_of_becoming_infinite()
+    {
+        // Before: (float)-1e39 is -inf, and the median of [-inf, 0] interpolated to NaN; 1e39's error had no bin.
+        var r = TensorData.Create<double>([2], -1e39, 0);
+        var c = TensorData.Create<double>([2], -1e39, 1e39);
+        var m = ComparisonEngine.Run(r, c, 1e-5, 1e-5, 0.5);
+        Assert.Equal(-(double)float.MaxValue / 2, m.Reference.Median, 1e30);
+        Assert.Equal(m.Count, m.AbsHistogram!.Total);
+        Assert.Equal(0, m.InfiniteAbsErrors);
     }
 
     [Fact]
