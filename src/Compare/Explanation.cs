@@ -58,6 +58,10 @@ public sealed class Explanation
         int parts = (int)((n + chunk - 1) / chunk);
         var partials = new Partial[parts];
         bool f32 = r.ElementType == ElementType.Float && c.ElementType == ElementType.Float;
+        // float32, float16 and bfloat16 are judged in float arithmetic exactly as the comparison kernel judged them, so
+        // the per-channel and per-band mismatch totals add up to the verdict's count; other types in double, as there.
+        bool floatLike = IsFloatLike(r.ElementType) && IsFloatLike(c.ElementType);
+        float atolF = (float)Math.Min(tol.Atol, float.MaxValue), rtolF = (float)Math.Min(tol.Rtol, float.MaxValue);
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts < 2 ? 1 : threads ?? Environment.ProcessorCount }, k =>
         {
             long start = k * chunk, end = Math.Min(n, start + chunk);
@@ -69,8 +73,19 @@ public sealed class Explanation
             for (long i = start; i < end; i++)
             {
                 double rv = f32 ? rs[(int)i] : r.GetDouble(i), cv = f32 ? cs[(int)i] : c.GetDouble(i);
-                double abs = ErrorMath.AbsError(rv, cv);
-                bool mis = !ErrorMath.Passes(abs, rv, tol.Atol, tol.Rtol);
+                double abs;
+                bool mis;
+                if (floatLike)
+                {
+                    float absF = FusedKernel.AbsF((float)rv, (float)cv), ar = Math.Abs((float)rv);
+                    abs = absF;
+                    mis = !(absF == 0 || absF <= Math.Min(atolF + rtolF * ar, float.MaxValue));
+                }
+                else
+                {
+                    abs = ErrorMath.AbsError(rv, cv);
+                    mis = !ErrorMath.Passes(abs, rv, tol.Atol, tol.Rtol);
+                }
                 // Keep the WorstCount largest errors (a min-heap by error; among equal errors, which index stays is
                 // the heap's choice, the same on every run).
                 if (abs > smallest || p.Worst.Count < WorstCount)
@@ -159,6 +174,8 @@ public sealed class Explanation
         public readonly double[] BandSum = new double[256], BandMax = new double[256], BandRel = new double[256];
         public readonly PriorityQueue<long, double> Worst = new();
     }
+
+    private static bool IsFloatLike(ElementType t) => t is ElementType.Float or ElementType.Float16 or ElementType.BFloat16;
 
     private static List<MagnitudeBand> MergeBands(List<MagnitudeBand> bands, int max)
     {

@@ -69,6 +69,28 @@ public class ExplanationTests
     }
 
     [Fact]
+    public void Per_channel_mismatches_add_up_to_the_verdicts_count_near_the_tolerance_boundary()
+    {
+        // Errors placed at atol + rtol·|ref| give float and double arithmetic different verdicts for some elements:
+        // the explanation must judge as the verdict did.
+        var shape = new TensorShape(1, 4, 100, 100);
+        var r = TensorData.Allocate(ElementType.Float, shape);
+        var rs = r.Span<float>();
+        var rng = new Random(6);
+        for (int i = 0; i < rs.Length; i++) rs[i] = (float)(rng.NextDouble() * 8 - 4);
+        var c = r.Clone();
+        var cs = c.Span<float>();
+        float atol = 1e-4f, rtol = 1e-3f;
+        for (int i = 0; i < cs.Length; i++) cs[i] = rs[i] + (atol + rtol * Math.Abs(rs[i])) * (rng.Next(2) == 0 ? 1 : -1);
+        var tol = new Tolerance(atol, rtol);
+        var verdict = TensorComparer.CompareTensors("y", r, c, tol);
+        var x = Explanation.Compute(r, c, tol);
+        Assert.InRange(verdict.Metrics!.Mismatches, 1, rs.Length - 1);
+        Assert.Equal(verdict.Metrics.Mismatches, x.Channels.Sum(ch => ch.Mismatches));
+        Assert.Equal(verdict.Metrics.Mismatches, x.Magnitudes.Sum(b => b.Mismatches));
+    }
+
+    [Fact]
     public void Failing_outputs_carry_an_explanation_passing_ones_do_not()
     {
         var a = TensorData.Create<float>([2, 3], 1, 2, 3, 4, 5, 6);
