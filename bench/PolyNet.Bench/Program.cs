@@ -12,6 +12,7 @@ using PolyNet.Runners.Specs;
 //   make-models DIR                                   ResNet-50 (102 MB) and a 1 GiB model with external data
 //   overhead MODEL INPUT OUTPUT DIMS WARMUP RUNS      PolyNet's onnxrt runner around ORT's Run, timed per run
 //   load MODEL REPEATS                               OnnxModel.Load against reading the same bytes
+//   explain N REPEATS                                 the explanation of a failing output (float16-rounded candidate)
 //   compare N REPEATS [THREADS|all] [DATA]            the full comparison report on N float32 elements; DATA: close
 //                                                     (default), same, relu, random, fp16, nan (see CompareBench)
 //   reduce SIZES...                                   model runs and checks of polynet reduce on generated graphs
@@ -59,6 +60,8 @@ switch (args.FirstOrDefault())
         return LoadBench.Run(args[1], int.Parse(args[2]));
     case "reduce":
         return ReduceBench.Run(args.Skip(1).Select(int.Parse).ToList());
+    case "explain":
+        return CompareBench.Explain(long.Parse(args[1]), int.Parse(args[2]));
     case "compare":
         return CompareBench.Run(long.Parse(args[1]), int.Parse(args[2]), args.Length > 3 && args[3] != "all" ? int.Parse(args[3]) : null, args.Length > 4 ? args[4] : "close");
     default:
@@ -107,6 +110,32 @@ namespace PolyNet.Bench
         /// random (b unrelated to a: every element fails), fp16 (b = a rounded to float16: most fail), nan (one b in
         /// 1,024 is NaN). Failing outputs include the explanation pass.
         /// </summary>
+        /// <summary>The explanation pass alone (per-band totals, worst elements) on N float32 elements, b = a rounded to float16.</summary>
+        public static int Explain(long n, int repeats)
+        {
+            var a = TensorData.Allocate(ElementType.Float, new TensorShape(n));
+            var b = TensorData.Allocate(ElementType.Float, new TensorShape(n));
+            var fa = a.Span<float>();
+            var fb = b.Span<float>();
+            ulong s = 1;
+            for (int i = 0; i < fa.Length; i++)
+            {
+                s = s * 6364136223846793005UL + 1442695040888963407UL;
+                fa[i] = (s >> 40) / 16777216.0f;
+                fb[i] = (float)(Half)fa[i];
+            }
+            double best = double.MaxValue;
+            for (int r = 0; r < repeats; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                var x = PolyNet.Compare.Explanation.Compute(a, b, new PolyNet.Compare.Tolerance(1e-5, 1e-5));
+                best = Math.Min(best, sw.Elapsed.TotalSeconds);
+                if (x.Worst.Count == 0) return 1;
+            }
+            Console.WriteLine($"polynet explain_s {best:0.0000} (n {n}, best of {repeats})");
+            return 0;
+        }
+
         public static int Run(long n, int repeats, int? threads, string data)
         {
             if (data is not ("close" or "same" or "relu" or "random" or "fp16" or "nan"))
