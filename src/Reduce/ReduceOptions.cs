@@ -46,6 +46,8 @@ public sealed class ReduceOptions
     public Strategy Strategy { get; init; } = Strategy.Auto;
     /// <summary>Inputs of the whole model, one map per sample; every check runs every sample.</summary>
     public required IReadOnlyList<ValueMap> Samples { get; init; }
+    /// <summary>Seed for values generated for cut tensors the reference cannot compute (`--seed`, as for the inputs).</summary>
+    public long Seed { get; init; } = 1;
     public ToleranceSet Tolerances { get; init; } = new();
     public CompareOptions Compare { get; init; } = new();
     /// <summary>Folder for reduced.onnx, reduced_inputs.npz, min_good.onnx and checks.jsonl.</summary>

@@ -10,7 +10,8 @@ namespace PolyNet.Reduce;
 /// The value of any tensor of the whole model, per sample, as the reference runner computes it: what a cut tensor is
 /// frozen to when its producer is not in a subgraph. Values are fetched on demand (one run per sample exposing every
 /// tensor still missing) and kept for the whole reduction. When the reference cannot run the whole model (the very
-/// failure being reduced may be a node nobody can build), tensors it cannot give are generated from the seed with
+/// failure being reduced may be a node nobody can build), tensors it cannot give are generated from the seed
+/// (<see cref="ReduceOptions.Seed"/>) with
 /// their inferred types and shapes instead, and <see cref="Degraded"/> says so.
 /// </summary>
 public sealed class ReferenceValues(ReduceOptions o, IReadOnlyDictionary<string, ValueSpec> types)
@@ -51,7 +52,7 @@ public sealed class ReferenceValues(ReduceOptions o, IReadOnlyDictionary<string,
             if (!types.TryGetValue(t, out var spec) || spec.Kind != ValueKind.Tensor || spec.ElementType == ElementType.Undefined || spec.Shape is null || spec.Shape.Dims.Any(d => d.Value is null))
                 throw new UnresolvedException($"tensor '{t}' has no value: the reference cannot compute it and its type or shape is unknown");
             var shape = new TensorShape(spec.Shape.Dims.Select(d => d.Value!.Value).ToArray());
-            var gen = new InputGenerator(1);
+            var gen = new InputGenerator(o.Seed);
             for (int s = 0; s < _values.Count; s++) _values[s].Set(t, gen.Generate(t, spec.ElementType, shape, s));
         }
         return _values.Select(v => new ValueMap(tensors.Distinct(StringComparer.Ordinal).Select(t => new KeyValuePair<string, OnnxValue>(t, v[t])))).ToList();

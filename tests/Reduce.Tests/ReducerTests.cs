@@ -32,6 +32,29 @@ public class ReducerTests
 
     private static string NodeNames(OnnxModel model, ReduceResult r) => string.Join(",", r.Reduced.Select(i => model.Graph.Node[i].Name));
 
+    [Fact]
+    public void Cut_tensors_the_reference_cannot_compute_are_generated_from_the_seed()
+    {
+        // The reference cannot build this model (an op nobody knows), so a cut tensor's value is generated: from
+        // --seed, not a fixed seed.
+        using var dir = new TempDir();
+        var model = Graphs.Chain(16, Graphs.Culprit.Unbuildable);
+        var types = TypeTable.For(model);
+        float[] Generated(long seed)
+        {
+            var values = new ReferenceValues(new ReduceOptions
+            {
+                Model = model, Reference = RunnerSpec.Parse("onnxrt"), Condition = Condition.Build, Samples = Inputs(model),
+                Artifacts = dir.File("artifacts"), Seed = seed,
+            }, types);
+            var v = (TensorData)values.For(["n10_out"])[0]["n10_out"];
+            Assert.NotNull(values.Degraded);
+            return v.Span<float>().ToArray();
+        }
+        Assert.Equal(Generated(5), Generated(5));
+        Assert.NotEqual(Generated(1), Generated(5));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -50,7 +50,7 @@ internal static class ReduceCommand
         var mode = new Option<string>("--mode") { Description = "auto (accuracy: localization, else bisect then ddmin; otherwise ddmin), ddmin, bisect or linear (Polygraphy's modes)", DefaultValueFactory = _ => "auto", HelpName = "MODE" };
         var artifacts = new Option<string>("--artifacts") { Description = "Folder for reduced.onnx, reduced_inputs.npz, min_good.onnx and checks.jsonl; running again with it resumes (default polynet_reduce)", DefaultValueFactory = _ => "polynet_reduce", HelpName = "DIR" };
         var isolate = new Option<bool>("--isolate") { Description = "Run each check in a child process, so a runner's native crash fails the check instead of ending the reduction" };
-        var seed = new Option<long>("--seed") { Description = "Seed for generated inputs (default 1)", DefaultValueFactory = _ => 1 };
+        var seed = new Option<long>("--seed") { Description = "Seed for generated inputs, and for cut tensors the reference cannot compute (default 1)", DefaultValueFactory = _ => 1 };
         var iterations = new Option<int>("--iterations") { Description = "Generated input samples; every check runs every sample (default 1)", DefaultValueFactory = _ => 1 };
         var valRange = MultiValue.Create("--val-range", "Range of generated values, [LO,HI] or INPUT:[LO,HI] (default [0,1])", "[INPUT:][LO,HI]", MultiValue.LooksLikeRange);
         var shapes = MultiValue.Create("--input-shapes", "Shapes for dynamic inputs, INPUT:1x3x224x224", "INPUT:DIMS", MultiValue.LooksLikeShape);
@@ -130,6 +130,7 @@ internal static class ReduceCommand
             Check = s.Check is null ? null : new ExternalCheck(s.Check, s.FailCodes, regexes, TimeSpan.FromSeconds(s.CheckTimeout)),
             Strategy = strategy,
             Samples = samples,
+            Seed = s.Seed,
             Tolerances = s.Tolerances,
             Compare = s.Options,
             Artifacts = s.Artifacts,
