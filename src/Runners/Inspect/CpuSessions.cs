@@ -37,7 +37,61 @@ public static class OrtTypes
     /// of an unoptimized session, which is built but never run). Shapes may hold symbolic or unknown dimensions.
     /// Errors: <see cref="RunnerException"/> when ORT cannot build the model.
     /// </summary>
+    /// <remarks>
+    /// Building that session parses the whole model (seconds for a large one), and a layerwise or reduction job asks
+    /// for the same model's types several times: answers are cached per model object, under a fingerprint of what
+    /// they depend on (opsets, graph inputs and outputs, value infos, nodes with their attributes, initializers' names,
+    /// types and shapes, and the values of initializers up to 1 MiB, which is where shape tensors live), recomputed on
+    /// every call, so a model changed in place is inferred again.
+    /// </remarks>
     public static IReadOnlyDictionary<string, ValueSpec> Infer(OnnxModel model)
+    {
+        var key = Fingerprint(model);
+        lock (Cache)
+            if (Cache.TryGetValue(model, out var hit) && hit.Key.AsSpan().SequenceEqual(key)) return hit.Types;
+        var types = InferUncached(model);
+        lock (Cache) Cache.AddOrUpdate(model, new Inferred(key, types));
+        return types;
+    }
+
+    private sealed record Inferred(byte[] Key, IReadOnlyDictionary<string, ValueSpec> Types);
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<OnnxModel, Inferred> Cache = new();
+
+    private const int FullInitializerBytes = 1 << 20;
+
+    private static byte[] Fingerprint(OnnxModel model)
+    {
+        using var h = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        void Add(Google.Protobuf.IMessage m)
+        {
+            var bytes = Google.Protobuf.MessageExtensions.ToByteArray(m);
+            h.AppendData(BitConverter.GetBytes(bytes.Length));
+            h.AppendData(bytes);
+        }
+        var g = model.Graph;
+        foreach (var o in model.Proto.OpsetImport) Add(o);
+        foreach (var x in g.Input) Add(x);
+        foreach (var x in g.Output) Add(x);
+        foreach (var x in g.ValueInfo) Add(x);
+        foreach (var n in g.Node) Add(n);
+        foreach (var t in g.Initializer)
+        {
+            if (t.RawData.Length + t.FloatData.Count * 4L + t.Int64Data.Count * 8L + t.Int32Data.Count * 4L + t.DoubleData.Count * 8L <= FullInitializerBytes)
+            {
+                Add(t);
+                continue;
+            }
+            // A large tensor is weights, which never decide a type or shape: its header only.
+            var header = new TensorProto { Name = t.Name, DataType = t.DataType, DataLocation = t.DataLocation };
+            header.Dims.Add(t.Dims);
+            header.ExternalData.Add(t.ExternalData);
+            Add(header);
+        }
+        return h.GetHashAndReset();
+    }
+
+    private static IReadOnlyDictionary<string, ValueSpec> InferUncached(OnnxModel model)
     {
         var result = new Dictionary<string, ValueSpec>(StringComparer.Ordinal);
         foreach (var i in model.Inputs) result[i.Name] = i;

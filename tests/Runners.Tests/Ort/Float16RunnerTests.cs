@@ -82,6 +82,24 @@ public class Float16RunnerTests
     }
 
     [Fact]
+    public void Inferred_types_are_cached_per_model_until_the_model_changes()
+    {
+        var model = OnnxModel.Load(TestPaths.Model("mixed_types.onnx"));
+        var first = OrtTypes.Infer(model);
+        Assert.Same(first, OrtTypes.Infer(model));
+        // Changed in place: a new node, so the answer must be inferred again and cover it.
+        model.Graph.Node.Add(new NodeProto
+        {
+            OpType = "Cast", Name = "to_float", Input = { "count" }, Output = { "count_f" },
+            Attribute = { new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = (long)ElementType.Float } },
+        });
+        var second = OrtTypes.Infer(model);
+        Assert.NotSame(first, second);
+        Assert.Equal(ElementType.Float, second["count_f"].ElementType);
+        Assert.False(first.ContainsKey("count_f"));
+    }
+
+    [Fact]
     public void Inferred_types_cover_every_tensor()
     {
         var types = OrtTypes.Infer(OnnxModel.Load(TestPaths.Model("mixed_types.onnx")));
