@@ -117,20 +117,38 @@ public static class OrtTypes
 /// by building a one-node model (inputs typed, outputs left for ORT to infer) and creating a session for it. ORT
 /// accepts float16 nodes it has no float16 kernel for by inserting casts to float32 around them (and merging those
 /// casts across neighbouring nodes, so tensors between them are never rounded): the probe reads back the graph ORT
-/// will execute and answers "no kernel" when ORT added a Cast. Answers are cached by op, domain, attributes and input
-/// types, so a model with a thousand Conv nodes of three kinds builds three sessions. With requireNative false, only the
+/// will execute and answers "no kernel" when ORT added a Cast. Answers are cached for the process by op, domain,
+/// attributes, input types and the model's opsets, so a model with a thousand Conv nodes of three kinds builds three
+/// sessions, once. With requireNative false, only the
 /// output types are asked (for providers other than the CPU's, whose kernels this CPU session cannot see).
 /// </summary>
 public sealed class OrtKernelProbe(OnnxModel model, bool requireNative = true) : IKernelProbe
 {
-    private readonly Dictionary<string, IReadOnlyList<ElementType>?> _cache = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Answers for the whole process: a reduction builds a runner, and so a probe, for every check. The key holds all
+    /// an answer depends on besides ONNX Runtime itself (one library per process): the node, its input types, and the
+    /// model's IR version, opsets and local functions.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<ElementType>?> Cache = new(StringComparer.Ordinal);
+
+    private readonly string _modelKey = ModelKey(model);
+
+    /// <summary>Sessions this probe built (tests check the process-wide cache holds).</summary>
+    internal int SessionsBuilt { get; private set; }
+
+    private static string ModelKey(OnnxModel model)
+    {
+        var functions = new List<byte>();
+        foreach (var f in model.Proto.Functions) functions.AddRange(Google.Protobuf.MessageExtensions.ToByteArray(f));
+        return $"{model.Proto.IrVersion}|{string.Join(",", model.Proto.OpsetImport.Select(o => $"{o.Domain}:{o.Version}").Order(StringComparer.Ordinal))}|{(functions.Count == 0 ? "" : Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(functions.ToArray())))}";
+    }
 
     public IReadOnlyList<ElementType>? OutputTypes(NodeProto node, IReadOnlyList<ElementType> inputTypes)
     {
         var attributes = new List<byte>();
         foreach (var a in node.Attribute) attributes.AddRange(Google.Protobuf.MessageExtensions.ToByteArray(a));
-        var key = $"{requireNative}|{node.Domain}|{node.OpType}|{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(attributes.ToArray()))}|{string.Join(",", inputTypes.Select(t => (int)t))}|{node.Output.Count}";
-        if (_cache.TryGetValue(key, out var known)) return known;
+        var key = $"{_modelKey}|{requireNative}|{node.Domain}|{node.OpType}|{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(attributes.ToArray()))}|{string.Join(",", inputTypes.Select(t => (int)t))}|{node.Output.Count}";
+        if (Cache.TryGetValue(key, out var known)) return known;
         var proto = new ModelProto { IrVersion = model.Proto.IrVersion, Graph = new GraphProto { Name = "probe" } };
         proto.OpsetImport.AddRange(model.Proto.OpsetImport);
         proto.Functions.AddRange(model.Proto.Functions);
@@ -153,6 +171,7 @@ public sealed class OrtKernelProbe(OnnxModel model, bool requireNative = true) :
         }
         proto.Graph.Node.Add(probe);
         IReadOnlyList<ElementType>? result;
+        SessionsBuilt++;
         var saved = Path.Combine(Path.GetTempPath(), $"polynet-probe-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
         try
         {
@@ -169,7 +188,7 @@ public sealed class OrtKernelProbe(OnnxModel model, bool requireNative = true) :
         {
             File.Delete(saved);
         }
-        _cache[key] = result;
+        Cache[key] = result;
         return result;
     }
 }

@@ -71,6 +71,12 @@ public class Float16RunnerTests
         Assert.Equal([ElementType.Float], probe.OutputTypes(cast, [ElementType.Float16]));
         var bogus = new NodeProto { OpType = "NoSuchOp", Input = { "a" }, Output = { "b" } };
         Assert.Null(probe.OutputTypes(bogus, [ElementType.Float16]));
+        // A second probe (a reduction builds one per check) answers from the process-wide cache: no session.
+        Assert.True(probe.SessionsBuilt <= 2);
+        var again = new OrtKernelProbe(Chain());
+        Assert.Equal([ElementType.Float], again.OutputTypes(cast, [ElementType.Float16]));
+        Assert.Null(again.OutputTypes(bogus, [ElementType.Float16]));
+        Assert.Equal(0, again.SessionsBuilt);
     }
 
     [Fact]
