@@ -269,7 +269,7 @@ internal static class FusedKernel
     /// NaN against a number +inf; the relative error is 0 for a zero error and +inf where it is undefined.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<float> Abs, Vector512<float> Rel) AbsRel(Vector512<float> vr, Vector512<float> vc, Vector512<float> ar)
+    internal static (Vector512<float> Abs, Vector512<float> Rel) AbsRel(Vector512<float> vr, Vector512<float> vc, Vector512<float> ar)
     {
         var zero = Vector512<float>.Zero;
         var inf = Vector512.Create(float.PositiveInfinity);
