@@ -178,8 +178,8 @@ public sealed class Explanation
     /// One chunk of float32 data, 16 elements at a time: errors and verdicts exactly as the comparison kernel computes
     /// them, channel totals in registers over each run of the channel (whole vectors: <paramref name="inner"/> is a
     /// multiple of 16), the worst-element heap touched only by vectors holding an error above its smallest, and the
-    /// magnitude bands (a scatter by |ref|'s exponent) lane by lane, in four interleaved copies so that neighbours
-    /// sharing a band do not chain their additions through memory.
+    /// magnitude bands (by |ref|'s exponent): the chunk's four most frequent in registers, the rest lane by lane, in
+    /// four interleaved copies so that neighbours sharing a band do not chain their additions through memory.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static Partial VectorChunk(ReadOnlySpan<float> r, ReadOnlySpan<float> c, Tolerance tol, long start, long end, long channels, long inner)
@@ -198,6 +198,15 @@ public sealed class Explanation
         long vecEnd = start + ((end - start) & ~15L);
         ref float rr = ref MemoryMarshal.GetReference(r);
         ref float cr = ref MemoryMarshal.GetReference(c);
+        // The four most frequent bands among the chunk's first 4,096 references (-1: none).
+        var seen = new int[256];
+        for (long i = start; i < Math.Min(end, start + 4096); i++)
+            if (float.IsFinite(r[(int)i])) seen[BitConverter.SingleToUInt32Bits(Math.Abs(r[(int)i])) >> 23]++;
+        var hot = Enumerable.Range(0, 256).Where(b => seen[b] > 0).OrderByDescending(b => seen[b]).Take(4).Concat(Enumerable.Repeat(-1, 4)).Take(4).ToArray();
+        Vector512<int> hb0 = Vector512.Create(hot[0]), hb1 = Vector512.Create(hot[1]), hb2 = Vector512.Create(hot[2]), hb3 = Vector512.Create(hot[3]);
+        long hc0 = 0, hc1 = 0, hc2 = 0, hc3 = 0, hm0 = 0, hm1 = 0, hm2 = 0, hm3 = 0;
+        Vector512<float> hs0 = zero, hs1 = zero, hs2 = zero, hs3 = zero, hr0 = zero, hr1 = zero, hr2 = zero, hr3 = zero;
+        Vector512<float> hx0 = zero, hx1 = zero, hx2 = zero, hx3 = zero;
         for (long i = start; i < vecEnd; i += 16)
         {
             var vr = Vector512.LoadUnsafe(ref rr, (nuint)i);
@@ -236,15 +245,31 @@ public sealed class Explanation
                     if (++ch == channels) ch = 0;
                 }
             }
-            // Bands: finite references only; a relative error that is not finite adds 0 to the band's total.
+            // Bands: finite references only; a relative error that is not finite adds 0 to the band's total. Lanes in
+            // one of the four hot bands are summed in registers; the others one by one.
+            var relFinite = Vector512.AndNot(rel, Vector512.Equals(rel, inf));
+            var bands = Vector512.ShiftRightLogical(ar.AsInt32(), 23);
+            var misV = ~ok;
+            var m0 = Vector512.Equals(bands, hb0).AsSingle(); var m1 = Vector512.Equals(bands, hb1).AsSingle();
+            var m2 = Vector512.Equals(bands, hb2).AsSingle(); var m3 = Vector512.Equals(bands, hb3).AsSingle();
+            hc0 += System.Numerics.BitOperations.PopCount((uint)m0.ExtractMostSignificantBits()); hm0 += System.Numerics.BitOperations.PopCount((uint)(m0 & misV).ExtractMostSignificantBits());
+            hc1 += System.Numerics.BitOperations.PopCount((uint)m1.ExtractMostSignificantBits()); hm1 += System.Numerics.BitOperations.PopCount((uint)(m1 & misV).ExtractMostSignificantBits());
+            hc2 += System.Numerics.BitOperations.PopCount((uint)m2.ExtractMostSignificantBits()); hm2 += System.Numerics.BitOperations.PopCount((uint)(m2 & misV).ExtractMostSignificantBits());
+            hc3 += System.Numerics.BitOperations.PopCount((uint)m3.ExtractMostSignificantBits()); hm3 += System.Numerics.BitOperations.PopCount((uint)(m3 & misV).ExtractMostSignificantBits());
+            hs0 += absFinite & m0; hr0 += relFinite & m0; hx0 = Vector512.MaxNative(hx0, abs & m0);
+            hs1 += absFinite & m1; hr1 += relFinite & m1; hx1 = Vector512.MaxNative(hx1, abs & m1);
+            hs2 += absFinite & m2; hr2 += relFinite & m2; hx2 = Vector512.MaxNative(hx2, abs & m2);
+            hs3 += absFinite & m3; hr3 += relFinite & m3; hx3 = Vector512.MaxNative(hx3, abs & m3);
+            uint rest = (uint)(~(m0 | m1 | m2 | m3) & Vector512.Equals(vr - vr, zero)).ExtractMostSignificantBits();
+            if (rest == 0) continue;
             abs.CopyTo(absLanes);
-            Vector512.AndNot(rel, Vector512.Equals(rel, inf)).CopyTo(relLanes);
+            relFinite.CopyTo(relLanes);
             vr.CopyTo(refLanes);
-            for (int lane = 0; lane < 16; lane++)
+            while (rest != 0)
             {
-                float rv = refLanes[lane];
-                if (!float.IsFinite(rv)) continue;
-                int band = (int)(BitConverter.SingleToUInt32Bits(Math.Abs(rv)) >> 23) | (lane & 3) << 8;
+                int lane = System.Numerics.BitOperations.TrailingZeroCount(rest);
+                rest &= rest - 1;
+                int band = (int)(BitConverter.SingleToUInt32Bits(Math.Abs(refLanes[lane])) >> 23) | (lane & 3) << 8;
                 float a = absLanes[lane];
                 p.BandCount[band]++;
                 p.BandMis[band] += (mis >> lane) & 1;
@@ -256,6 +281,10 @@ public sealed class Explanation
                 if (a > p.BandMax[band]) p.BandMax[band] = a;
             }
         }
+        AddHot(p, hot[0], hc0, hm0, hs0, hr0, hx0);
+        AddHot(p, hot[1], hc1, hm1, hs1, hr1, hx1);
+        AddHot(p, hot[2], hc2, hm2, hs2, hr2, hx2);
+        AddHot(p, hot[3], hc3, hm3, hs3, hr3, hx3);
         if (channels > 0 && runCount > 0)
         {
             p.ChCount[ch] += runCount; p.ChMis[ch] += runMis; p.ChSum[ch] += Vector512.Sum(runSum);
@@ -294,6 +323,16 @@ public sealed class Explanation
             if (a > p.BandMax[band]) p.BandMax[band] = a;
         }
         return p;
+    }
+
+    private static void AddHot(Partial p, int band, long count, long mis, Vector512<float> sum, Vector512<float> rel, Vector512<float> max)
+    {
+        if (band < 0) return;
+        p.BandCount[band] += count;
+        p.BandMis[band] += mis;
+        p.BandSum[band] += Vector512.Sum(sum);
+        p.BandRel[band] += Vector512.Sum(rel);
+        p.BandMax[band] = Math.Max(p.BandMax[band], FusedKernel.HMax(max));
     }
 
     /// <summary>One chunk's share of an explanation.</summary>

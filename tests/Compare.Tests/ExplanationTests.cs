@@ -66,6 +66,21 @@ public class ExplanationTests
         var worst = errors.OrderDescending().Take(Explanation.WorstCount).ToArray();
         Assert.Equal(worst, x.Worst.Select(e => e.Abs).ToArray());
         Assert.Equal(r.ElementCount, x.Magnitudes.Sum(b => b.Count));
+        // Magnitude bands (the hot ones summed in registers, the rest lane by lane): counts and largest errors.
+        foreach (var band in x.Magnitudes)
+        {
+            long count = 0;
+            double max = 0;
+            for (int i = 0; i < rs.Length; i++)
+            {
+                double a = Math.Abs(rs[i]);
+                if (a < band.Low || a >= band.High) continue;
+                count++;
+                max = Math.Max(max, errors[i]);
+            }
+            Assert.Equal(count, band.Count);
+            Assert.Equal(max, band.MaxAbs);
+        }
     }
 
     [Fact]
