@@ -23,6 +23,8 @@ internal static class FusedKernel
     {
         public readonly float[][] Buffers = Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new float[Block]).ToArray();
         public readonly int[] Keys = new int[Block];
+        /// <summary>First pass: the candidate's bins differed from the reference's for most of the last block.</summary>
+        public bool DenseCandidate;
         /// <summary>Second pass: per quantity, the bits of the values in a target bin (16 elements of slack).</summary>
         public readonly uint[][] Packs = Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new uint[Block + 16]).ToArray();
         /// <summary>Second pass: the kept values among packed ones, when kept and counted targets mix (16 elements of slack).</summary>
@@ -68,7 +70,9 @@ internal static class FusedKernel
                 RadixCount(b[0].AsSpan(0, vecEnd), state.Radix[0], ctx.Keys);
                 RadixCount(b[1].AsSpan(0, vecEnd), state.Radix[1], ctx.Keys);
                 RadixCount(refs, state.Radix[2], ctx.Keys);
-                RadixCountPair(refs, cands, state.Radix[3]);
+                // Sparse corrections while few bins differ; the previous block's share decides.
+                int differ = RadixCountPair(refs, cands, state.Radix[3], ctx.Keys, ctx.DenseCandidate);
+                ctx.DenseCandidate = differ > vecEnd / 4;
             }
             else
             {
@@ -349,7 +353,7 @@ internal static class FusedKernel
     /// scalar increments. NaN placeholders land in a NaN bin, which is never read.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void RadixCount(ReadOnlySpan<float> values, int[] table, int[] keys)
+    private static unsafe void RadixCount(ReadOnlySpan<float> values, int[] table, int[] keys, int delta = 1)
     {
         ref float v = ref MemoryMarshal.GetReference(values);
         ref int kr = ref MemoryMarshal.GetArrayDataReference(keys);
@@ -361,10 +365,10 @@ internal static class FusedKernel
             // Keys are below 2^16: read as unsigned, they index without a sign extension.
             for (uint* k = (uint*)kp, end = (uint*)kp + values.Length; k < end; k += 4)
             {
-                tp[k[0]]++;
-                tp[k[1]]++;
-                tp[k[2]]++;
-                tp[k[3]]++;
+                tp[k[0]] += delta;
+                tp[k[1]] += delta;
+                tp[k[2]] += delta;
+                tp[k[3]] += delta;
             }
         }
     }
@@ -375,16 +379,31 @@ internal static class FusedKernel
     /// counts are the reference's table plus this one.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RadixCountPair(ReadOnlySpan<float> refs, ReadOnlySpan<float> cands, int[] table)
+    private static int RadixCountPair(ReadOnlySpan<float> refs, ReadOnlySpan<float> cands, int[] table, int[] keys, bool dense)
     {
         ref float pr = ref MemoryMarshal.GetReference(refs);
         ref float pc = ref MemoryMarshal.GetReference(cands);
+        int differ = 0;
+        if (dense)
+        {
+            // Most bins differ (unrelated outputs): every candidate counted, every reference discounted, no branches.
+            for (int i = 0; i < refs.Length; i += 16)
+            {
+                var br = Vector512.ShiftRightLogical(Vector512.LoadUnsafe(ref pr, (nuint)i).AsUInt32(), 16);
+                var bc = Vector512.ShiftRightLogical(Vector512.LoadUnsafe(ref pc, (nuint)i).AsUInt32(), 16);
+                differ += System.Numerics.BitOperations.PopCount((~Vector512.Equals(br, bc)).ExtractMostSignificantBits());
+            }
+            RadixCount(cands, table, keys, +1);
+            RadixCount(refs, table, keys, -1);
+            return differ;
+        }
         for (int i = 0; i < refs.Length; i += 16)
         {
             var br = Vector512.ShiftRightLogical(Vector512.LoadUnsafe(ref pr, (nuint)i).AsUInt32(), 16);
             var bc = Vector512.ShiftRightLogical(Vector512.LoadUnsafe(ref pc, (nuint)i).AsUInt32(), 16);
             if (br == bc) continue;
             ulong mask = (~Vector512.Equals(br, bc)).ExtractMostSignificantBits();
+            differ += System.Numerics.BitOperations.PopCount(mask);
             while (mask != 0)
             {
                 int lane = System.Numerics.BitOperations.TrailingZeroCount(mask);
@@ -393,6 +412,7 @@ internal static class FusedKernel
                 table[(int)br[lane]]--;
             }
         }
+        return differ;
     }
 
     /// <summary>Direct mode (small inputs): every counted value kept, with its octave.</summary>
