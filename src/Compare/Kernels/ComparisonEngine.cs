@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using PolyNet.Onnx;
 
 namespace PolyNet.Compare.Kernels;
@@ -102,6 +104,7 @@ internal static class ComparisonEngine
         var histogram = Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new long[FusedPlan.HistogramBins]).ToArray();
         var where = new Dictionary<long, (int, long)>[FusedPlan.Quantities];
         var targets = new RadixTarget[FusedPlan.Quantities][];
+        var knownValues = Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new Dictionary<long, float>()).ToArray();
         for (int q = 0; q < FusedPlan.Quantities; q++)
         {
             foreach (var state in states)
@@ -115,7 +118,12 @@ internal static class ComparisonEngine
             if (q == 3) System.Numerics.Tensors.TensorPrimitives.Add(radix, states[0].Radix[2].AsSpan(0, RadixQuantiles.Bins), radix);
             foreach (int b in RadixQuantiles.BinsInOrder)
                 if (radix[b] != 0) histogram[q][RadixQuantiles.Octave(b)] += radix[b];
-            (targets[q], where[q]) = RadixQuantiles.Plan(radix, WantedRanks(counts[q], userQuantile), mins[q] == maxs[q]);
+            // Exact +0s: every exact error is one (abs, and rel through them: the +0 bin holding no more values than
+            // there are exact errors holds only those); a side's are counted only when its +0 bin is heavy.
+            long plusZeros = q < 2 ? a.ZeroAbs : radix[0] > RadixQuantiles.KeepLimit && rs is { NeedsScratch: false } ? PlusZeros(q == 2 ? reference : candidate, po) : -1;
+            Dictionary<long, float> known;
+            (targets[q], where[q], known) = RadixQuantiles.Plan(radix, WantedRanks(counts[q], userQuantile), mins[q] == maxs[q], plusZeros);
+            foreach (var (k, v) in known) knownValues[q][k] = v;
         }
         plan.Targets = targets;
 
@@ -140,6 +148,7 @@ internal static class ComparisonEngine
         Phase("second pass");
         // ---- exact quantiles -------------------------------------------------------------------------------------
         var values = plan.Radix ? RadixQuantiles.Resolve(targets, where, states, po) : new Dictionary<long, float>[FusedPlan.Quantities];
+        if (plan.Radix) for (int q = 0; q < FusedPlan.Quantities; q++) foreach (var (k, v) in knownValues[q]) values[q][k] = v;
         Parallel.For(0, FusedPlan.Quantities, po, q =>
         {
             var wanted = WantedRanks(counts[q], userQuantile);
@@ -234,6 +243,27 @@ internal static class ComparisonEngine
         double rv = r.GetDouble(index), cv = c.GetDouble(index);
         double abs = ErrorMath.AbsError(rv, cv);
         return new WorstElement(index, r.Shape.FormatIndex(index), r.FormatElement(index), c.FormatElement(index), abs, ErrorMath.RelError(abs, rv));
+    }
+
+    /// <summary>How many float32 elements are exactly +0 (one vector scan, in parallel).</summary>
+    private static long PlusZeros(TensorData t, ParallelOptions po)
+    {
+        long n = t.ElementCount, total = 0;
+        int chunks = (int)((n + ChunkSize - 1) / ChunkSize);
+        Parallel.For(0, chunks, po, () => 0L, (k, _, sum) =>
+        {
+            var span = t.Span<uint>().Slice(k * ChunkSize, (int)Math.Min(ChunkSize, n - (long)k * ChunkSize));
+            int i = 0;
+            var acc = Vector512<uint>.Zero;
+            ref uint v = ref MemoryMarshal.GetReference(span);
+            for (; i + 16 <= span.Length; i += 16)
+                acc -= Vector512.Equals(Vector512.LoadUnsafe(ref v, (nuint)i), Vector512<uint>.Zero);
+            long s = 0;
+            for (int lane = 0; lane < 16; lane++) s += acc[lane];
+            for (; i < span.Length; i++) if (span[i] == 0) s++;
+            return sum + s;
+        }, s => Interlocked.Add(ref total, s));
+        return total;
     }
 
     /// <summary>numpy's default ("linear") quantile of n sorted values at q: the two ranks it reads and the weight.</summary>

@@ -49,13 +49,15 @@ internal static class RadixQuantiles
     /// <summary>
     /// Plans the second pass for one quantity: the bins holding each wanted rank, from the summed radix counts.
     /// <paramref name="allEqual"/>: the quantity's minimum equals its maximum (no bin needs a second look).
-    /// Returns the targets and, per wanted rank, (target index, rank inside the bin).
+    /// <paramref name="plusZeros"/>: how many values are exactly +0, where known (-1: unknown).
+    /// Returns the targets, per wanted rank (target index, rank inside the bin), and the ranks known without a target.
     /// </summary>
-    public static (RadixTarget[] Targets, Dictionary<long, (int Target, long Inner)> Where) Plan(ReadOnlySpan<int> counts, IEnumerable<long> wanted, bool allEqual)
+    public static (RadixTarget[] Targets, Dictionary<long, (int Target, long Inner)> Where, Dictionary<long, float> Known) Plan(ReadOnlySpan<int> counts, IEnumerable<long> wanted, bool allEqual, long plusZeros = -1)
     {
         var targets = new List<RadixTarget>();
         var where = new Dictionary<long, (int, long)>();
-        if (allEqual) return ([], where);
+        var known = new Dictionary<long, float>();
+        if (allEqual) return ([], where, known);
         var ranks = wanted.Distinct().Order().ToArray();
         long below = 0;
         int r = 0;
@@ -66,6 +68,12 @@ internal static class RadixQuantiles
             if (c == 0) continue;
             while (r < ranks.Length && ranks[r] < below + c)
             {
+                // The +0 bin holding exactly as many values as there are +0s (a ReLU's zeros, exact errors): no second look.
+                if (b == 0 && c == plusZeros)
+                {
+                    known[ranks[r++]] = 0f;
+                    continue;
+                }
                 if (targets.Count == 0 || targets[^1].Bin != b) targets.Add(new RadixTarget(b, c, c > KeepLimit));
                 where[ranks[r]] = (targets.Count - 1, ranks[r] - below);
                 r++;
@@ -73,7 +81,7 @@ internal static class RadixQuantiles
             below += c;
         }
         if (r < ranks.Length) throw new InvalidOperationException($"radix counts hold {below} values, fewer than rank {ranks[r]} needs");
-        return ([.. targets], where);
+        return ([.. targets], where, known);
     }
 
     /// <summary>One value of quantity <paramref name="q"/> in the second pass (scalar paths): kept or counted if its bin is a target.</summary>

@@ -146,23 +146,23 @@ public class ComparisonEngineTests
     [Fact]
     public void More_than_four_target_bins_one_of_them_counted_stay_exact()
     {
-        // 80% zeros (more than KeepLimit, so their bin is counted) and the rest uniform: p50 in the zero bin, p90, p95,
-        // p99 and the user's 0.85 in four other bins. Five targets: the scan for more than four, with a counted one.
+        // 80% exactly 0.5 (more than KeepLimit, so its bin is counted) and the rest uniform: p50 in 0.5's bin, the
+        // user's 0.05, p90, p95 and p99 in four other bins. Five targets: the scan for more than four, with a counted one.
         int n = (int)(RadixQuantiles.KeepLimit / 0.8) + 100_003;
         var rng = new Random(8);
         var r = new float[n];
         var c = new float[n];
         for (int i = 0; i < n; i++)
         {
-            r[i] = rng.Next(5) == 0 ? (float)rng.NextDouble() : 0f;
-            c[i] = r[i] + (r[i] == 0 ? 0 : (float)((rng.NextDouble() - 0.5) * 1e-4));
+            r[i] = rng.Next(5) == 0 ? (float)rng.NextDouble() : 0.5f;
+            c[i] = r[i] + (r[i] == 0.5f ? 0 : (float)((rng.NextDouble() - 0.5) * 1e-4));
         }
         var rt = TensorData.Create<float>([n], r);
         var ct = TensorData.Create<float>([n], c);
-        var m = ComparisonEngine.Run(rt, ct, 1e-5, 1e-5, 0.85);
-        AssertQuantiles(Sorted(rt, ct, (a, _) => a), m.Reference, 0.85, "ref");
-        AssertQuantiles(Sorted(rt, ct, (_, b) => b), m.Candidate, 0.85, "cand");
-        AssertQuantiles(Sorted(rt, ct, (a, b) => FusedKernel.AbsF((float)a, (float)b)), m.AbsError, 0.85, "abs");
+        var m = ComparisonEngine.Run(rt, ct, 1e-5, 1e-5, 0.05);
+        AssertQuantiles(Sorted(rt, ct, (a, _) => a), m.Reference, 0.05, "ref");
+        AssertQuantiles(Sorted(rt, ct, (_, b) => b), m.Candidate, 0.05, "cand");
+        AssertQuantiles(Sorted(rt, ct, (a, b) => FusedKernel.AbsF((float)a, (float)b)), m.AbsError, 0.05, "abs");
     }
 
     [Fact]
@@ -189,6 +189,38 @@ public class ComparisonEngineTests
         Assert.Equal(-(double)float.MaxValue / 2, m.Reference.Median, 1e30);
         Assert.Equal(m.Count, m.AbsHistogram!.Total);
         Assert.Equal(0, m.InfiniteAbsErrors);
+    }
+
+    [Fact]
+    public void A_zero_bin_holding_only_zeros_needs_no_second_look_and_stays_exact()
+    {
+        // ReLU-like: 60% of both sides exactly +0 (more than KeepLimit), the rest close; one tiny positive subnormal on
+        // the candidate's side shares the +0 bin in the second case, so the shortcut must not apply there.
+        foreach (bool subnormal in new[] { false, true })
+        {
+            int n = (int)(RadixQuantiles.KeepLimit / 0.6) + 50_001;
+            var rng = new Random(13);
+            var r = new float[n];
+            var c = new float[n];
+            for (int i = 0; i < n; i++)
+            {
+                bool zero = rng.Next(5) < 3;
+                r[i] = zero ? 0f : (float)rng.NextDouble();
+                c[i] = zero ? 0f : r[i] + (float)((rng.NextDouble() - 0.5) * 1e-5);
+            }
+            int at = Array.IndexOf(c, 0f);
+            if (subnormal) c[at] = float.Epsilon;
+            // The user's quantile reads the rank just past the zeros: the subnormal when there is one.
+            double q = subnormal ? (double)c.Count(v => v <= 0) / (n - 1) : 0.3;
+            var rt = TensorData.Create<float>([n], r);
+            var ct = TensorData.Create<float>([n], c);
+            var m = ComparisonEngine.Run(rt, ct, 1e-5, 1e-5, q);
+            AssertQuantiles(Sorted(rt, ct, (a, _) => a), m.Reference, q, "ref");
+            AssertQuantiles(Sorted(rt, ct, (_, b) => b), m.Candidate, q, "cand");
+            AssertQuantiles(Sorted(rt, ct, (a, b) => FusedKernel.AbsF((float)a, (float)b)), m.AbsError, q, "abs");
+            AssertQuantiles(Sorted(rt, ct, (a, b) => FusedKernel.RelF(FusedKernel.AbsF((float)a, (float)b), Math.Abs((float)a))), m.RelError, q, "rel");
+            if (subnormal) Assert.True(m.Candidate.Quantile > 0, $"q {q:R} quantile {m.Candidate.Quantile:R} median {m.Candidate.Median:R} n {n}");
+        }
     }
 
     [Fact]
