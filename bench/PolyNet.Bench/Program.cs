@@ -106,43 +106,12 @@ namespace PolyNet.Bench
     internal static class CompareBench
     {
         /// <summary>
-        /// DATA: close (b = a plus up to 1e-6, the README's figure), same (b = a), relu (half of both exactly 0),
-        /// random (b unrelated to a: every element fails), fp16 (b = a rounded to float16: most fail), nan (one b in
-        /// 1,024 is NaN). Failing outputs include the explanation pass.
+        /// The two arrays for DATA: close (b = a plus up to 1e-6, the README's figure), same (b = a), relu (half of both
+        /// exactly 0), random (b unrelated to a: every element fails), fp16 (b = a rounded to float16: most fail), nan
+        /// (one b in 1,024 is NaN). a is uniform in [0, 1), from the same generator as bench/c/floor.c.
         /// </summary>
-        /// <summary>The explanation pass alone (per-band totals, worst elements) on N float32 elements, b = a rounded to float16.</summary>
-        public static int Explain(long n, int repeats)
+        private static (TensorData A, TensorData B) Generate(long n, string data)
         {
-            var a = TensorData.Allocate(ElementType.Float, new TensorShape(n));
-            var b = TensorData.Allocate(ElementType.Float, new TensorShape(n));
-            var fa = a.Span<float>();
-            var fb = b.Span<float>();
-            ulong s = 1;
-            for (int i = 0; i < fa.Length; i++)
-            {
-                s = s * 6364136223846793005UL + 1442695040888963407UL;
-                fa[i] = (s >> 40) / 16777216.0f;
-                fb[i] = (float)(Half)fa[i];
-            }
-            double best = double.MaxValue;
-            for (int r = 0; r < repeats; r++)
-            {
-                var sw = Stopwatch.StartNew();
-                var x = PolyNet.Compare.Explanation.Compute(a, b, new PolyNet.Compare.Tolerance(1e-5, 1e-5));
-                best = Math.Min(best, sw.Elapsed.TotalSeconds);
-                if (x.Worst.Count == 0) return 1;
-            }
-            Console.WriteLine($"polynet explain_s {best:0.0000} (n {n}, best of {repeats})");
-            return 0;
-        }
-
-        public static int Run(long n, int repeats, int? threads, string data)
-        {
-            if (data is not ("close" or "same" or "relu" or "random" or "fp16" or "nan"))
-            {
-                Console.Error.WriteLine($"compare: unknown DATA '{data}' (close, same, relu, random, fp16, nan)");
-                return 2;
-            }
             var a = TensorData.Allocate(ElementType.Float, new TensorShape(n));
             var b = TensorData.Allocate(ElementType.Float, new TensorShape(n));
             var fa = a.Span<float>();
@@ -162,6 +131,34 @@ namespace PolyNet.Bench
                     case "nan": if ((s & 1023) == 0) fb[i] = float.NaN; break;
                 }
             }
+            return (a, b);
+        }
+
+        /// <summary>The explanation pass alone (bands, worst elements) on N float32 elements of the fp16 data (84% fail).</summary>
+        public static int Explain(long n, int repeats)
+        {
+            var (a, b) = Generate(n, "fp16");
+            double best = double.MaxValue;
+            for (int r = 0; r < repeats; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                var x = PolyNet.Compare.Explanation.Compute(a, b, new PolyNet.Compare.Tolerance(1e-5, 1e-5));
+                best = Math.Min(best, sw.Elapsed.TotalSeconds);
+                if (x.Worst.Count == 0) return 1;
+            }
+            Console.WriteLine($"polynet explain_s {best:0.0000} (n {n}, best of {repeats})");
+            return 0;
+        }
+
+        /// <summary>The full report on the DATA arrays (see <see cref="Generate"/>); failing outputs include the explanation pass.</summary>
+        public static int Run(long n, int repeats, int? threads, string data)
+        {
+            if (data is not ("close" or "same" or "relu" or "random" or "fp16" or "nan"))
+            {
+                Console.Error.WriteLine($"compare: unknown DATA '{data}' (close, same, relu, random, fp16, nan)");
+                return 2;
+            }
+            var (a, b) = Generate(n, data);
             var tol = new PolyNet.Compare.Tolerance(1e-5, 1e-5);
             var options = new PolyNet.Compare.CompareOptions { Threads = threads };
             double best = double.MaxValue;
