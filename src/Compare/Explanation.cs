@@ -63,62 +63,17 @@ public sealed class Explanation
         // float32, float16 and bfloat16 are judged in float arithmetic exactly as the comparison kernel judged them, so
         // the per-channel and per-band mismatch totals add up to the verdict's count; other types in double, as there.
         bool floatLike = IsFloatLike(r.ElementType) && IsFloatLike(c.ElementType);
-        float atolF = (float)Math.Min(tol.Atol, float.MaxValue), rtolF = (float)Math.Min(tol.Rtol, float.MaxValue);
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts < 2 ? 1 : threads ?? Environment.ProcessorCount }, k =>
         {
             long start = k * chunk, end = Math.Min(n, start + chunk);
             // float32 with channels in runs of whole vectors: 16 elements at a time (same verdicts, same bands).
             if (f32 && (channels == 0 || inner % 16 == 0))
             {
-                partials[k] = VectorChunk(r.Span<float>(), c.Span<float>(), tol, start, end, channels, inner);
+                partials[k] = VectorChunk(r, c, tol, start, end, channels, inner);
                 return;
             }
             var p = partials[k] = new Partial(channels);
-            var rs = f32 ? r.Span<float>() : default;
-            var cs = f32 ? c.Span<float>() : default;
-            long ch = channels > 0 ? start / inner % channels : 0, pos = channels > 0 ? start % inner : 0;
-            double smallest = double.NegativeInfinity; // the heap's smallest once it holds WorstCount
-            for (long i = start; i < end; i++)
-            {
-                double rv = f32 ? rs[(int)i] : r.GetDouble(i), cv = f32 ? cs[(int)i] : c.GetDouble(i);
-                double abs;
-                bool mis;
-                if (floatLike)
-                {
-                    float absF = FusedKernel.AbsF((float)rv, (float)cv), ar = Math.Abs((float)rv);
-                    abs = absF;
-                    mis = !(absF == 0 || absF <= Math.Min(atolF + rtolF * ar, float.MaxValue));
-                }
-                else
-                {
-                    abs = ErrorMath.AbsError(rv, cv);
-                    mis = !ErrorMath.Passes(abs, rv, tol.Atol, tol.Rtol);
-                }
-                // Keep the WorstCount largest errors (a min-heap by error; among equal errors, which index stays is
-                // the heap's choice, the same on every run).
-                if (abs > smallest || p.Worst.Count < WorstCount)
-                {
-                    if (p.Worst.Count < WorstCount) p.Worst.Enqueue(i, abs);
-                    else p.Worst.EnqueueDequeue(i, abs);
-                    if (p.Worst.Count == WorstCount) p.Worst.TryPeek(out _, out smallest);
-                }
-                if (channels > 0)
-                {
-                    p.ChCount[ch]++;
-                    if (mis) p.ChMis[ch]++;
-                    if (abs > p.ChMax[ch]) p.ChMax[ch] = abs;
-                    if (double.IsFinite(abs)) p.ChSum[ch] += abs;
-                    if (++pos == inner) { pos = 0; if (++ch == channels) ch = 0; }
-                }
-                if (double.IsFinite(rv))
-                {
-                    int band = (int)(BitConverter.SingleToUInt32Bits(Math.Abs((float)rv)) >> 23);
-                    p.BandCount[band]++;
-                    if (mis) p.BandMis[band]++;
-                    if (double.IsFinite(abs)) { p.BandSum[band] += abs; p.BandRel[band] += double.IsFinite(abs / Math.Abs(rv)) ? abs / Math.Abs(rv) : 0; }
-                    if (abs > p.BandMax[band]) p.BandMax[band] = abs;
-                }
-            }
+            AddRange(p, r, c, tol, start, end, channels, inner, floatLike);
         });
         var chCount = new long[channels];
         var chMis = new long[channels];
@@ -182,9 +137,10 @@ public sealed class Explanation
     /// four interleaved copies so that neighbours sharing a band do not chain their additions through memory.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static Partial VectorChunk(ReadOnlySpan<float> r, ReadOnlySpan<float> c, Tolerance tol, long start, long end, long channels, long inner)
+    private static Partial VectorChunk(TensorData rt, TensorData ct, Tolerance tol, long start, long end, long channels, long inner)
     {
         var p = new Partial(channels, copies: 4);
+        ReadOnlySpan<float> r = rt.Span<float>(), c = ct.Span<float>();
         var zero = Vector512<float>.Zero;
         var inf = Vector512.Create(float.PositiveInfinity);
         var fmax = Vector512.Create(float.MaxValue);
@@ -291,38 +247,66 @@ public sealed class Explanation
             p.ChMax[ch] = Math.Max(p.ChMax[ch], FusedKernel.HMax(runMax));
         }
         // The tail (fewer than 16 elements, at the end of the tensor): the same arithmetic, one element at a time.
+        if (vecEnd < end) AddRange(p, rt, ct, tol, vecEnd, end, channels, inner, floatLike: true);
+        return p;
+    }
+
+    /// <summary>
+    /// Adds elements [<paramref name="start"/>, <paramref name="end"/>) to <paramref name="p"/> one at a time: float
+    /// arithmetic, as the comparison kernel's, for float-like types; double (ErrorMath) for the rest.
+    /// </summary>
+    private static void AddRange(Partial p, TensorData r, TensorData c, Tolerance tol, long start, long end, long channels, long inner, bool floatLike)
+    {
+        bool f32 = r.ElementType == ElementType.Float && c.ElementType == ElementType.Float;
+        var rs = f32 ? r.Span<float>() : default;
+        var cs = f32 ? c.Span<float>() : default;
         float atolF = (float)Math.Min(tol.Atol, float.MaxValue), rtolF = (float)Math.Min(tol.Rtol, float.MaxValue);
-        for (long i = vecEnd; i < end; i++)
+        long ch = channels > 0 ? start / inner % channels : 0, pos = channels > 0 ? start % inner : 0;
+        // The heap's smallest once it holds WorstCount.
+        double smallest = p.Worst.Count == WorstCount && p.Worst.TryPeek(out _, out var least) ? least : double.NegativeInfinity;
+        for (long i = start; i < end; i++)
         {
-            float rv = r[(int)i], a = FusedKernel.AbsF(rv, c[(int)i]), arf = Math.Abs(rv);
-            bool m = !(a == 0 || a <= Math.Min(atolF + rtolF * arf, float.MaxValue));
-            if (a > smallest || p.Worst.Count < WorstCount)
+            double rv = f32 ? rs[(int)i] : r.GetDouble(i), cv = f32 ? cs[(int)i] : c.GetDouble(i);
+            double abs, rel;
+            bool mis;
+            if (floatLike)
             {
-                if (p.Worst.Count < WorstCount) p.Worst.Enqueue(i, a);
-                else p.Worst.EnqueueDequeue(i, a);
+                float absF = FusedKernel.AbsF((float)rv, (float)cv), ar = Math.Abs((float)rv);
+                abs = absF;
+                rel = FusedKernel.RelF(absF, ar);
+                mis = !(absF == 0 || absF <= Math.Min(atolF + rtolF * ar, float.MaxValue));
+            }
+            else
+            {
+                abs = ErrorMath.AbsError(rv, cv);
+                rel = ErrorMath.RelError(abs, rv);
+                mis = !ErrorMath.Passes(abs, rv, tol.Atol, tol.Rtol);
+            }
+            // Keep the WorstCount largest errors (a min-heap by error; among equal errors, which index stays is the
+            // heap's choice, the same on every run).
+            if (abs > smallest || p.Worst.Count < WorstCount)
+            {
+                if (p.Worst.Count < WorstCount) p.Worst.Enqueue(i, abs);
+                else p.Worst.EnqueueDequeue(i, abs);
                 if (p.Worst.Count == WorstCount) p.Worst.TryPeek(out _, out smallest);
             }
             if (channels > 0)
             {
-                long chi = i / inner % channels;
-                p.ChCount[chi]++;
-                if (m) p.ChMis[chi]++;
-                p.ChMax[chi] = Math.Max(p.ChMax[chi], a);
-                if (float.IsFinite(a)) p.ChSum[chi] += a;
+                p.ChCount[ch]++;
+                if (mis) p.ChMis[ch]++;
+                if (abs > p.ChMax[ch]) p.ChMax[ch] = abs;
+                if (double.IsFinite(abs)) p.ChSum[ch] += abs;
+                if (++pos == inner) { pos = 0; if (++ch == channels) ch = 0; }
             }
-            if (!float.IsFinite(rv)) continue;
-            int band = (int)(BitConverter.SingleToUInt32Bits(arf) >> 23);
-            p.BandCount[band]++;
-            if (m) p.BandMis[band]++;
-            if (float.IsFinite(a))
+            if (double.IsFinite(rv))
             {
-                float rl = FusedKernel.RelF(a, arf);
-                p.BandSum[band] += a;
-                p.BandRel[band] += float.IsFinite(rl) ? rl : 0;
+                int band = (int)(BitConverter.SingleToUInt32Bits(Math.Abs((float)rv)) >> 23);
+                p.BandCount[band]++;
+                if (mis) p.BandMis[band]++;
+                if (double.IsFinite(abs)) { p.BandSum[band] += abs; p.BandRel[band] += double.IsFinite(rel) ? rel : 0; }
+                if (abs > p.BandMax[band]) p.BandMax[band] = abs;
             }
-            if (a > p.BandMax[band]) p.BandMax[band] = a;
         }
-        return p;
     }
 
     private static void AddHot(Partial p, int band, long count, long mis, Vector512<float> sum, Vector512<float> rel, Vector512<float> max)

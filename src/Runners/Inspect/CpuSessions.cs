@@ -41,8 +41,8 @@ public static class OrtTypes
     /// Building that session parses the whole model (seconds for a large one), and a layerwise or reduction job asks
     /// for the same model's types several times: answers are cached per model object, under a fingerprint of what
     /// they depend on (opsets, graph inputs and outputs, value infos, nodes with their attributes, initializers' names,
-    /// types and shapes, and the values of initializers up to 1 MiB, which is where shape tensors live), recomputed on
-    /// every call, so a model changed in place is inferred again.
+    /// types and shapes, and the values of integer initializers up to 1 MiB, which is where shape tensors live),
+    /// recomputed on every call, so a model changed in place is inferred again.
     /// </remarks>
     public static IReadOnlyDictionary<string, ValueSpec> Infer(OnnxModel model)
     {
@@ -77,12 +77,17 @@ public static class OrtTypes
         foreach (var n in g.Node) Add(n);
         foreach (var t in g.Initializer)
         {
-            if (t.RawData.Length + t.FloatData.Count * 4L + t.Int64Data.Count * 8L + t.Int32Data.Count * 4L + t.DoubleData.Count * 8L <= FullInitializerBytes)
+            // Shapes and axes that ORT's inference may read are integer tensors, and small: those are hashed whole. A
+            // floating-point or large tensor is weights, which never decide a type or shape: its header only (hashing
+            // every weight would cost a large model what the cache saves).
+            var type = (ElementType)t.DataType;
+            if (type is ElementType.Int64 or ElementType.Int32 or ElementType.Int16 or ElementType.Int8 or ElementType.UInt64
+                    or ElementType.UInt32 or ElementType.UInt16 or ElementType.UInt8 or ElementType.Bool
+                && t.RawData.Length + t.Int64Data.Count * 8L + t.Int32Data.Count * 4L + t.Uint64Data.Count * 8L <= FullInitializerBytes)
             {
                 Add(t);
                 continue;
             }
-            // A large tensor is weights, which never decide a type or shape: its header only.
             var header = new TensorProto { Name = t.Name, DataType = t.DataType, DataLocation = t.DataLocation };
             header.Dims.Add(t.Dims);
             header.ExternalData.Add(t.ExternalData);
