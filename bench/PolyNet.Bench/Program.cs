@@ -30,7 +30,7 @@ switch (args.FirstOrDefault())
     case "overhead":
     {
         var model = OnnxModel.Load(args[1]);
-        using var runner = RunnerFactory.Create(RunnerSpec.Parse(args.Length > 7 ? args[7] : "onnxrt"), new RunnerContext { Model = model });
+        using var runner = RunnerRegistry.Create(RunnerSpec.Parse(args.Length > 7 ? args[7] : "onnxrt"), new RunnerContext { Model = model });
         var sw = Stopwatch.StartNew();
         runner.Activate();
         double session = sw.Elapsed.TotalMilliseconds;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using PolyNet.Compare.Jobs;
+using PolyNet.Jobs;
 using PolyNet.Onnx;
 using PolyNet.Reduce;
 using PolyNet.Runners.Inputs;

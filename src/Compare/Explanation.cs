@@ -25,7 +25,7 @@ public sealed record Heatmap(string Slice, int Rows, int Cols, int SourceRows, i
 /// the reference, and a heat map. Computed in one extra pass, for failing outputs (and for every output of an HTML
 /// report): it costs a scan that passing outputs need not pay.
 /// </summary>
-public sealed class Explanation
+public sealed record Explanation
 {
     public const int WorstCount = 10;
     public const int HeatmapSide = 128;

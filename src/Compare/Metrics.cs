@@ -25,7 +25,7 @@ public sealed record WorstElement(long FlatIndex, string Index, string Reference
 /// Every number the comparator computes for one output pair. Error statistics cover finite errors; infinite
 /// errors (a NaN against a number, an infinity against something else) are counted in <see cref="InfiniteAbsErrors"/>.
 /// </summary>
-public sealed class ComparisonMetrics
+public sealed record ComparisonMetrics
 {
     /// <summary>
     /// The robust relative error divides by max(|ref|, floor), floor = this fraction of the output's scale: its largest

@@ -3,7 +3,7 @@ using PolyNet.Onnx;
 namespace PolyNet.Compare;
 
 /// <summary>The judgement of one output (or one item of a sequence output): what was compared, the numbers, the verdict.</summary>
-public sealed class OutputComparison
+public sealed record OutputComparison
 {
     public required string Output { get; init; }
     public required bool Passed { get; init; }

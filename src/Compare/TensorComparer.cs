@@ -155,18 +155,8 @@ public static class TensorComparer
         var b = c.Span<long>();
         long mismatches = 0;
         for (int i = 0; i < a.Length; i++) if (a[i] != b[i]) mismatches++;
-        return mismatches == m.Mismatches ? m : CopyWithMismatches(m, mismatches);
+        return mismatches == m.Mismatches ? m : m with { Mismatches = mismatches };
     }
-
-    private static ComparisonMetrics CopyWithMismatches(ComparisonMetrics m, long mismatches) => new()
-    {
-        Count = m.Count, Mismatches = mismatches, AbsError = m.AbsError, RelError = m.RelError, RobustRelError = m.RobustRelError,
-        RobustFloor = m.RobustFloor, InfiniteAbsErrors = m.InfiniteAbsErrors, InfiniteRelErrors = m.InfiniteRelErrors, WorstAbs = m.WorstAbs,
-        WorstRel = m.WorstRel, NeededAtol = m.NeededAtol, NeededRtol = m.NeededRtol, CosineSimilarity = m.CosineSimilarity,
-        RelativeL2 = m.RelativeL2, SnrDb = m.SnrDb, PsnrDb = m.PsnrDb, Reference = m.Reference, Candidate = m.Candidate,
-        NanReference = m.NanReference, NanCandidate = m.NanCandidate, InfReference = m.InfReference, InfCandidate = m.InfCandidate,
-        AbsHistogram = m.AbsHistogram, RelHistogram = m.RelHistogram, ReferenceHistogram = m.ReferenceHistogram, CandidateHistogram = m.CandidateHistogram,
-    };
 
     private static OutputComparison CompareStrings(string output, TensorData r, TensorData c, Tolerance tol)
     {
@@ -208,27 +198,4 @@ public static class TensorComparer
 
     internal static string F(double v) => Format.Number(v);
     private static string P(double pct) => pct.ToString("0.####", CultureInfo.InvariantCulture) + "%";
-}
-
-/// <summary>How numbers appear in reports: 4 significant digits, exponent form for small and large values.</summary>
-public static class Format
-{
-    /// <summary>"1.5 GiB", "12.0 MiB", "3.2 KiB", "17 B".</summary>
-    public static string Bytes(long bytes) => bytes switch
-    {
-        >= 1L << 30 => (bytes / (double)(1L << 30)).ToString("0.0", CultureInfo.InvariantCulture) + " GiB",
-        >= 1L << 20 => (bytes / (double)(1L << 20)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB",
-        >= 1L << 10 => (bytes / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KiB",
-        _ => bytes.ToString(CultureInfo.InvariantCulture) + " B",
-    };
-
-    public static string Number(double v)
-    {
-        if (double.IsNaN(v)) return "nan";
-        if (double.IsPositiveInfinity(v)) return "inf";
-        if (double.IsNegativeInfinity(v)) return "-inf";
-        if (v == 0) return "0";
-        double a = Math.Abs(v);
-        return a is >= 1e-3 and < 1e5 ? v.ToString("G4", CultureInfo.InvariantCulture) : v.ToString("0.###e+00", CultureInfo.InvariantCulture);
-    }
 }

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using PolyNet.Compare.Jobs;
+using PolyNet.Compare;
+using PolyNet.Jobs;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 using PolyNet.Onnx.Transforms;
@@ -67,7 +68,7 @@ public sealed class Checker(ReduceOptions o, IReadOnlyDictionary<string, ValueSp
         _ => Build(subject),
     };
 
-    private IRunner Candidate(Subject s) => (o.CreateRunner ?? RunnerFactory.Create)(o.Candidate!, new RunnerContext { Model = s.Graph.Model });
+    private IRunner Candidate(Subject s) => (o.CreateRunner ?? RunnerRegistry.Create)(o.Candidate!, new RunnerContext { Model = s.Graph.Model });
 
     private Outcome Accuracy(Subject s)
     {

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
-using PolyNet.Compare.Jobs;
-using PolyNet.Compare.Layerwise;
+using PolyNet.Jobs;
+using PolyNet.Jobs.Layerwise;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 using PolyNet.Onnx.Proto;

@@ -159,7 +159,7 @@ public class DtypeToleranceTests
     [Fact]
     public void Float16_data_on_either_side_selects_fp16_defaults_and_says_so()
     {
-        var p = PolyNet.Compare.Jobs.PairComparer.Compare(0, "ref", new ValueMap { { "y", TensorData.Create<float>([2], 1f, 2f) } },
+        var p = PairComparer.Compare(0, "ref", new ValueMap { { "y", TensorData.Create<float>([2], 1f, 2f) } },
             "cand", new ValueMap { { "y", TensorData.Create<Half>([2], (Half)1.0005f, (Half)2f) } }, new ToleranceSet(), new CompareOptions(), onlyShared: false);
         var o = Assert.Single(p.Outputs);
         Assert.Equal("fp16 default", o.ToleranceSource);
@@ -169,7 +169,7 @@ public class DtypeToleranceTests
     [Fact]
     public void A_tf32_side_that_fails_gets_the_hint()
     {
-        var p = PolyNet.Compare.Jobs.PairComparer.Compare(0, "cpu", new ValueMap { { "y", TensorData.Create<float>([1], 1f) } },
+        var p = PairComparer.Compare(0, "cpu", new ValueMap { { "y", TensorData.Create<float>([1], 1f) } },
             "cuda", new ValueMap { { "y", TensorData.Create<float>([1], 1.001f) } }, new ToleranceSet(), new CompareOptions(), onlyShared: false,
             ComputePrecision.Fp32, ComputePrecision.Tf32);
         Assert.Contains("TF32", Assert.Single(p.Outputs).Hint);

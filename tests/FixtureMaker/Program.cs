@@ -39,8 +39,8 @@ var calibGen = new InputGenerator(11, ValueRanges.Parse(["[0,1]"]));
 var calibData = Enumerable.Range(0, 8).Select(s => calibGen.Generate(convnet.Inputs, s)).ToList();
 DataFiles.Save(Path.Combine(data, "convnet_calib.npz"), calibData, DataRole.Inputs);
 PolyNet.Runners.Native.OrtRuntime.Initialize(null);
-var tensors = PolyNet.Compare.Jobs.CalibrationJob.Tensors(convnet);
-var hist = PolyNet.Compare.Jobs.CalibrationJob.Collect(convnet, tensors, calibData, new PolyNet.Compare.Jobs.MemoryJobLog());
+var tensors = PolyNet.Jobs.CalibrationJob.Tensors(convnet);
+var hist = PolyNet.Jobs.CalibrationJob.Collect(convnet, tensors, calibData, new PolyNet.Jobs.MemoryJobLog());
 foreach (var (method, file, algorithm) in new[] { (CalibrationMethod.MinMax, "convnet.minmax.cache", "MinMaxCalibration"), (CalibrationMethod.Entropy, "convnet.entropy.cache", "EntropyCalibration2") })
     new CalibrationCache
     {

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using PolyNet.Compare.Jobs;
+using PolyNet.Jobs;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 using PolyNet.Runners.Inputs;

@@ -2,11 +2,12 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using PolyNet.Compare;
-using PolyNet.Compare.Jobs;
-using PolyNet.Compare.Reports;
+using PolyNet.Jobs;
+using PolyNet.Reports;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 using PolyNet.Runners.Inputs;
+using PolyNet.Runners;
 using PolyNet.Runners.Specs;
 
 namespace PolyNet.Cli.Commands;
@@ -41,9 +42,9 @@ internal static class BenchCommand
 
     public static int Execute(BenchSettings s, TextWriter output, TextWriter error)
     {
-        var specs = s.Runners.Count == 0 ? [RunnerSpec.Parse("onnxrt")] : s.Runners.Select(RunnerSpec.Parse).ToList();
+        var specs = s.Runners.Count == 0 ? [RunnerRegistry.Reference()] : s.Runners.Select(RunnerSpec.Parse).ToList();
         RunnerSpec.MakeNamesUnique(specs);
-        foreach (var spec in specs) Runners.RunnerFactory.Check(spec);
+        foreach (var spec in specs) RunnerRegistry.Check(spec);
         AtomicFile.CheckTargets([s.Json], [s.Model, s.LoadInputs]);
         var log = new WriterLog(output, error, s.Verbose, s.Quiet);
         Logging.Configure(s.OrtLibrary, error, s.Verbose);
@@ -63,7 +64,7 @@ internal static class BenchCommand
             var l = r.Latency;
             output.WriteLine(string.Create(inv, $"[I] {r.Runner}: {l.Runs} run(s) in {r.Measured.TotalSeconds:0.00} s ({r.Placement})"));
             output.WriteLine(string.Create(inv, $"      latency (ms): min {l.Min:0.000}  median {l.Median:0.000}  mean {l.Mean:0.000}  p90 {l.P90:0.000}  p95 {l.P95:0.000}  p99 {l.P99:0.000}  max {l.Max:0.000}  (std {l.Std:0.000})"));
-            output.WriteLine(string.Create(inv, $"      throughput: {r.Throughput:0.0} inferences/s{(r.Batch is { } b ? $" ({r.Throughput * b:0.0} samples/s at batch {b})" : "")}; session built in {JobText.Ms(r.Activation)}"));
+            output.WriteLine(string.Create(inv, $"      throughput: {r.Throughput:0.0} inferences/s{(r.Batch is { } b ? $" ({r.Throughput * b:0.0} samples/s at batch {b})" : "")}; session built in {Format.Duration(r.Activation)}"));
             if (r.OwnWork is { } own)
                 output.WriteLine(string.Create(inv, $"      of which PolyNet's own work (inputs handed over, outputs copied into its arrays, outside ORT's Run): median {own.Median * 1000:0.0} us, p99 {own.P99 * 1000:0.0} us"));
         }

@@ -64,7 +64,7 @@ internal sealed class ToleranceOptions
 
 internal static class RunnerSpecs
 {
-    public static bool LooksLikeSpec(string s) => RunnerFactory.KindNames.Contains(s.Split(':')[0].Trim().ToLowerInvariant());
+    public static bool LooksLikeSpec(string s) => RunnerRegistry.IsKind(s.Split(':')[0].Trim().ToLowerInvariant());
 }
 
 internal static class ReportOptions

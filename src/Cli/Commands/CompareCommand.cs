@@ -1,7 +1,7 @@
 using System.CommandLine;
 using PolyNet.Compare;
-using PolyNet.Compare.Jobs;
-using PolyNet.Compare.Reports;
+using PolyNet.Jobs;
+using PolyNet.Reports;
 
 namespace PolyNet.Cli.Commands;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using PolyNet.Compare;
-using PolyNet.Compare.Jobs;
+using PolyNet.Jobs;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Proto;
 using PolyNet.Runners.Inspect;

@@ -6,6 +6,7 @@ using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 using PolyNet.Reduce;
 using PolyNet.Runners.Inputs;
+using PolyNet.Runners;
 using PolyNet.Runners.Specs;
 
 namespace PolyNet.Cli.Commands;
@@ -72,7 +73,7 @@ internal static class ReduceCommand
     {
         var specs = s.Runners.Select(RunnerSpec.Parse).ToList();
         RunnerSpec.MakeNamesUnique(specs);
-        foreach (var spec in specs) Runners.RunnerFactory.Check(spec);
+        foreach (var spec in specs) RunnerRegistry.Check(spec);
         if (s.FailsToBuild && s.Check is not null) throw new InvalidInputException("--fails-to-build and --check are two different failures; give one");
         if (s.Check is null && (s.FailCodes.Count > 0 || s.FailRegex.Count > 0)) throw new InvalidInputException("--fail-code and --fail-regex apply to --check");
         if (!(s.CheckTimeout > 0)) throw new InvalidInputException($"--check-timeout {s.CheckTimeout}: must be positive");
@@ -90,10 +91,10 @@ internal static class ReduceCommand
         {
             (Condition.Accuracy, 2) => (specs[0], specs[1]),
             (Condition.Accuracy, _) => throw new InvalidInputException("an accuracy reduction needs two runners: --runner REFERENCE --runner CANDIDATE (or --fails-to-build, or --check CMD)"),
-            (Condition.Build, 1) => (RunnerSpec.Parse("onnxrt"), specs[0]),
+            (Condition.Build, 1) => (RunnerRegistry.Reference(), specs[0]),
             (Condition.Build, 2) => (specs[0], specs[1]),
             (Condition.Build, _) => throw new InvalidInputException("--fails-to-build needs the runner under test: --runner SPEC (after an optional reference runner)"),
-            (_, 0) => (RunnerSpec.Parse("onnxrt"), (RunnerSpec?)null),
+            (_, 0) => (RunnerRegistry.Reference(), (RunnerSpec?)null),
             (_, 1) => (specs[0], (RunnerSpec?)null),
             _ => throw new InvalidInputException("with --check, give at most one --runner (the reference that gives cut tensors their values)"),
         };
@@ -147,7 +148,7 @@ internal static class ReduceCommand
         return ExitCodes.Success;
     }
 
-    private static IReadOnlyList<ValueMap> Samples(ReduceSettings s, OnnxModel model, PolyNet.Compare.Jobs.IJobLog log) => s.LoadInputs is { } path
-        ? PolyNet.Compare.Jobs.RunJob.LoadInputs([path], model.Inputs, log)
-        : PolyNet.Compare.Jobs.RunJob.GenerateInputs(model.Inputs, s.Seed, s.Iterations, ValueRanges.Parse(s.ValRanges), InputShapes.Parse(s.InputShapes), log);
+    private static IReadOnlyList<ValueMap> Samples(ReduceSettings s, OnnxModel model, PolyNet.Jobs.IJobLog log) => s.LoadInputs is { } path
+        ? PolyNet.Jobs.RunJob.LoadInputs([path], model.Inputs, log)
+        : PolyNet.Jobs.RunJob.GenerateInputs(model.Inputs, s.Seed, s.Iterations, ValueRanges.Parse(s.ValRanges), InputShapes.Parse(s.InputShapes), log);
 }

@@ -1,10 +1,11 @@
 using System.CommandLine;
 using PolyNet.Compare;
-using PolyNet.Compare.Jobs;
-using PolyNet.Compare.Reports;
+using PolyNet.Jobs;
+using PolyNet.Reports;
 using PolyNet.Onnx;
 using PolyNet.Runners.Inputs;
 using PolyNet.Runners.Native;
+using PolyNet.Runners;
 using PolyNet.Runners.Specs;
 
 namespace PolyNet.Cli.Commands;
@@ -78,7 +79,7 @@ internal static class RunCommand
     }
 
     /// <summary>The layerwise options, or null when nothing is marked.</summary>
-    private static Compare.Layerwise.MarkOptions? Marks(RunSettings s)
+    private static Jobs.Layerwise.MarkOptions? Marks(RunSettings s)
     {
         var names = new List<string>(s.Marks);
         if (s.MarkFile is { } file)
@@ -91,14 +92,14 @@ internal static class RunCommand
             }
             if (names.Count == s.Marks.Count) throw InvalidInputException.ForFile(file, "names no tensor (one name per line; # starts a comment)");
         }
-        long maxMemory = s.MaxMemory is null ? Compare.Layerwise.MarkOptions.DefaultMaxMemory : Sizes.Parse("--max-memory", s.MaxMemory);
+        long maxMemory = s.MaxMemory is null ? Jobs.Layerwise.MarkOptions.DefaultMaxMemory : Sizes.Parse("--max-memory", s.MaxMemory);
         if (!s.MarkAll && names.Count == 0)
         {
             if (s.MaxMemory is not null || !s.Localize) throw new InvalidInputException("--max-memory and --no-localize apply to layerwise comparison: add --mark-all, --mark or --mark-file");
             return null;
         }
         if (s.MarkAll && names.Count > 0) throw new InvalidInputException("--mark-all already marks every tensor; drop --mark/--mark-file, or --mark-all");
-        return new Compare.Layerwise.MarkOptions { All = s.MarkAll, Names = names, MaxMemory = maxMemory, Localize = s.Localize };
+        return new Jobs.Layerwise.MarkOptions { All = s.MarkAll, Names = names, MaxMemory = maxMemory, Localize = s.Localize };
     }
 
     public static int Execute(RunSettings s, TextWriter output, TextWriter error)
@@ -109,7 +110,7 @@ internal static class RunCommand
         {
             if (s.LoadOutputs is null)
                 throw new InvalidInputException("nothing to compare: give two or more --runner configurations (e.g. --runner onnxrt --runner onnxrt:opt=disable), or one with --load-outputs");
-            specs.Add(RunnerSpec.Parse("onnxrt"));
+            specs.Add(RunnerRegistry.Reference());
         }
         if (specs.Count == 1 && s.LoadOutputs is null && s.SaveOutputs is null)
             throw new InvalidInputException($"nothing to compare: one runner ({specs[0].Text}) and no --load-outputs; add a second --runner, compare with stored outputs, or --save-outputs to keep this runner's outputs for a later 'polynet compare'");

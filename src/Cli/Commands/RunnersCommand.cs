@@ -15,10 +15,10 @@ internal static class RunnersCommand
 
     public static int Execute(TextWriter output)
     {
-        foreach (var kind in RunnerFactory.KindNames)
+        foreach (var kind in RunnerRegistry.All)
         {
-            output.WriteLine($"{kind}: {RunnerFactory.DescriptionOf(kind)}");
-            foreach (var k in RunnerFactory.KeysOf(kind))
+            output.WriteLine($"{kind.Name}: {kind.Description}");
+            foreach (var k in kind.Keys)
                 output.WriteLine($"  {k.Key + "=" + k.Values,-40} {k.Description}");
             output.WriteLine($"  {"name=LABEL",-40} the configuration's name in reports");
             output.WriteLine();

@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using PolyNet.Compare;
-using PolyNet.Compare.Reports;
-using PolyNet.Compare.Suite;
+using PolyNet.Reports;
+using PolyNet.Jobs.Suite;
+using PolyNet.Reports.Suite;
 
 namespace PolyNet.Cli.Commands;
 
@@ -86,7 +87,7 @@ internal static class SuiteCommand
             finished: (done, total, c) =>
             {
                 if (s.Quiet && c.Status == CaseStatus.Passed) return;
-                var head = $"[{done.ToString().PadLeft(width)}/{total}] {c.Case.Name}: {SuiteReports.Word(c.Status).ToUpperInvariant()} in {JobText.Ms(c.Duration)}";
+                var head = $"[{done.ToString().PadLeft(width)}/{total}] {c.Case.Name}: {SuiteReports.Word(c.Status).ToUpperInvariant()} in {Format.Duration(c.Duration)}";
                 sync.WriteLine(c.Message is null ? head : $"{head}: {c.Message}");
                 if (c.Status is CaseStatus.BadInput or CaseStatus.RunnerFailed)
                     error.WriteLine($"polynet: error: {suite.GivenPath}:{c.Case.Line}: case '{c.Case.Name}': {c.Message}");
@@ -100,7 +101,7 @@ internal static class SuiteCommand
 
         int passed = result.Cases.Count(c => c.Status == CaseStatus.Passed);
         var verdict = result.ExitCode == ExitCodes.Success ? "PASSED" : "FAILED";
-        sync.WriteLine($"[{(result.ExitCode == ExitCodes.Success ? "I" : "E")}] {verdict}: {passed} of {result.Cases.Count} case(s) passed in {JobText.Ms(result.Duration)}"
+        sync.WriteLine($"[{(result.ExitCode == ExitCodes.Success ? "I" : "E")}] {verdict}: {passed} of {result.Cases.Count} case(s) passed in {Format.Duration(result.Duration)}"
             + string.Concat(result.Cases.Where(c => c.Status != CaseStatus.Passed).Select(c => $"; {c.Case.Name} {SuiteReports.Word(c.Status)}")));
         if (result.Interrupted)
         {

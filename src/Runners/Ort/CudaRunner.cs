@@ -17,6 +17,8 @@ public sealed class CudaRunner : OrtRunner
     public const string ProviderLibraryVariable = "POLYNET_CUDA_PROVIDER_LIBRARY";
     public const string ProviderLibraryFile = "libonnxruntime_providers_cuda.so";
 
+    public static RunnerKind Definition => new(Kind, "ONNX Runtime, CUDA execution provider", AcceptedKeys, UsesGpu: true, (s, c) => new CudaRunner(s, c));
+
     private static readonly HashSet<string> Registered = new(StringComparer.Ordinal);
     private static readonly Lock Gate = new();
 

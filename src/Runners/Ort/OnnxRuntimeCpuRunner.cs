@@ -12,6 +12,8 @@ public sealed class OnnxRuntimeCpuRunner(RunnerSpec spec, RunnerContext context)
 {
     public const string Kind = "onnxrt";
 
+    public static RunnerKind Definition => new(Kind, "ONNX Runtime, CPU execution provider (the reference)", AcceptedKeys, UsesGpu: false, (s, c) => new OnnxRuntimeCpuRunner(s, c));
+
     /// <summary>The keys `onnxrt` accepts: the shared session keys and the precision keys.</summary>
     public static IReadOnlyList<RunnerKey> AcceptedKeys { get; } = [.. SessionKeys, .. PrecisionKeys];
 

@@ -8,18 +8,6 @@ using PolyNet.Runners.Specs;
 namespace PolyNet.Runners.Ort;
 
 /// <summary>
-/// What a runner runs: the model as loaded, plus extra tensors to expose as outputs (layerwise comparison).
-/// Runners that change the model (precision emulation, marked outputs) serialize their copy; others let
-/// ONNX Runtime read the file itself, which is what a user running ORT directly would do.
-/// </summary>
-public sealed class RunnerContext
-{
-    public required OnnxModel Model { get; init; }
-    /// <summary>Intermediate tensors to add as outputs, in this order, after the model's own outputs.</summary>
-    public IReadOnlyList<string> ExtraOutputs { get; init; } = [];
-}
-
-/// <summary>
 /// Base of every runner on ONNX Runtime: parses the session keys every ORT runner shares, creates the session
 /// (from the file when the model is unchanged, from bytes otherwise), runs it, and times it. A subclass adds its
 /// execution provider in <see cref="ConfigureProvider"/> and may change the model in <see cref="PrepareModel"/>.

@@ -16,6 +16,8 @@ public sealed class TensorRtRunner : OrtRunner
     /// <summary>TensorRT's core library names PolyNet looks for, newest first.</summary>
     public static readonly string[] TensorRtLibraries = ["libnvinfer.so.10", "libnvinfer.so.8"];
 
+    public static RunnerKind Definition => new(Kind, "TensorRT through ONNX Runtime's TensorRT execution provider", AcceptedKeys, UsesGpu: true, (s, c) => new TensorRtRunner(s, c));
+
     public static readonly IReadOnlyList<RunnerKey> AcceptedKeys =
     [
         .. SessionKeys,

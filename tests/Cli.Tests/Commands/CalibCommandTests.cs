@@ -267,10 +267,10 @@ public class CalibCommandTests
         var model = OnnxModel.Load(ConvNet);
         var cache = CacheReader.Read(Calib("convnet.entropy.cache"));
         var samples = DataFiles.Load(ConvNetData, DataRole.Inputs, model.Inputs).Samples.Take(2).ToList();
-        var fast = PolyNet.Compare.Jobs.CalibrationJob.Sensitivities(model, cache, samples, allButOne, new PolyNet.Compare.Jobs.MemoryJobLog());
+        var fast = PolyNet.Jobs.CalibrationJob.Sensitivities(model, cache, samples, allButOne, new PolyNet.Jobs.MemoryJobLog());
         // The slow way: the emulated model built for each tensor alone, each in its own session.
         var floats = PolyNet.Runners.Ort.OrtRunner.Int8Tensors(model);
-        using var fp32 = PolyNet.Runners.RunnerFactory.Create(PolyNet.Runners.Specs.RunnerSpec.Parse("onnxrt"), new PolyNet.Runners.Ort.RunnerContext { Model = model });
+        using var fp32 = PolyNet.Runners.RunnerRegistry.Create(PolyNet.Runners.RunnerRegistry.Reference(), new PolyNet.Runners.RunnerContext { Model = model });
         fp32.Activate();
         var reference = samples.Select(fp32.Infer).ToList();
         Assert.Equal(10, fast.Count);
@@ -278,7 +278,7 @@ public class CalibCommandTests
         {
             var entries = cache.Entries.Where(e => (e.Name == x.Tensor) != allButOne).ToList();
             var q = Int8Emulation.Apply(model, new CalibrationCache { Entries = entries }, floats, weights: allButOne);
-            using var r = PolyNet.Runners.RunnerFactory.Create(PolyNet.Runners.Specs.RunnerSpec.Parse("onnxrt:config.session.disable_quant_qdq=1"), new PolyNet.Runners.Ort.RunnerContext { Model = q.Model });
+            using var r = PolyNet.Runners.RunnerRegistry.Create(PolyNet.Runners.RunnerRegistry.Reference("config.session.disable_quant_qdq=1"), new PolyNet.Runners.RunnerContext { Model = q.Model });
             r.Activate();
             double rel = 0;
             for (int s = 0; s < samples.Count; s++)

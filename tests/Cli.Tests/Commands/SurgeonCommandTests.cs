@@ -14,7 +14,7 @@ public class SurgeonCommandTests
 {
     private static ValueMap RunModel(OnnxModel m, ValueMap feeds, params string[] extra)
     {
-        using var r = RunnerFactory.Create(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = m, ExtraOutputs = extra });
+        using var r = RunnerRegistry.Create(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = m, ExtraOutputs = extra });
         r.Activate();
         return r.Infer(feeds);
     }

@@ -28,7 +28,7 @@ public class Float16RunnerTests
     public void Fp16_emulation_rounds_every_tensor_to_float16_as_a_float16_engine_does()
     {
         var xs = Enumerable.Range(0, 64).Select(i => 0.6f + i * 0.0173f).ToArray();
-        using var r = RunnerFactory.Create(RunnerSpec.Parse("onnxrt:precision=fp16"), new RunnerContext { Model = Chain(), ExtraOutputs = ["exp_out"] });
+        using var r = RunnerRegistry.Create(RunnerSpec.Parse("onnxrt:precision=fp16"), new RunnerContext { Model = Chain(), ExtraOutputs = ["exp_out"] });
         r.Activate();
         Assert.Equal(ComputePrecision.Fp16, r.Precision);
         Assert.Contains(r.Notes, n => n.StartsWith("float16 emulation: ", StringComparison.Ordinal));
@@ -56,7 +56,7 @@ public class Float16RunnerTests
     [Fact]
     public void Fp32_ops_stay_float32_and_the_probe_reads_back_what_ORT_would_execute()
     {
-        using var r = RunnerFactory.Create(RunnerSpec.Parse("onnxrt:precision=fp16,fp32_ops=Exp+Mul"), new RunnerContext { Model = Chain() });
+        using var r = RunnerRegistry.Create(RunnerSpec.Parse("onnxrt:precision=fp16,fp32_ops=Exp+Mul"), new RunnerContext { Model = Chain() });
         r.Activate();
         Assert.Contains(r.Notes, n => n.Contains("in float32: Exp ×1, Mul ×1"));
         var xs = new[] { 0.6f, 0.7f, 1.3f };
@@ -83,8 +83,8 @@ public class Float16RunnerTests
     public void Fp32_ops_without_fp16_is_an_error_and_precision_is_checked()
     {
         var ctx = new RunnerContext { Model = Chain() };
-        Assert.Contains("fp32_ops applies to precision=fp16 only", Assert.Throws<InvalidInputException>(() => RunnerFactory.Create(RunnerSpec.Parse("onnxrt:fp32_ops=Exp"), ctx)).Message);
-        Assert.Contains("precision=fp8 is not valid (expected fp32|fp16", Assert.Throws<InvalidInputException>(() => RunnerFactory.Create(RunnerSpec.Parse("onnxrt:precision=fp8"), ctx)).Message);
+        Assert.Contains("fp32_ops applies to precision=fp16 only", Assert.Throws<InvalidInputException>(() => RunnerRegistry.Create(RunnerSpec.Parse("onnxrt:fp32_ops=Exp"), ctx)).Message);
+        Assert.Contains("precision=fp8 is not valid (expected fp32|fp16", Assert.Throws<InvalidInputException>(() => RunnerRegistry.Create(RunnerSpec.Parse("onnxrt:precision=fp8"), ctx)).Message);
     }
 
     [Fact]

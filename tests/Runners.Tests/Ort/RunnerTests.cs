@@ -22,7 +22,7 @@ public class CpuRunnerTests
     [Fact]
     public void Runs_with_session_keys_and_reports_what_it_is()
     {
-        using var r = RunnerFactory.Create(RunnerSpec.Parse("onnxrt:opt=basic,intra=1,inter=1,exec=sequential,deterministic=1,arena=0,mem_pattern=0,config.session.set_denormal_as_zero=1,name=ref"), Ctx("mlp.onnx"));
+        using var r = RunnerRegistry.Create(RunnerSpec.Parse("onnxrt:opt=basic,intra=1,inter=1,exec=sequential,deterministic=1,arena=0,mem_pattern=0,config.session.set_denormal_as_zero=1,name=ref"), Ctx("mlp.onnx"));
         r.Activate();
         Assert.Equal("ref", r.Name);
         Assert.Contains(r.Notes, n => n.Contains("CPU execution provider"));
@@ -35,11 +35,11 @@ public class CpuRunnerTests
     [Fact]
     public void Unknown_keys_and_bad_values_fail_before_any_session_is_built()
     {
-        var e1 = Assert.Throws<InvalidInputException>(() => RunnerFactory.Create(RunnerSpec.Parse("onnxrt:tf32=0"), Ctx("mlp.onnx")));
+        var e1 = Assert.Throws<InvalidInputException>(() => RunnerRegistry.Create(RunnerSpec.Parse("onnxrt:tf32=0"), Ctx("mlp.onnx")));
         Assert.Contains("unknown key 'tf32' for onnxrt", e1.Message);
-        var e2 = Assert.Throws<InvalidInputException>(() => RunnerFactory.Create(RunnerSpec.Parse("onnxrt:opt=fast"), Ctx("mlp.onnx")));
+        var e2 = Assert.Throws<InvalidInputException>(() => RunnerRegistry.Create(RunnerSpec.Parse("onnxrt:opt=fast"), Ctx("mlp.onnx")));
         Assert.Contains("opt=fast is not valid (expected disable|basic|extended|layout|all)", e2.Message);
-        var e3 = Assert.Throws<InvalidInputException>(() => RunnerFactory.Create(RunnerSpec.Parse("tensorflow"), Ctx("mlp.onnx")));
+        var e3 = Assert.Throws<InvalidInputException>(() => RunnerRegistry.Create(RunnerSpec.Parse("tensorflow"), Ctx("mlp.onnx")));
         Assert.Contains("unknown runner kind 'tensorflow'", e3.Message);
     }
 
@@ -50,7 +50,7 @@ public class CpuRunnerTests
         var x = b.Input("x", ElementType.Float, 2);
         b.Node("NoSuchOp", [x], output: "y");
         b.Output("y", ElementType.Float, 2);
-        using var r = RunnerFactory.Create(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = b.BuildModel() });
+        using var r = RunnerRegistry.Create(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = b.BuildModel() });
         var e = Assert.Throws<RunnerException>(r.Activate);
         Assert.StartsWith("onnxrt: ONNX Runtime CreateSessionFromArray failed", e.Message);
         Assert.Contains("NoSuchOp", e.Message);
@@ -61,7 +61,7 @@ public class CpuRunnerTests
     public void Extra_outputs_expose_intermediate_tensors()
     {
         var ctx = new RunnerContext { Model = OnnxModel.Load(TestPaths.Model("mlp.onnx")), ExtraOutputs = ["relu1_out", "fc1_out"] };
-        using var r = RunnerFactory.Create(RunnerSpec.Parse("onnxrt"), ctx);
+        using var r = RunnerRegistry.Create(RunnerSpec.Parse("onnxrt"), ctx);
         r.Activate();
         Assert.Equal(new[] { "logits", "probs", "relu1_out", "fc1_out" }, r.Outputs.Select(o => o.Name));
         var outs = r.Infer(new ValueMap { { "x", TensorData.Create<float>([1, 16], Enumerable.Range(0, 16).Select(i => i / 8f - 1).ToArray()) } });
@@ -75,9 +75,9 @@ public class CpuRunnerTests
         var model = OnnxModel.Load(TestPaths.Model("external/mlp_external.onnx"));
         Assert.True(model.HasExternalData);
         var feed = new ValueMap { { "x", TensorData.Create<float>([1, 16], new float[16]) } };
-        using var fromFile = RunnerFactory.Create(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = model });
+        using var fromFile = RunnerRegistry.Create(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = model });
         fromFile.Activate();
-        using var fromMemory = RunnerFactory.Create(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = model, ExtraOutputs = ["relu1_out"] });
+        using var fromMemory = RunnerRegistry.Create(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = model, ExtraOutputs = ["relu1_out"] });
         fromMemory.Activate();
         Assert.Equal(fromFile.Infer(feed).Tensor("logits").ToArray<float>(), fromMemory.Infer(feed).Tensor("logits").ToArray<float>());
     }
@@ -208,8 +208,8 @@ public class GpuRunnerTests
     {
         if (GpuChecks.NoNvidiaDriver(SystemProbe.Default) is { } why) Assert.Skip($"needs a GPU: {why}");
         var feed = new ValueMap { { "x", TensorData.Create<float>([1, 16], Enumerable.Range(0, 16).Select(i => i / 16f).ToArray()) } };
-        using var cpu = RunnerFactory.Create(RunnerSpec.Parse("onnxrt"), Ctx);
-        using var gpu = RunnerFactory.Create(RunnerSpec.Parse("cuda:tf32=0"), Ctx);
+        using var cpu = RunnerRegistry.Create(RunnerSpec.Parse("onnxrt"), Ctx);
+        using var gpu = RunnerRegistry.Create(RunnerSpec.Parse("cuda:tf32=0"), Ctx);
         cpu.Activate();
         gpu.Activate();
         var a = cpu.Infer(feed).Tensor("probs").ToArray<float>();
@@ -224,7 +224,7 @@ public class GpuRunnerTests
         if (probe.WhatIsMissing(OrtRuntime.Current) is { } missing) Assert.Skip($"needs TensorRT: {missing}");
         probe.Activate();
         var feed = new ValueMap { { "x", TensorData.Create<float>([1, 16], Enumerable.Range(0, 16).Select(i => i / 16f).ToArray()) } };
-        using var cpu = RunnerFactory.Create(RunnerSpec.Parse("onnxrt"), Ctx);
+        using var cpu = RunnerRegistry.Create(RunnerSpec.Parse("onnxrt"), Ctx);
         cpu.Activate();
         var a = cpu.Infer(feed).Tensor("probs").ToArray<float>();
         var b = probe.Infer(feed).Tensor("probs").ToArray<float>();

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace PolyNet.Compare.Reports;
+namespace PolyNet.Reports;
 
 /// <summary>A minimal PNG writer (8-bit RGB, no interlace) for heat maps embedded in HTML reports.</summary>
 public static class Png

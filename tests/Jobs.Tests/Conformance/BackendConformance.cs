@@ -5,7 +5,9 @@ using PolyNet.Runners.Inputs;
 using PolyNet.Runners.Ort;
 using PolyNet.Runners.Specs;
 
-namespace PolyNet.Compare.Jobs;
+using PolyNet.Compare;
+
+namespace PolyNet.Jobs.Tests.Conformance;
 
 /// <summary>How one ONNX backend test ended.</summary>
 public enum ConformanceOutcome
@@ -42,7 +44,7 @@ public static class BackendConformance
         try
         {
             var model = OnnxModel.Load(Path.Combine(testDir, "model.onnx"));
-            using var runner = RunnerFactory.Create(RunnerSpec.Parse(runnerSpec), new RunnerContext { Model = model });
+            using var runner = RunnerRegistry.Create(RunnerSpec.Parse(runnerSpec), new RunnerContext { Model = model });
             runner.Activate();
             var tol = new Tolerance(Atol, Rtol);
             foreach (var set in BackendTestData.DataSets(testDir))

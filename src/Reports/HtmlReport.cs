@@ -2,9 +2,9 @@ using PolyNet.Onnx;
 using System.Globalization;
 using System.Net;
 using System.Text;
-using PolyNet.Compare.Jobs;
+using PolyNet.Jobs;
 
-namespace PolyNet.Compare.Reports;
+namespace PolyNet.Reports;
 
 /// <summary>
 /// One section of an HTML report: a title and the comparisons under it (a suite case, or one run), or, for a suite
@@ -115,7 +115,7 @@ public static class HtmlReport
     }
 
     /// <summary>The per-layer error curve of each candidate, the diverging tensors and what localization found.</summary>
-    private static void Layerwise(StringBuilder h, Layerwise.LayerwiseResult r)
+    private static void Layerwise(StringBuilder h, Jobs.Layerwise.LayerwiseResult r)
     {
         h.Append($"<section class=\"layerwise\"><h2>Layerwise comparison <small>sample {r.Sample}, {r.Marked} tensors, {r.Chunks} chunk(s), {r.Runs} model runs</small></h2>\n");
         foreach (var n in r.Notes) h.Append($"<p class=\"hint\">{E(n)}</p>\n");
@@ -151,7 +151,7 @@ public static class HtmlReport
     }
 
     /// <summary>log10 of each tensor's relative L2 error against its topological position; failing tensors red.</summary>
-    private static void Curve(StringBuilder h, Layerwise.CandidateLayers c)
+    private static void Curve(StringBuilder h, Jobs.Layerwise.CandidateLayers c)
     {
         var points = c.Tensors.Where(t => t.Comparison.Metrics is { Count: > 0 }).Select(t => (t, v: t.Comparison.Metrics!.RelativeL2)).ToList();
         if (points.Count == 0) return;

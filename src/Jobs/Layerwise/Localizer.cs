@@ -1,4 +1,4 @@
-using PolyNet.Compare.Jobs;
+using PolyNet.Jobs;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Proto;
 using PolyNet.Onnx.Transforms;
@@ -7,7 +7,7 @@ using PolyNet.Runners.Inspect;
 using PolyNet.Runners.Ort;
 using PolyNet.Runners.Specs;
 
-namespace PolyNet.Compare.Layerwise;
+namespace PolyNet.Jobs.Layerwise;
 
 /// <summary>A diverging tensor's node run alone on the candidate, fed the reference's values for its inputs.</summary>
 /// <param name="Introduces">The node's output differs beyond tolerance even from exact inputs: the node introduces error. Null when it could not be isolated.</param>
@@ -56,7 +56,7 @@ public static class Localizer
     {
         var model = o.Model;
         var view = new GraphView(model.Graph);
-        var create = o.CreateRunner ?? RunnerFactory.Create;
+        var create = o.CreateRunner ?? RunnerRegistry.Create;
         int runs = 0;
         var diverging = layers.Diverging.GroupBy(t => t.Node).Select(g => g.First()).OrderBy(t => t.Position).ToList();
 
@@ -204,7 +204,7 @@ public static class Localizer
             var extracted = Subgraph.Between(model, usedCuts, needed, types, dropUnneededInputs: true); // a culprit downstream may cut off another
             var f = new ValueMap();
             foreach (var i in extracted.Inputs) f.Set(i, feeds.TryGetValue(i, out var v) ? v : reference[i]);
-            using var c = (o.CreateRunner ?? RunnerFactory.Create)(candidate, new RunnerContext { Model = extracted.Model });
+            using var c = (o.CreateRunner ?? RunnerRegistry.Create)(candidate, new RunnerContext { Model = extracted.Model });
             c.Activate();
             fixedOutputs = c.Infer(f);
             runs++;

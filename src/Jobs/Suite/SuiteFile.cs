@@ -1,14 +1,16 @@
 using System.Globalization;
+using CompareOptions = PolyNet.Compare.CompareOptions;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using PolyNet.Runners.Inputs;
+using PolyNet.Runners;
 using PolyNet.Runners.Specs;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
-namespace PolyNet.Compare.Suite;
+namespace PolyNet.Jobs.Suite;
 
 // The YAML shape of a suite file (README, "Regression suites"). Keys are snake_case; unknown keys are errors.
 // Values that take one or several options (atol, runners, ...) are `object` so that a scalar, a list and, for
@@ -132,8 +134,8 @@ public sealed class SuiteFile
                 var modelPath = System.IO.Path.GetFullPath(System.IO.Path.Combine(dir, model));
                 if (!File.Exists(modelPath)) throw Bad($"model {model} does not exist (paths are relative to the suite file)");
 
-                var runners = Strings("runners", c.Runners ?? d.Runners) is { Count: > 0 } r ? r.Select(RunnerSpec.Parse).ToList() : [RunnerSpec.Parse("onnxrt")];
-                foreach (var spec in runners) Runners.RunnerFactory.Check(spec);
+                var runners = Strings("runners", c.Runners ?? d.Runners) is { Count: > 0 } r ? r.Select(RunnerSpec.Parse).ToList() : [RunnerRegistry.Reference()];
+                foreach (var spec in runners) RunnerRegistry.Check(spec);
                 RunnerSpec.MakeNamesUnique(runners);
 
                 InputsDto ci = c.Inputs ?? new(), di = d.Inputs ?? new();

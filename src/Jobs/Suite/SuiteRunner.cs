@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using PolyNet.Compare.Jobs;
+using PolyNet.Jobs;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 
-namespace PolyNet.Compare.Suite;
+namespace PolyNet.Jobs.Suite;
 
 public enum CaseStatus
 {
@@ -126,7 +126,7 @@ public static class SuiteRunner
     public static int JobsFor(IReadOnlyList<SuiteCase> cases, int? asked)
     {
         if (asked is < 1) throw new InvalidInputException($"--jobs {asked}: must be at least 1");
-        bool gpu = cases.Any(c => c.Runners.Any(r => r.Kind is "cuda" or "trt"));
+        bool gpu = cases.Any(c => c.Runners.Any(r => Runners.RunnerRegistry.KindOf(r).UsesGpu));
         return gpu ? 1 : asked ?? Math.Max(1, Environment.ProcessorCount / 2);
     }
 

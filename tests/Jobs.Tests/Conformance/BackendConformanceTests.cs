@@ -1,9 +1,9 @@
 using System.Text;
-using PolyNet.Compare.Jobs;
+using PolyNet.Jobs;
 using PolyNet.Tests;
 using Xunit;
 
-namespace PolyNet.Compare.Tests.Jobs;
+namespace PolyNet.Jobs.Tests.Conformance;
 
 /// <summary>
 /// Every test of the ONNX backend test suite (Debian's libonnx-testdata: node, simple, pytorch-converted,
@@ -15,7 +15,7 @@ namespace PolyNet.Compare.Tests.Jobs;
 public class BackendConformanceTests(ITestOutputHelper output)
 {
     private static readonly string[] Suites = ["node", "simple", "pytorch-converted", "pytorch-operator"];
-    private static string ListPath => Path.Combine(TestPaths.RepoRoot, "tests", "Compare.Tests", "Jobs", "onnx-backend-exceptions.tsv");
+    private static string ListPath => Path.Combine(TestPaths.RepoRoot, "tests", "Jobs.Tests", "Conformance", "onnx-backend-exceptions.tsv");
 
     [Fact]
     public void The_backend_suite_passes_except_for_the_committed_exceptions()

@@ -1,12 +1,11 @@
 using System.Diagnostics;
-using PolyNet.Compare.Reports;
 using PolyNet.Onnx;
 using PolyNet.Runners;
 using PolyNet.Runners.Native;
 using PolyNet.Runners.Ort;
 using PolyNet.Runners.Specs;
 
-namespace PolyNet.Compare.Jobs;
+namespace PolyNet.Jobs;
 
 /// <summary>Everything `polynet bench` needs.</summary>
 public sealed class BenchOptions
@@ -59,7 +58,7 @@ public static class BenchJob
         if (o.Warmup < 0) throw new InvalidInputException($"--warmup {o.Warmup}: must be at least 0");
         if (o.Iterations < 1) throw new InvalidInputException($"--iterations {o.Iterations}: must be at least 1");
         if (o.Duration is { } d && d <= TimeSpan.Zero) throw new InvalidInputException("--duration must be positive");
-        var create = o.CreateRunner ?? RunnerFactory.Create;
+        var create = o.CreateRunner ?? RunnerRegistry.Create;
         var results = new List<BenchRunnerResult>();
         long? batch = o.Feeds.Count > 0 && o.Feeds[0].Value is TensorData t && t.Shape.Rank > 0 ? t.Shape[0] : null;
         foreach (var spec in o.Runners)
@@ -67,7 +66,7 @@ public static class BenchJob
             using var runner = create(spec, new RunnerContext { Model = o.Model });
             log.Info($"{runner.Name}: activating ...");
             runner.Activate();
-            log.Info($"{runner.Name}: ready in {JobText.Ms(runner.ActivationTime)}{(runner.Notes.Count > 0 ? " (" + string.Join("; ", runner.Notes) + ")" : "")}");
+            log.Info($"{runner.Name}: ready in {Format.Duration(runner.ActivationTime)}{(runner.Notes.Count > 0 ? " (" + string.Join("; ", runner.Notes) + ")" : "")}");
             BoundRun? bound = null;
             try
             {

@@ -1,8 +1,8 @@
 using PolyNet.Onnx;
 using System.Text.Json;
-using PolyNet.Compare.Jobs;
+using PolyNet.Jobs;
 
-namespace PolyNet.Compare.Reports;
+namespace PolyNet.Reports;
 
 /// <summary>
 /// The machine-readable report (--json FILE): every runner, every comparison, every metric. Non-finite numbers are
@@ -47,7 +47,7 @@ public static class JsonReport
         j.WriteEndObject();
     }
 
-    public static void WriteLayerwise(Utf8JsonWriter j, Layerwise.LayerwiseResult r)
+    public static void WriteLayerwise(Utf8JsonWriter j, Jobs.Layerwise.LayerwiseResult r)
     {
         j.WriteStartObject("layerwise");
         j.WriteNumber("sample", r.Sample);
@@ -119,7 +119,7 @@ public static class JsonReport
         j.WriteEndObject();
     }
 
-    private static void Explanation(Utf8JsonWriter j, Layerwise.OutputExplanation e)
+    private static void Explanation(Utf8JsonWriter j, Jobs.Layerwise.OutputExplanation e)
     {
         j.WriteStartObject();
         j.WriteString("output", e.Output);

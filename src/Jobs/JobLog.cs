@@ -1,4 +1,4 @@
-namespace PolyNet.Compare.Jobs;
+namespace PolyNet.Jobs;
 
 /// <summary>Where jobs report progress and decisions. Jobs never write to the console themselves.</summary>
 public interface IJobLog

@@ -1,11 +1,11 @@
-using PolyNet.Compare.Jobs;
+using PolyNet.Jobs;
 using PolyNet.Onnx;
 using PolyNet.Runners;
 using PolyNet.Runners.Inspect;
 using PolyNet.Runners.Ort;
 using PolyNet.Runners.Specs;
 
-namespace PolyNet.Compare.Layerwise;
+namespace PolyNet.Jobs.Layerwise;
 
 /// <summary>Which intermediate tensors to compare, and how much memory their values may take at once.</summary>
 public sealed class MarkOptions
@@ -89,7 +89,7 @@ public static class LayerwiseJob
         var chunks = Chunk(tensors, sizes, perRunner);
         log.Info($"layerwise: {tensors.Count} tensor(s) on sample {sample}, {chunks.Count} chunk(s) under {Format.Bytes(marks.MaxMemory)} ({Format.Bytes(sizes.Values.Sum())} of values per runner)");
 
-        var create = o.CreateRunner ?? RunnerFactory.Create;
+        var create = o.CreateRunner ?? RunnerRegistry.Create;
         var results = o.Runners.Skip(1).Select(_ => new List<TensorResult>()).ToList();
         var candidates = new string[o.Runners.Count];
         var notes = new List<string>();
@@ -232,7 +232,7 @@ public static class LayerwiseJob
             if (!a.Shape.Equals(b.Shape) || a.ElementType != b.ElementType) return $"{runner}: marking {count} tensor(s) changed output '{name}' itself ({a.Describe()} became {b.Describe()})";
             double d = 0;
             // ErrorMath's absolute error: NaN against a number is infinite (Math.Max would let a NaN hide the change).
-            for (long i = 0; i < a.ElementCount; i++) d = Math.Max(d, Kernels.ErrorMath.AbsError(a.GetDouble(i), b.GetDouble(i)));
+            for (long i = 0; i < a.ElementCount; i++) d = Math.Max(d, PolyNet.Compare.Kernels.ErrorMath.AbsError(a.GetDouble(i), b.GetDouble(i)));
             if (d >= worst) (worst, where) = (d, name);
         }
         return where is null ? null

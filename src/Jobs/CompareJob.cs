@@ -1,7 +1,7 @@
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 
-namespace PolyNet.Compare.Jobs;
+namespace PolyNet.Jobs;
 
 /// <summary>One set of results read from a file: a label and one ValueMap per sample.</summary>
 public sealed record NamedRun(string Label, IReadOnlyList<ValueMap> Samples);
@@ -69,58 +69,6 @@ public static class CompareJob
                 Samples = reference.Samples.Count,
             },
             InputProblems = problems.Distinct().ToList(),
-        };
-    }
-}
-
-/// <summary>Judges every output of a reference sample against a candidate's.</summary>
-public static class PairComparer
-{
-    private static ElementType TypeOf(OnnxValue v) => v switch
-    {
-        TensorData t => t.ElementType,
-        SequenceData s => s.ElementType,
-        OptionalData { Value: { } inner } => TypeOf(inner),
-        _ => ElementType.Float,
-    };
-
-    /// <param name="onlyShared">Outputs only the candidate has are not reported (stored references may hold a subset).</param>
-    /// <param name="refPrecision">What the reference computes in; with <paramref name="candPrecision"/> and the data's types it picks dtype-aware default tolerances.</param>
-    public static PairResult Compare(int sample, string refName, ValueMap reference, string candName, ValueMap candidate, ToleranceSet tolerances, CompareOptions options, bool onlyShared,
-        ComputePrecision refPrecision = ComputePrecision.Fp32, ComputePrecision candPrecision = ComputePrecision.Fp32)
-    {
-        var comparisons = new List<OutputComparison>();
-        var missing = new List<string>();
-        foreach (var (name, rv) in reference)
-        {
-            if (!candidate.TryGetValue(name, out var cv))
-            {
-                missing.Add(name);
-                continue;
-            }
-            var precision = ComputePrecisions.Coarser(ComputePrecisions.Coarser(refPrecision, candPrecision),
-                ComputePrecisions.Coarser(ComputePrecisions.Of(TypeOf(rv)), ComputePrecisions.Of(TypeOf(cv))));
-            var (tol, source) = tolerances.For(name, precision);
-            var results = TensorComparer.Compare(name, rv, cv, tol, options, source);
-            if (ComputePrecisions.Coarser(refPrecision, candPrecision) == ComputePrecision.Tf32)
-                results = results.Select(o => o.Passed || o.Metrics is null ? o : WithHint(o, "a side computes convolutions and GEMMs in TF32 (CUDA's default, ~1e-3 relative precision): compare with tolerances fit for TF32 (e.g. --atol 1e-3 --rtol 1e-3) or run with tf32=0")).ToList();
-            comparisons.AddRange(results);
-        }
-        var extra = candidate.Keys.Where(k => !reference.ContainsKey(k)).ToList();
-        static OutputComparison WithHint(OutputComparison o, string hint) => new()
-        {
-            Output = o.Output, Passed = o.Passed, Reason = o.Reason, Tolerance = o.Tolerance, ToleranceSource = o.ToleranceSource,
-            ReferenceType = o.ReferenceType, CandidateType = o.CandidateType, ReferenceShape = o.ReferenceShape, CandidateShape = o.CandidateShape,
-            Exact = o.Exact, Metrics = o.Metrics, FirstStringMismatch = o.FirstStringMismatch, TopK = o.TopK, Explanation = o.Explanation, Hint = hint,
-        };
-        return new PairResult
-        {
-            Sample = sample,
-            Reference = refName,
-            Candidate = candName,
-            Outputs = comparisons,
-            MissingInCandidate = missing,
-            MissingInReference = onlyShared ? [] : extra,
         };
     }
 }

@@ -1,9 +1,9 @@
-using PolyNet.Compare.Suite;
+using PolyNet.Jobs.Suite;
 using PolyNet.Onnx;
 using PolyNet.Tests;
 using Xunit;
 
-namespace PolyNet.Compare.Tests.Suite;
+namespace PolyNet.Jobs.Tests.Suite;
 
 public class SuiteFileTests
 {

@@ -5,7 +5,7 @@ using PolyNet.Runners.Inspect;
 using PolyNet.Runners.Ort;
 using PolyNet.Runners.Specs;
 
-namespace PolyNet.Compare.Jobs;
+namespace PolyNet.Jobs;
 
 /// <summary>One tensor's cost in accuracy when quantized (sensitivity analysis).</summary>
 /// <param name="RelL2">Relative L2 error of the worst output against float32, averaged over the samples.</param>
@@ -42,7 +42,7 @@ public static class CalibrationJob
         var outputs = model.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         var exposed = tensors.Where(t => t.Position >= 0 && !outputs.Contains(t.Name)).Select(t => t.Name).ToList();
         var hist = tensors.ToDictionary(t => t.Name, _ => new TensorHistogram(), StringComparer.Ordinal);
-        using var runner = (create ?? RunnerFactory.Create)(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = model, ExtraOutputs = exposed });
+        using var runner = (create ?? RunnerRegistry.Create)(RunnerRegistry.Reference(), new RunnerContext { Model = model, ExtraOutputs = exposed });
         runner.Activate();
         for (int s = 0; s < samples.Count; s++)
         {
@@ -66,10 +66,10 @@ public static class CalibrationJob
     public static IReadOnlyList<Sensitivity> Sensitivities(OnnxModel model, CalibrationCache cache, IReadOnlyList<ValueMap> samples, bool allButOne, IJobLog log,
         Func<RunnerSpec, RunnerContext, IRunner>? create = null)
     {
-        create ??= RunnerFactory.Create;
+        create ??= RunnerRegistry.Create;
         var floats = OrtRunner.Int8Tensors(model);
         var reference = new List<ValueMap>();
-        using (var fp32 = create(RunnerSpec.Parse("onnxrt"), new RunnerContext { Model = model }))
+        using (var fp32 = create(RunnerRegistry.Reference(), new RunnerContext { Model = model }))
         {
             fp32.Activate();
             foreach (var s in samples) reference.Add(fp32.Infer(s));
@@ -81,7 +81,7 @@ public static class CalibrationJob
         var q = Int8Emulation.Apply(model, cache, floats, weights: allButOne, selector: Selector, selectQuantizes: !allButOne);
         var candidates = q.Quantized;
         var result = new List<Sensitivity>();
-        using var r = create(RunnerSpec.Parse("onnxrt:config.session.disable_quant_qdq=1"), new RunnerContext { Model = q.Model });
+        using var r = create(RunnerRegistry.Reference("config.session.disable_quant_qdq=1"), new RunnerContext { Model = q.Model });
         r.Activate();
         for (int i = 0; i < candidates.Count; i++)
         {

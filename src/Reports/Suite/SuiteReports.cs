@@ -3,10 +3,11 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Xml;
-using PolyNet.Compare.Jobs;
-using PolyNet.Compare.Reports;
+using PolyNet.Jobs;
+using PolyNet.Jobs.Suite;
+using PolyNet.Reports;
 
-namespace PolyNet.Compare.Suite;
+namespace PolyNet.Reports.Suite;
 
 /// <summary>
 /// The files a suite run writes for CI: JUnit XML, a Markdown summary, the HTML report (one section per case) and

@@ -6,7 +6,7 @@ using PolyNet.Runners.Inputs;
 using PolyNet.Runners.Ort;
 using PolyNet.Runners.Specs;
 
-namespace PolyNet.Compare.Jobs;
+namespace PolyNet.Jobs;
 
 /// <summary>Everything `polynet run` needs, parsed and checked.</summary>
 public sealed class RunJobOptions
@@ -37,24 +37,10 @@ public sealed class RunJobOptions
     public CompareOptions Compare { get; init; } = new();
     /// <summary>Keep every runner's outputs in <see cref="RunJobResult.Outputs"/> (suites write the golden files from them).</summary>
     public bool KeepOutputs { get; init; }
-    /// <summary>Creates runners; tests replace it. Default: <see cref="RunnerFactory.Create"/>.</summary>
+    /// <summary>Creates runners; tests replace it. Default: <see cref="RunnerRegistry.Create"/>.</summary>
     public Func<RunnerSpec, RunnerContext, IRunner>? CreateRunner { get; init; }
     /// <summary>Compare intermediate tensors too (--mark-all, --mark, --mark-file), and localize divergences.</summary>
     public Layerwise.MarkOptions? Marks { get; init; }
-}
-
-/// <summary>One candidate's outputs judged against one reference for one sample.</summary>
-public sealed class PairResult
-{
-    public required int Sample { get; init; }
-    public required string Reference { get; init; }
-    public required string Candidate { get; init; }
-    public required IReadOnlyList<OutputComparison> Outputs { get; init; }
-    /// <summary>Outputs the reference has and the candidate lacks (reported by name, counted as failures).</summary>
-    public IReadOnlyList<string> MissingInCandidate { get; init; } = [];
-    /// <summary>Outputs only the candidate has (reported, not judged).</summary>
-    public IReadOnlyList<string> MissingInReference { get; init; } = [];
-    public bool Passed => MissingInCandidate.Count == 0 && Outputs.All(o => o.Passed);
 }
 
 /// <summary>What one runner did in a job.</summary>
@@ -115,7 +101,7 @@ public static class RunJob
         chosen = null;
         if (o.Runners.Count == 0 && o.LoadOutputs is null)
             throw new InvalidInputException("nothing to compare: give at least one --runner (and a second one, or --load-outputs)");
-        var create = o.CreateRunner ?? RunnerFactory.Create;
+        var create = o.CreateRunner ?? RunnerRegistry.Create;
         var context = new RunnerContext { Model = o.Model };
         var runners = new List<IRunner>();
         try
@@ -125,7 +111,7 @@ public static class RunJob
             {
                 log.Info($"{r.Name}: activating ...");
                 r.Activate();
-                log.Info($"{r.Name}: ready in {Reports.JobText.Ms(r.ActivationTime)}{(r.Notes.Count > 0 ? " (" + string.Join("; ", r.Notes) + ")" : "")}");
+                log.Info($"{r.Name}: ready in {Format.Duration(r.ActivationTime)}{(r.Notes.Count > 0 ? " (" + string.Join("; ", r.Notes) + ")" : "")}");
             }
             var inputs = runners.Count > 0 ? runners[0].Inputs : o.Model.Inputs;
             var outputs = runners.Count > 0 ? runners[0].Outputs : o.Model.Outputs;
@@ -149,7 +135,7 @@ public static class RunJob
                 {
                     var outs = runners[k].Infer(samples[s]);
                     timings[k].Add(runners[k].LastInferenceTime);
-                    log.Verbose($"{runners[k].Name}: sample {s}: inference in {Reports.JobText.Ms(runners[k].LastInferenceTime)}");
+                    log.Verbose($"{runners[k].Name}: sample {s}: inference in {Format.Duration(runners[k].LastInferenceTime)}");
                     results.Add(outs);
                     if (o.SaveOutputs is not null || o.KeepOutputs) saved[k].Add(outs);
                 }

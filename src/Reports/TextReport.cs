@@ -1,7 +1,7 @@
 using PolyNet.Onnx;
-using PolyNet.Compare.Jobs;
+using PolyNet.Jobs;
 
-namespace PolyNet.Compare.Reports;
+namespace PolyNet.Reports;
 
 /// <summary>
 /// The human-readable report: one block per compared pair, each output with its verdict, where the worst error
@@ -61,7 +61,7 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
     }
 
     /// <summary>The layerwise table (every tensor when few or verbose, else the diverging ones) and localization.</summary>
-    public void Layerwise(Layerwise.LayerwiseResult r, int limit = 40)
+    public void Layerwise(Jobs.Layerwise.LayerwiseResult r, int limit = 40)
     {
         w.WriteLine($"[I] Layerwise comparison on sample {r.Sample}: {r.Marked} tensor(s) in topological order ({r.Chunks} chunk(s), {r.Runs} model run(s))");
         foreach (var n in r.Notes) w.WriteLine($"[W] {n}");
@@ -89,7 +89,7 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
         }
     }
 
-    private void Localization(Layerwise.LocalizationResult loc)
+    private void Localization(Jobs.Layerwise.LocalizationResult loc)
     {
         var culprits = loc.Culprits.ToList();
         w.WriteLine($"[{(culprits.Count > 0 ? "E" : "I")}] Localization ({loc.Runs} more model run(s)): {culprits.Count} of {loc.Nodes.Count} diverging node(s) introduce error when fed the reference's inputs; the rest inherit it");
@@ -125,7 +125,7 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
         int outputs = r.Pairs.Sum(p => p.Outputs.Count + p.MissingInCandidate.Count);
         int failedOutputs = r.Pairs.Sum(p => p.Outputs.Count(o => !o.Passed) + p.MissingInCandidate.Count);
         foreach (var run in r.Runners)
-            w.WriteLine($"[I] {run.Name}: activation {JobText.Ms(run.Activation)}, inference mean {JobText.Ms(run.MeanInference)} over {run.Inferences.Count} run(s)");
+            w.WriteLine($"[I] {run.Name}: activation {Format.Duration(run.Activation)}, inference mean {Format.Duration(run.MeanInference)} over {run.Inferences.Count} run(s)");
         foreach (var f in r.FilesWritten) w.WriteLine($"[I] wrote {f}");
         if (pairs == 0)
             w.WriteLine($"[I] RAN | {r.Runners.Count} runner configuration(s) over {r.Samples} sample(s); nothing compared");
@@ -179,12 +179,4 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
     private static string Cos(double c) => c >= 0.99 ? c.ToString("0.000000000", System.Globalization.CultureInfo.InvariantCulture) : F(c);
 
     private static string F(double v) => Format.Number(v);
-}
-
-/// <summary>Durations as people read them: "12.5 ms", "3.20 s".</summary>
-public static class JobText
-{
-    public static string Ms(TimeSpan t) => t.TotalMilliseconds >= 1000
-        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{t.TotalSeconds:0.00} s")
-        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{t.TotalMilliseconds:0.###} ms");
 }

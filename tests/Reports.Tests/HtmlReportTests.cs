@@ -1,11 +1,11 @@
 using PolyNet.Compare;
-using PolyNet.Compare.Jobs;
-using PolyNet.Compare.Reports;
+using PolyNet.Jobs;
+using PolyNet.Reports;
 using PolyNet.Onnx;
 using PolyNet.Tests;
 using Xunit;
 
-namespace PolyNet.Compare.Tests.Reports;
+namespace PolyNet.Reports.Tests;
 
 public class HtmlReportTests
 {

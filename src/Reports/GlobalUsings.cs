@@ -1,0 +1,3 @@
+global using PolyNet.Compare;
+global using PolyNet.Onnx;
+global using PolyNet.Jobs;

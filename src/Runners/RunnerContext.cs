@@ -1,0 +1,15 @@
+using PolyNet.Onnx;
+
+namespace PolyNet.Runners;
+
+/// <summary>
+/// What a runner runs: the model as loaded, plus extra tensors to expose as outputs (layerwise comparison).
+/// Runners that change the model (precision emulation, marked outputs) serialize their copy; others let
+/// ONNX Runtime read the file itself, which is what a user running ORT directly would do.
+/// </summary>
+public sealed class RunnerContext
+{
+    public required OnnxModel Model { get; init; }
+    /// <summary>Intermediate tensors to add as outputs, in this order, after the model's own outputs.</summary>
+    public IReadOnlyList<string> ExtraOutputs { get; init; } = [];
+}
