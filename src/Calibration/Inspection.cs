@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace PolyNet.Calibration;
@@ -9,7 +10,7 @@ public sealed record ModelTensor(string Name, int Position, string Producer);
 /// <summary>What the values seen during a run say about one entry's range.</summary>
 /// <param name="ClippedPercent">Share of values whose |x| exceeds the cache's range: INT8 clips them.</param>
 /// <param name="UsedPercent">Observed largest |x| as a share of the range: how much of INT8's 255 levels the values use.</param>
-public sealed record Observation(float AbsMax, long Count, double ClippedPercent, double UsedPercent);
+public sealed record Observation(float AbsMax, long Count, double ClippedPercent, [property: System.Text.Json.Serialization.JsonPropertyName("range_used_percent")] double UsedPercent);
 
 /// <summary>One cache entry, judged.</summary>
 public sealed record EntryReport(CacheEntry Entry, IReadOnlyList<string> Flags, bool? InModel, Observation? Observed)
@@ -31,6 +32,27 @@ public sealed class InspectionResult
     public IReadOnlyList<string> NotInModel { get; init; } = [];
     /// <summary>Runs of ≥ 3 consecutive model tensors (topological order) with bit-identical scales, across ops that change values.</summary>
     public IReadOnlyList<IReadOnlyList<string>> SharedRanges { get; init; } = [];
+}
+
+/// <summary>One tensor in both caches: its ranges and their ratio (B / A; infinite when A's range is 0 and B's is not).</summary>
+public sealed record RangeChange(string Name, float RangeA, float RangeB, double Ratio);
+
+/// <summary>Two caches compared: entries in both, largest change first, and entries on one side only.</summary>
+public sealed record CacheDiff(IReadOnlyList<RangeChange> Changed, IReadOnlyList<string> OnlyA, IReadOnlyList<string> OnlyB)
+{
+    /// <summary>Entries in both whose ranges differ.</summary>
+    public IReadOnlyList<RangeChange> Differing => Changed.Where(c => c.Ratio != 1).ToList();
+
+    /// <summary>Why the caches differ by more than <paramref name="maxRatio"/> (empty when they do not): ranges changed by a larger factor either way, entries on one side only.</summary>
+    public IReadOnlyList<string> Beyond(double maxRatio)
+    {
+        var why = new List<string>();
+        int beyond = Changed.Count(c => !(c.Ratio <= maxRatio && c.Ratio >= 1 / maxRatio));
+        if (beyond > 0) why.Add($"{beyond} range(s) changed by more than {maxRatio.ToString("R", CultureInfo.InvariantCulture)}x (--max-ratio)");
+        int oneSide = OnlyA.Count + OnlyB.Count;
+        if (oneSide > 0) why.Add($"{oneSide} entr{(oneSide == 1 ? "y" : "ies")} on one side only");
+        return why;
+    }
 }
 
 /// <summary>
@@ -131,18 +153,18 @@ public static partial class CacheInspection
     private static string Compare(double pct) => pct >= 0.01 ? pct.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) : pct.ToString("0.###e+0", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Per tensor in either cache: the ratio of ranges (B / A), sorted by the size of the change; entries on one side only listed apart.</summary>
-    public static (IReadOnlyList<(string Name, float RangeA, float RangeB, double Ratio)> Changed, IReadOnlyList<string> OnlyA, IReadOnlyList<string> OnlyB) Diff(CalibrationCache a, CalibrationCache b)
+    public static CacheDiff Diff(CalibrationCache a, CalibrationCache b)
     {
         var bb = b.ByName;
         var both = a.Entries.Where(e => bb.ContainsKey(e.Name)).Select(e =>
         {
             float ra = e.DynamicRange, rb = bb[e.Name].DynamicRange;
             double ratio = ra == rb ? 1 : ra == 0 ? double.PositiveInfinity : (double)rb / ra;
-            return (e.Name, ra, rb, ratio);
+            return new RangeChange(e.Name, ra, rb, ratio);
         });
         static double Size(double r) => r > 0 && double.IsFinite(r) ? Math.Abs(Math.Log(r)) : double.PositiveInfinity;
-        var changed = both.OrderByDescending(x => Size(x.ratio)).ThenBy(x => x.Name, StringComparer.Ordinal).ToList();
+        var changed = both.OrderByDescending(x => Size(x.Ratio)).ThenBy(x => x.Name, StringComparer.Ordinal).ToList();
         var aa = a.ByName;
-        return (changed, a.Entries.Where(e => !bb.ContainsKey(e.Name)).Select(e => e.Name).ToList(), b.Entries.Where(e => !aa.ContainsKey(e.Name)).Select(e => e.Name).ToList());
+        return new CacheDiff(changed, a.Entries.Where(e => !bb.ContainsKey(e.Name)).Select(e => e.Name).ToList(), b.Entries.Where(e => !aa.ContainsKey(e.Name)).Select(e => e.Name).ToList());
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using PolyNet.Compare.Kernels;
@@ -18,7 +19,7 @@ public sealed record MagnitudeBand(double Low, double High, long Count, long Mis
 /// |cand − ref| over a 2-D slice (the last two dimensions, at the leading indices of the worst element), max-pooled to at
 /// most <see cref="Explanation.HeatmapSide"/> cells per side. Row-major.
 /// </summary>
-public sealed record Heatmap(string Slice, int Rows, int Cols, int SourceRows, int SourceCols, float[] Values, double Max);
+public sealed record Heatmap(string Slice, int Rows, int Cols, int SourceRows, int SourceCols, [property: JsonIgnore] float[] Values, double Max);
 
 /// <summary>
 /// Where the errors of one output sit: the worst elements, the error per channel, the error against the magnitude of

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Serialization;
 using PolyNet.Onnx;
 using PolyNet.Runners;
 using PolyNet.Runners.Native;
@@ -21,7 +22,7 @@ public sealed class BenchOptions
     public TimeSpan? Duration { get; init; }
     /// <summary>Time what `polynet run` does per inference: inputs handed over from host memory, outputs copied back into PolyNet's arrays.</summary>
     public bool WithCopies { get; init; }
-    public Func<RunnerSpec, RunnerContext, IRunner>? CreateRunner { get; init; }
+    public RunnerFactory CreateRunner { get; init; } = RunnerRegistry.Create;
 }
 
 /// <summary>Latency statistics in milliseconds over the timed runs.</summary>
@@ -42,7 +43,9 @@ public sealed record Latency(int Runs, double Min, double Median, double Mean, d
 /// <param name="Throughput">Runs per second over the whole timed loop (wall clock).</param>
 /// <param name="Batch">The first dimension of the first input, when there is one: samples per run.</param>
 /// <param name="OwnWork">With copies: per run, the time spent outside ORT's Run (handing inputs over, copying outputs into PolyNet's arrays), in ms.</param>
-public sealed record BenchRunnerResult(string Runner, IReadOnlyList<string> Notes, TimeSpan Activation, string Placement, Latency Latency, double Throughput, long? Batch, TimeSpan Measured, Latency? OwnWork = null);
+public sealed record BenchRunnerResult(string Runner, IReadOnlyList<string> Notes, [property: JsonPropertyName("activation_ms")] TimeSpan Activation, string Placement,
+    [property: JsonPropertyName("latency_ms")] Latency Latency, [property: JsonPropertyName("throughput_per_s")] double Throughput, long? Batch,
+    [property: JsonPropertyName("measured_ms")] TimeSpan Measured, [property: JsonPropertyName("own_work_ms")] Latency? OwnWork = null);
 
 /// <summary>
 /// Latency like trtexec measures it: build the session, warm up, then time each run separately (a wall clock around
@@ -58,15 +61,15 @@ public static class BenchJob
         if (o.Warmup < 0) throw new InvalidInputException($"--warmup {o.Warmup}: must be at least 0");
         if (o.Iterations < 1) throw new InvalidInputException($"--iterations {o.Iterations}: must be at least 1");
         if (o.Duration is { } d && d <= TimeSpan.Zero) throw new InvalidInputException("--duration must be positive");
-        var create = o.CreateRunner ?? RunnerRegistry.Create;
+        var create = o.CreateRunner;
         var results = new List<BenchRunnerResult>();
         long? batch = o.Feeds.Count > 0 && o.Feeds[0].Value is TensorData t && t.Shape.Rank > 0 ? t.Shape[0] : null;
         foreach (var spec in o.Runners)
         {
             using var runner = create(spec, new RunnerContext { Model = o.Model });
-            log.Info($"{runner.Name}: activating ...");
+            log.Progress($"{runner.Name}: activating ...");
             runner.Activate();
-            log.Info($"{runner.Name}: ready in {Format.Duration(runner.ActivationTime)}{(runner.Notes.Count > 0 ? " (" + string.Join("; ", runner.Notes) + ")" : "")}");
+            log.Progress($"{runner.Name}: ready in {Format.Duration(runner.ActivationTime)}{(runner.Notes.Count > 0 ? " (" + string.Join("; ", runner.Notes) + ")" : "")}");
             BoundRun? bound = null;
             try
             {
@@ -102,7 +105,7 @@ public static class BenchJob
                     times.Add(once());
                     if (loop.Elapsed >= nextReport)
                     {
-                        log.Info($"{runner.Name}: {times.Count} run(s) in {loop.Elapsed.TotalSeconds:0} s, median so far {Format.Number(Latency.Of(times).Median)} ms");
+                        log.Progress($"{runner.Name}: {times.Count} run(s) in {loop.Elapsed.TotalSeconds:0} s, median so far {Format.Number(Latency.Of(times).Median)} ms");
                         nextReport += TimeSpan.FromSeconds(5);
                     }
                 }

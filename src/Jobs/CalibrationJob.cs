@@ -36,8 +36,32 @@ public static class CalibrationJob
         return result;
     }
 
+    /// <summary>
+    /// A TensorRT-format cache for <paramref name="model"/> from <paramref name="samples"/>: every tensor INT8 would
+    /// quantize, its range chosen by <paramref name="method"/> from its histogram. Tensors that took NaN or infinite
+    /// values get ranges from their finite values, and a warning names them.
+    /// </summary>
+    public static CalibrationCache Generate(OnnxModel model, IReadOnlyList<ValueMap> samples, CalibrationMethod method, double percentile, TrtVersion version, string? algorithm,
+        IJobLog log, RunnerFactory? create = null)
+    {
+        var tensors = Tensors(model);
+        log.Info($"calibrating {tensors.Count} tensor(s) of {model.DisplayName} on {samples.Count} sample(s), method {method.ToString().ToLowerInvariant()}");
+        var hist = Collect(model, tensors, samples, log, create);
+        var entries = tensors.Select(t => CacheEntry.FromRange(t.Name, Ranges.Choose(hist[t.Name], method, percentile))).ToList();
+        var odd = tensors.Where(t => hist[t.Name].NaNs + hist[t.Name].Infinities > 0).Select(t => $"{t.Name} ({hist[t.Name].NaNs} NaN, {hist[t.Name].Infinities} inf)").ToList();
+        if (odd.Count > 0)
+            log.Warning($"{odd.Count} tensor(s) took NaN or infinite values on the calibration data (ranges from their finite values): {string.Join(", ", odd.Take(10))}{(odd.Count > 10 ? $", ... ({odd.Count - 10} more)" : "")}");
+        return new CalibrationCache
+        {
+            Format = CacheFormat.TensorRt,
+            Version = version,
+            Algorithm = algorithm ?? (method == CalibrationMethod.MinMax ? "MinMaxCalibration" : "EntropyCalibration2"),
+            Entries = entries,
+        };
+    }
+
     public static Dictionary<string, TensorHistogram> Collect(OnnxModel model, IReadOnlyList<ModelTensor> tensors, IReadOnlyList<ValueMap> samples, IJobLog log,
-        Func<RunnerSpec, RunnerContext, IRunner>? create = null)
+        RunnerFactory? create = null)
     {
         var outputs = model.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         var exposed = tensors.Where(t => t.Position >= 0 && !outputs.Contains(t.Name)).Select(t => t.Name).ToList();
@@ -52,7 +76,7 @@ public static class CalibrationJob
                 var v = samples[s].TryGetValue(t.Name, out var fed) ? fed : outs.TryGetValue(t.Name, out var o) ? o : null;
                 if (v is TensorData d && d.ElementType == ElementType.Float) hist[t.Name].Add(d.Span<float>());
             }
-            log.Info($"calibration data: sample {s + 1} of {samples.Count} ({tensors.Count} tensors)");
+            log.Progress($"calibration data: sample {s + 1} of {samples.Count} ({tensors.Count} tensors)");
         }
         return hist;
     }
@@ -64,7 +88,7 @@ public static class CalibrationJob
     /// tensor whose quantization costs most). One session, one run per tensor and sample.
     /// </summary>
     public static IReadOnlyList<Sensitivity> Sensitivities(OnnxModel model, CalibrationCache cache, IReadOnlyList<ValueMap> samples, bool allButOne, IJobLog log,
-        Func<RunnerSpec, RunnerContext, IRunner>? create = null)
+        RunnerFactory? create = null)
     {
         create ??= RunnerRegistry.Create;
         var floats = OrtRunner.Int8Tensors(model);
@@ -104,7 +128,7 @@ public static class CalibrationJob
                 rel += worst / samples.Count;
             }
             result.Add(new Sensitivity(t, rel, abs));
-            if ((i + 1) % 10 == 0 || i + 1 == candidates.Count) log.Info($"sensitivity: {i + 1} of {candidates.Count} tensors");
+            if ((i + 1) % 10 == 0 || i + 1 == candidates.Count) log.Progress($"sensitivity: {i + 1} of {candidates.Count} tensors");
         }
         return allButOne ? result.OrderBy(x => x.RelL2).ToList() : result.OrderByDescending(x => x.RelL2).ToList();
     }

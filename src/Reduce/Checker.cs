@@ -68,7 +68,7 @@ public sealed class Checker(ReduceOptions o, IReadOnlyDictionary<string, ValueSp
         _ => Build(subject),
     };
 
-    private IRunner Candidate(Subject s) => (o.CreateRunner ?? RunnerRegistry.Create)(o.Candidate!, new RunnerContext { Model = s.Graph.Model });
+    private IRunner Candidate(Subject s) => o.CreateRunner(o.Candidate!, new RunnerContext { Model = s.Graph.Model });
 
     private Outcome Accuracy(Subject s)
     {

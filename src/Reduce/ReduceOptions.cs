@@ -61,5 +61,5 @@ public sealed class ReduceOptions
     /// <summary>The polynet command for isolated checks (default: the polynet beside this assembly).</summary>
     public IReadOnlyList<string>? PolynetCommand { get; init; }
     /// <summary>Creates runners; tests replace it.</summary>
-    public Func<RunnerSpec, RunnerContext, IRunner>? CreateRunner { get; init; }
+    public RunnerFactory CreateRunner { get; init; } = RunnerRegistry.Create;
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using PolyNet.Jobs;
+using PolyNet.Jobs.Runs;
 using PolyNet.Jobs.Layerwise;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;

@@ -32,7 +32,7 @@ public sealed class ReferenceValues(ReduceOptions o, IReadOnlyDictionary<string,
         {
             try
             {
-                var create = o.CreateRunner ?? RunnerRegistry.Create;
+                var create = o.CreateRunner;
                 using var r = create(o.Reference, new RunnerContext { Model = o.Model, ExtraOutputs = missing.Where(t => !o.Model.Graph.Output.Any(x => x.Name == t)).ToList() });
                 r.Activate();
                 for (int s = 0; s < _values.Count; s++)

@@ -2,7 +2,7 @@ using PolyNet.Onnx;
 using System.Globalization;
 using System.Net;
 using System.Text;
-using PolyNet.Jobs;
+using PolyNet.Jobs.Runs;
 
 namespace PolyNet.Reports;
 
@@ -23,16 +23,23 @@ public sealed record ReportSection(string Title, RunJobResult? Result, string? P
 /// inline script mark each one data-rendered="1" once the browser has laid it out (tests read that back).
 /// Deterministic: the same results give the same bytes.
 /// </summary>
-public static class HtmlReport
+public sealed class HtmlReport : ReportWriter<RunReport>
 {
-    public static void Write(string path, RunJobResult result, string title) => Write(path, [new ReportSection(title, result)], title);
+    public static HtmlReport Default { get; } = new();
+    public override string Name => "HTML";
+    public override string Option => "--report";
+    public override string Extension => ".html";
+    public override string Description => "Write a self-contained HTML report (summary table, error histograms, heat maps, errors per channel and by magnitude)";
+    public override bool ShowsPassingOutputs => true;
 
-    public static void Write(string path, IReadOnlyList<ReportSection> sections, string title)
-        => AtomicFile.Write(path, s =>
-        {
-            using var w = new StreamWriter(s, new UTF8Encoding(false));
-            w.Write(Render(sections, title));
-        });
+    public override void Write(RunReport report, Stream stream) => Write(stream, [new ReportSection(report.Title, report.Result)], report.Title);
+
+    /// <summary>Writes the report of several sections (a suite's cases) to <paramref name="stream"/>.</summary>
+    public static void Write(Stream stream, IReadOnlyList<ReportSection> sections, string title)
+    {
+        using var w = Text(stream);
+        w.Write(Render(sections, title));
+    }
 
     public static string Render(IReadOnlyList<ReportSection> sections, string title)
     {

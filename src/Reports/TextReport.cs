@@ -1,5 +1,5 @@
 using PolyNet.Onnx;
-using PolyNet.Jobs;
+using PolyNet.Jobs.Runs;
 
 namespace PolyNet.Reports;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using PolyNet.Jobs;
+using PolyNet.Jobs.Runs;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 using PolyNet.Runners.Inputs;

@@ -1,5 +1,6 @@
 using PolyNet.Compare;
 using PolyNet.Jobs;
+using PolyNet.Jobs.Runs;
 using PolyNet.Reports;
 using PolyNet.Onnx;
 using PolyNet.Tests;

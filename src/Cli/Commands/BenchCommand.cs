@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using PolyNet.Compare;
 using PolyNet.Jobs;
 using PolyNet.Reports;
+using PolyNet.Reports.Json;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 using PolyNet.Runners.Inputs;
@@ -13,7 +13,7 @@ using PolyNet.Runners.Specs;
 namespace PolyNet.Cli.Commands;
 
 internal sealed record BenchSettings(string Model, IReadOnlyList<string> Runners, int Warmup, int Iterations, double? Duration, bool WithCopies,
-    long Seed, IReadOnlyList<string> ValRanges, IReadOnlyList<string> InputShapes, string? LoadInputs, string? Json, string? OrtLibrary, bool Verbose, bool Quiet);
+    long Seed, IReadOnlyList<string> ValRanges, IReadOnlyList<string> InputShapes, string? LoadInputs, IReadOnlyList<ReportRequest<BenchReport>> Reports, string? OrtLibrary, bool Verbose, bool Quiet);
 
 /// <summary>`polynet bench MODEL --runner ...`: latency percentiles and throughput, like trtexec.</summary>
 internal static class BenchCommand
@@ -30,12 +30,13 @@ internal static class BenchCommand
         var valRange = MultiValue.Create("--val-range", "Range of generated values, [LO,HI] or INPUT:[LO,HI] (default [0,1])", "[INPUT:][LO,HI]", MultiValue.LooksLikeRange);
         var shapes = MultiValue.Create("--input-shapes", "Shapes for dynamic inputs, INPUT:1x3x224x224", "INPUT:DIMS", MultiValue.LooksLikeShape);
         var loadInputs = new Option<string?>("--load-inputs") { Description = "Inputs from a data file (its first sample)", HelpName = "PATH" };
-        var json = new Option<string?>("--json") { Description = "Write every measurement as JSON", HelpName = "FILE" };
+        var reports = new ReportOptions<BenchReport>(ReportFormats.Bench);
         var cmd = new Command("bench", "Measure inference latency (min, median, mean, p90, p95, p99, max) and throughput of each runner configuration.");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { runners, warmup, iterations, duration, copies, seed, valRange, shapes, loadInputs, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { runners, warmup, iterations, duration, copies, seed, valRange, shapes, loadInputs }) cmd.Options.Add(o);
+        reports.AddTo(cmd);
         cmd.SetAction(p => Execute(new BenchSettings(p.GetValue(model)!, p.GetValue(runners) ?? [], p.GetValue(warmup), p.GetValue(iterations), p.GetValue(duration),
-            p.GetValue(copies), p.GetValue(seed), p.GetValue(valRange) ?? [], p.GetValue(shapes) ?? [], p.GetValue(loadInputs), p.GetValue(json),
+            p.GetValue(copies), p.GetValue(seed), p.GetValue(valRange) ?? [], p.GetValue(shapes) ?? [], p.GetValue(loadInputs), reports.Read(p),
             p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet)), output, error));
         return cmd;
     }
@@ -45,13 +46,12 @@ internal static class BenchCommand
         var specs = s.Runners.Count == 0 ? [RunnerRegistry.Reference()] : s.Runners.Select(RunnerSpec.Parse).ToList();
         RunnerSpec.MakeNamesUnique(specs);
         foreach (var spec in specs) RunnerRegistry.Check(spec);
-        AtomicFile.CheckTargets([s.Json], [s.Model, s.LoadInputs]);
+        AtomicFile.CheckTargets(s.Reports.Select(r => r.Path).ToList(), [s.Model, s.LoadInputs]);
         var log = new WriterLog(output, error, s.Verbose, s.Quiet);
         Logging.Configure(s.OrtLibrary, error, s.Verbose);
         var model = OnnxModel.Load(s.Model);
         // One sample: the first of the file, or one generated.
-        var feeds = (s.LoadInputs is { } path ? RunJob.LoadInputs([path], model.Inputs, log)
-            : RunJob.GenerateInputs(model.Inputs, s.Seed, 1, ValueRanges.Parse(s.ValRanges), InputShapes.Parse(s.InputShapes), log))[0];
+        var feeds = InputSamples.LoadOrGenerate(s.LoadInputs is { } path ? [path] : [], model.Inputs, s.Seed, 1, ValueRanges.Parse(s.ValRanges), InputShapes.Parse(s.InputShapes), log)[0];
         log.Info($"model: {s.Model}; inputs: {string.Join(", ", feeds.Select(kv => $"{kv.Key} {kv.Value.Describe()}"))}");
         var results = BenchJob.Execute(new BenchOptions
         {
@@ -68,43 +68,7 @@ internal static class BenchCommand
             if (r.OwnWork is { } own)
                 output.WriteLine(string.Create(inv, $"      of which PolyNet's own work (inputs handed over, outputs copied into its arrays, outside ORT's Run): median {own.Median * 1000:0.0} us, p99 {own.P99 * 1000:0.0} us"));
         }
-        if (s.Json is { } file)
-        {
-            AtomicFile.Write(file, stream =>
-            {
-                using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
-                w.WriteStartObject();
-                w.WriteString("tool", "polynet");
-                w.WriteString("model", s.Model);
-                w.WriteBoolean("with_copies", s.WithCopies);
-                w.WriteNumber("warmup", s.Warmup);
-                w.WriteStartArray("runners");
-                foreach (var r in results)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("runner", r.Runner);
-                    w.WriteStartArray("notes");
-                    foreach (var n in r.Notes) w.WriteStringValue(n);
-                    w.WriteEndArray();
-                    w.WriteString("placement", r.Placement);
-                    w.WriteNumber("activation_ms", r.Activation.TotalMilliseconds);
-                    w.WriteNumber("runs", r.Latency.Runs);
-                    foreach (var (k, v) in new[] { ("min_ms", r.Latency.Min), ("median_ms", r.Latency.Median), ("mean_ms", r.Latency.Mean), ("std_ms", r.Latency.Std),
-                        ("p90_ms", r.Latency.P90), ("p95_ms", r.Latency.P95), ("p99_ms", r.Latency.P99), ("max_ms", r.Latency.Max), ("throughput_per_s", r.Throughput) })
-                        w.WriteNumber(k, Math.Round(v, 6));
-                    if (r.Batch is { } b) w.WriteNumber("batch", b);
-                    if (r.OwnWork is { } own)
-                    {
-                        w.WriteNumber("own_work_median_ms", Math.Round(own.Median, 6));
-                        w.WriteNumber("own_work_p99_ms", Math.Round(own.P99, 6));
-                    }
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            });
-            output.WriteLine($"[I] wrote {file}");
-        }
+        foreach (var f in ReportRequest<BenchReport>.WriteAll(s.Reports, new BenchReport(s.Model, s.WithCopies, s.Warmup, results))) output.WriteLine($"[I] wrote {f}");
         return ExitCodes.Success;
     }
 }

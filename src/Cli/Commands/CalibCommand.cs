@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using PolyNet.Calibration;
 using PolyNet.Compare;
 using PolyNet.Jobs;
 using PolyNet.Reports;
+using PolyNet.Reports.Json;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 using PolyNet.Runners.Inputs;
@@ -23,11 +23,12 @@ internal static class CalibCommand
         var cache = new Argument<string>("cache") { Description = "A TensorRT calibration cache, or ONNX Runtime's calibration.cache, calibration.json or calibration.flatbuffers" };
         var model = new Option<string?>("--model") { Description = "Check the cache against this model: tensors without a range, entries that are not model tensors, ranges shared by consecutive tensors", HelpName = "MODEL" };
         var data = MultiValue.Create("--data", "Inputs to run the model on (every sample of each file); with --model, compares each range with the values seen", "PATH", MultiValue.NotAModel);
-        var json = new Option<string?>("--json") { Description = "Write one object per tensor (name, scale, dynamic_range, flags, ...) and the decoded header", HelpName = "FILE" };
+        var inspectReports = new ReportOptions<CalibInspectReport>(ReportFormats.CalibInspect);
         var inspect = new Command("inspect", "Every entry with its scale, range and flags (infinite, NaN, zero, subnormal, absurd, outlier); with --model and --data, what INT8 would clip.");
         inspect.Arguments.Add(cache);
-        foreach (var o in new Option[] { model, data, json }) inspect.Options.Add(o);
-        inspect.SetAction(p => Inspect(p.GetValue(cache)!, p.GetValue(model), p.GetValue(data) ?? [], p.GetValue(json), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet), output, error));
+        foreach (var o in new Option[] { model, data }) inspect.Options.Add(o);
+        inspectReports.AddTo(inspect);
+        inspect.SetAction(p => Inspect(p.GetValue(cache)!, p.GetValue(model), p.GetValue(data) ?? [], inspectReports.Read(p), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet), output, error));
 
         var gmodel = new Argument<string>("model") { Description = "The ONNX model" };
         var gdata = MultiValue.Create("--data", "Calibration inputs (.npz, .npy, .pb, Polygraphy .json, backend folders); several files accumulate", "PATH", MultiValue.NotAModel);
@@ -59,11 +60,12 @@ internal static class CalibCommand
         var sdata = MultiValue.Create("--data", "Inputs (default: one sample generated from seed 1)", "PATH", MultiValue.NotAModel);
         var stop = new Option<int>("--top") { Description = "Tensors to list (default 10)", DefaultValueFactory = _ => 10, HelpName = "N" };
         var butOne = new Option<bool>("--all-but-one") { Description = "Quantize everything but one tensor at a time (default: one tensor at a time)" };
-        var sjson = new Option<string?>("--json") { Description = "Write every tensor's error as JSON", HelpName = "FILE" };
+        var sensReports = new ReportOptions<SensitivityReport>(ReportFormats.Sensitivity);
         var sens = new Command("sensitivity", "Which tensors' quantization costs the most accuracy: one run per tensor, the output error against float32.");
         sens.Arguments.Add(smodel);
-        foreach (var o in new Option[] { scalib, sdata, stop, butOne, sjson }) sens.Options.Add(o);
-        sens.SetAction(p => SensitivityCommand(p.GetValue(smodel)!, p.GetValue(scalib)!, p.GetValue(sdata) ?? [], p.GetValue(stop), p.GetValue(butOne), p.GetValue(sjson),
+        foreach (var o in new Option[] { scalib, sdata, stop, butOne }) sens.Options.Add(o);
+        sensReports.AddTo(sens);
+        sens.SetAction(p => SensitivityCommand(p.GetValue(smodel)!, p.GetValue(scalib)!, p.GetValue(sdata) ?? [], p.GetValue(stop), p.GetValue(butOne), sensReports.Read(p),
             p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet), output, error));
 
         cmd.Subcommands.Add(inspect);
@@ -75,7 +77,7 @@ internal static class CalibCommand
 
     /// <summary>Every sample of the --data files (or, with none, one generated from seed 1), checked against the model.</summary>
     private static IReadOnlyList<ValueMap> Samples(OnnxModel model, IReadOnlyList<string> data, IJobLog log) =>
-        data.Count == 0 ? RunJob.GenerateInputs(model.Inputs, 1, 1, ValueRanges.Parse([]), InputShapes.Parse([]), log) : RunJob.LoadInputs(data, model.Inputs, log);
+        InputSamples.LoadOrGenerate(data, model.Inputs, 1, 1, ValueRanges.Parse([]), InputShapes.Parse([]), log);
 
     private static string Describe(CalibrationCache c, string path) => c.Format switch
     {
@@ -87,11 +89,11 @@ internal static class CalibCommand
 
     private static string F(double v) => Format.Number(v);
 
-    public static int Inspect(string path, string? modelPath, IReadOnlyList<string> data, string? json, string? ortLibrary, bool verbose, bool quiet, TextWriter output, TextWriter error)
+    public static int Inspect(string path, string? modelPath, IReadOnlyList<string> data, IReadOnlyList<ReportRequest<CalibInspectReport>> reports, string? ortLibrary, bool verbose, bool quiet, TextWriter output, TextWriter error)
     {
         var cache = CacheReader.Read(path);
         if (data.Count > 0 && modelPath is null) throw new InvalidInputException("--data needs --model: the values come from running the model");
-        AtomicFile.CheckTargets([json], [path, modelPath, .. data]);
+        AtomicFile.CheckTargets(reports.Select(r => r.Path).ToList(), [path, modelPath, .. data]);
         IReadOnlyList<ModelTensor>? tensors = null;
         Dictionary<string, TensorHistogram>? observed = null;
         if (modelPath is not null)
@@ -131,73 +133,11 @@ internal static class CalibCommand
             foreach (var run in r.SharedRanges)
                 output.WriteLine($"[W] {run.Count} consecutive tensors share one range exactly, across ops that change values: {List(run)}");
         }
-        if (json is not null)
-        {
-            AtomicFile.Write(json, s => WriteJson(s, r, path));
-            output.WriteLine($"[I] wrote {json}");
-        }
+        foreach (var f in ReportRequest<CalibInspectReport>.WriteAll(reports, new CalibInspectReport(path, r))) output.WriteLine($"[I] wrote {f}");
         return ExitCodes.Success;
     }
 
     private static string List(IReadOnlyList<string> names) => string.Join(", ", names.Take(10)) + (names.Count > 10 ? $", ... ({names.Count - 10} more)" : "");
-
-    private static void WriteJson(Stream s, InspectionResult r, string path)
-    {
-        using var j = new Utf8JsonWriter(s, new JsonWriterOptions { Indented = true });
-        j.WriteStartObject();
-        j.WriteString("file", path);
-        j.WriteString("format", r.Cache.Format.ToString());
-        if (r.Cache.Format == CacheFormat.TensorRt)
-        {
-            j.WriteStartObject("header");
-            j.WriteString("text", r.Cache.Header);
-            j.WriteNumber("version", r.Cache.Version!.Value.Raw);
-            j.WriteString("tensorrt_version", r.Cache.Version.Value.ToString());
-            j.WriteString("algorithm", r.Cache.Algorithm);
-            j.WriteEndObject();
-        }
-        else j.WriteNull("header");
-        j.WriteStartArray("tensors");
-        foreach (var e in r.Entries)
-        {
-            j.WriteStartObject();
-            j.WriteString("name", e.Entry.Name);
-            if (e.Entry.Line > 0) j.WriteNumber("line", e.Entry.Line);
-            JsonReport.Num(j, "scale", e.Entry.Scale);
-            j.WriteString("scale_hex", e.Entry.ScaleBits.ToString("x", Inv));
-            JsonReport.Num(j, "dynamic_range", e.Entry.DynamicRange);
-            j.WriteStartArray("flags");
-            foreach (var f in e.Flags) j.WriteStringValue(f);
-            j.WriteEndArray();
-            if (e.InModel is { } m) j.WriteBoolean("in_model", m);
-            if (e.Observed is { } o)
-            {
-                j.WriteStartObject("observed");
-                JsonReport.Num(j, "abs_max", o.AbsMax);
-                j.WriteNumber("values", o.Count);
-                JsonReport.Num(j, "clipped_percent", o.ClippedPercent);
-                JsonReport.Num(j, "range_used_percent", o.UsedPercent);
-                j.WriteEndObject();
-            }
-            j.WriteEndObject();
-        }
-        j.WriteEndArray();
-        foreach (var (key, list) in new[] { ("missing_from_cache", r.MissingFromCache), ("tensorrt_internal", r.TensorRtInternal), ("not_in_model", r.NotInModel) })
-        {
-            j.WriteStartArray(key);
-            foreach (var n in list) j.WriteStringValue(n);
-            j.WriteEndArray();
-        }
-        j.WriteStartArray("shared_ranges");
-        foreach (var run in r.SharedRanges)
-        {
-            j.WriteStartArray();
-            foreach (var n in run) j.WriteStringValue(n);
-            j.WriteEndArray();
-        }
-        j.WriteEndArray();
-        j.WriteEndObject();
-    }
 
     public static int Generate(string modelPath, IReadOnlyList<string> data, string methodText, double percentile, string save, string versionText, string? algorithm,
         string? ortLibrary, bool verbose, bool quiet, TextWriter output, TextWriter error)
@@ -218,22 +158,8 @@ internal static class CalibCommand
         Logging.Configure(ortLibrary, error, verbose);
         var model = OnnxModel.Load(modelPath);
         var samples = Samples(model, data, log);
-        var tensors = CalibrationJob.Tensors(model);
-        log.Info($"calibrating {tensors.Count} tensor(s) of {modelPath} on {samples.Count} sample(s), method {method.ToString().ToLowerInvariant()}");
-        var hist = CalibrationJob.Collect(model, tensors, samples, log);
-        var entries = tensors.Select(t => CacheEntry.FromRange(t.Name, Ranges.Choose(hist[t.Name], method, percentile))).ToList();
-        // Non-finite values cannot be quantized; their ranges come from the finite values, and the user hears of them.
-        var odd = tensors.Where(t => hist[t.Name].NaNs + hist[t.Name].Infinities > 0).ToList();
-        if (odd.Count > 0)
-            log.Warning($"{odd.Count} tensor(s) took NaN or infinite values on the calibration data (ranges from their finite values): "
-                + List(odd.Select(t => $"{t.Name} ({hist[t.Name].NaNs} NaN, {hist[t.Name].Infinities} inf)").ToList()));
-        var cache = new CalibrationCache
-        {
-            Format = CacheFormat.TensorRt,
-            Version = version,
-            Algorithm = algorithm ?? (method == CalibrationMethod.MinMax ? "MinMaxCalibration" : "EntropyCalibration2"),
-            Entries = entries,
-        };
+        var cache = CalibrationJob.Generate(model, samples, method, percentile, version, algorithm, log);
+        var entries = cache.Entries;
         cache.WriteTensorRt(save);
         int zero = entries.Count(e => e.Scale == 0);
         output.WriteLine($"[I] wrote {save}: {cache.Header}, {entries.Count} tensor(s){(zero > 0 ? $"; {zero} saw only zeros (scale 0)" : "")}");
@@ -246,39 +172,32 @@ internal static class CalibCommand
         if (top < 0) throw new InvalidInputException($"--top {top}: must be at least 0");
         var ca = CacheReader.Read(a);
         var cb = CacheReader.Read(b);
-        var (changed, onlyA, onlyB) = CacheInspection.Diff(ca, cb);
+        var diff = CacheInspection.Diff(ca, cb);
         output.WriteLine($"[I] A = {Describe(ca, a)}");
         output.WriteLine($"[I] B = {Describe(cb, b)}");
-        var differing = changed.Where(c => c.Ratio != 1).ToList();
-        output.WriteLine($"[I] {changed.Count} tensor(s) in both, {differing.Count} with different ranges; {onlyA.Count} only in A, {onlyB.Count} only in B");
+        var differing = diff.Differing;
+        output.WriteLine($"[I] {diff.Changed.Count} tensor(s) in both, {differing.Count} with different ranges; {diff.OnlyA.Count} only in A, {diff.OnlyB.Count} only in B");
         int nw = Math.Clamp(differing.Count == 0 ? 6 : differing.Max(x => x.Name.Length), 6, 48);
         var shown = top == 0 ? differing : differing.Take(top).ToList();
         if (shown.Count > 0) output.WriteLine($"    {"tensor".PadRight(nw)}  {"range A",12}  {"range B",12}  {"B / A",10}");
         foreach (var c in shown)
             output.WriteLine($"    {(c.Name.Length > nw ? c.Name[..(nw - 1)] + "…" : c.Name).PadRight(nw)}  {F(c.RangeA),12}  {F(c.RangeB),12}  {F(c.Ratio),10}");
         if (shown.Count < differing.Count) output.WriteLine($"    ({differing.Count - shown.Count} more; --top 0 lists all)");
-        if (onlyA.Count > 0) output.WriteLine($"[W] only in A: {List(onlyA)}");
-        if (onlyB.Count > 0) output.WriteLine($"[W] only in B: {List(onlyB)}");
-        if (maxRatio is { } m)
+        if (diff.OnlyA.Count > 0) output.WriteLine($"[W] only in A: {List(diff.OnlyA)}");
+        if (diff.OnlyB.Count > 0) output.WriteLine($"[W] only in B: {List(diff.OnlyB)}");
+        if (maxRatio is { } m && diff.Beyond(m) is { Count: > 0 } why)
         {
-            var beyond = changed.Where(c => !(c.Ratio <= m && c.Ratio >= 1 / m)).ToList();
-            if (beyond.Count > 0 || onlyA.Count > 0 || onlyB.Count > 0)
-            {
-                var why = new List<string>();
-                if (beyond.Count > 0) why.Add($"{beyond.Count} range(s) changed by more than {m.ToString("R", Inv)}x (--max-ratio)");
-                if (onlyA.Count + onlyB.Count > 0) why.Add($"{onlyA.Count + onlyB.Count} entr{(onlyA.Count + onlyB.Count == 1 ? "y" : "ies")} on one side only");
-                output.WriteLine($"[E] {string.Join("; ", why)}");
-                return ExitCodes.Mismatch;
-            }
+            output.WriteLine($"[E] {string.Join("; ", why)}");
+            return ExitCodes.Mismatch;
         }
         return ExitCodes.Success;
     }
 
-    public static int SensitivityCommand(string modelPath, string cachePath, IReadOnlyList<string> data, int top, bool allButOne, string? json,
+    public static int SensitivityCommand(string modelPath, string cachePath, IReadOnlyList<string> data, int top, bool allButOne, IReadOnlyList<ReportRequest<SensitivityReport>> reports,
         string? ortLibrary, bool verbose, bool quiet, TextWriter output, TextWriter error)
     {
         if (top < 1) throw new InvalidInputException($"--top {top}: must be at least 1");
-        AtomicFile.CheckTargets([json], [modelPath, cachePath, .. data]);
+        AtomicFile.CheckTargets(reports.Select(r => r.Path).ToList(), [modelPath, cachePath, .. data]);
         var cache = CacheReader.Read(cachePath);
         var log = new WriterLog(output, error, verbose, quiet);
         Logging.Configure(ortLibrary, error, verbose);
@@ -291,27 +210,7 @@ internal static class CalibCommand
         int nw = Math.Clamp(result.Count == 0 ? 6 : result.Max(x => x.Tensor.Length), 6, 56);
         output.WriteLine($"    {"tensor".PadRight(nw)}  {"rel L2",10}  {"max abs",10}");
         foreach (var x in result.Take(top)) output.WriteLine($"    {x.Tensor.PadRight(nw)}  {F(x.RelL2),10}  {F(x.MaxAbs),10}");
-        if (json is not null)
-        {
-            AtomicFile.Write(json, s =>
-            {
-                using var j = new Utf8JsonWriter(s, new JsonWriterOptions { Indented = true });
-                j.WriteStartObject();
-                j.WriteString("mode", allButOne ? "all-but-one" : "one");
-                j.WriteStartArray("tensors");
-                foreach (var x in result)
-                {
-                    j.WriteStartObject();
-                    j.WriteString("name", x.Tensor);
-                    JsonReport.Num(j, "rel_l2", x.RelL2);
-                    JsonReport.Num(j, "max_abs", x.MaxAbs);
-                    j.WriteEndObject();
-                }
-                j.WriteEndArray();
-                j.WriteEndObject();
-            });
-            output.WriteLine($"[I] wrote {json}");
-        }
+        foreach (var f in ReportRequest<SensitivityReport>.WriteAll(reports, new SensitivityReport(allButOne, result))) output.WriteLine($"[I] wrote {f}");
         return ExitCodes.Success;
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PolyNet.Compare;
+using PolyNet.Reports;
 using PolyNet.Runners;
 
 namespace PolyNet.Cli.Commands;
@@ -29,12 +30,12 @@ internal sealed class ToleranceOptions
         c.Options.Add(TopK);
     }
 
-    /// <summary>Comparator options beyond tolerances; <paramref name="report"/> asks for explanations of every output.</summary>
-    public CompareOptions ReadOptions(ParseResult p, bool report = false)
+    /// <summary>Comparator options beyond tolerances; <paramref name="explainAll"/> asks for explanations of every output (a report shows them).</summary>
+    public CompareOptions ReadOptions(ParseResult p, bool explainAll = false)
     {
         var k = p.GetValue(TopK);
         if (k is < 1) throw new InvalidInputException($"--top-k {k}: must be at least 1");
-        return new CompareOptions { TopK = k, Explain = report ? ExplainMode.All : ExplainMode.Failing };
+        return new CompareOptions { TopK = k, Explain = explainAll ? ExplainMode.All : ExplainMode.Failing };
     }
 
     /// <summary>The tolerance options as arguments again (child processes get the same judgement).</summary>
@@ -67,11 +68,17 @@ internal static class RunnerSpecs
     public static bool LooksLikeSpec(string s) => RunnerRegistry.IsKind(s.Split(':')[0].Trim().ToLowerInvariant());
 }
 
-internal static class ReportOptions
+/// <summary>One option per report format a command writes (<see cref="ReportFormats"/>), and the reports asked for.</summary>
+internal sealed class ReportOptions<T>(IReadOnlyList<ReportWriter<T>> writers)
 {
-    public static Option<string?> Html() => new("--report")
+    private readonly IReadOnlyList<(ReportWriter<T> Writer, Option<string?> Option)> _options =
+        writers.Select(w => (w, new Option<string?>(w.Option) { Description = w.Description, HelpName = "FILE" + w.Extension })).ToList();
+
+    public void AddTo(Command c)
     {
-        Description = "Write a self-contained HTML report (summary table, error histograms, heat maps, errors per channel and by magnitude)",
-        HelpName = "FILE.html",
-    };
+        foreach (var (_, o) in _options) c.Options.Add(o);
+    }
+
+    public IReadOnlyList<ReportRequest<T>> Read(ParseResult p)
+        => _options.Select(x => (x.Writer, Path: p.GetValue(x.Option))).Where(x => x.Path is not null).Select(x => new ReportRequest<T>(x.Writer, x.Path!)).ToList();
 }

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using PolyNet.Compare;
-using PolyNet.Jobs;
+using PolyNet.Onnx.Data;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Proto;
 using PolyNet.Runners.Inspect;
@@ -42,7 +42,7 @@ internal static class InspectCommand
     public static int Data(string path, int values, TextWriter o)
     {
         if (values < 0) throw new InvalidInputException($"--values {values}: must be at least 0");
-        var runs = CompareJob.Load(path);
+        var runs = DataFiles.LoadRuns(path);
         foreach (var run in runs)
             for (int s = 0; s < run.Samples.Count; s++)
             {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using PolyNet.Compare;
+using PolyNet.Jobs;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 using PolyNet.Reduce;
@@ -148,7 +149,6 @@ internal static class ReduceCommand
         return ExitCodes.Success;
     }
 
-    private static IReadOnlyList<ValueMap> Samples(ReduceSettings s, OnnxModel model, PolyNet.Jobs.IJobLog log) => s.LoadInputs is { } path
-        ? PolyNet.Jobs.RunJob.LoadInputs([path], model.Inputs, log)
-        : PolyNet.Jobs.RunJob.GenerateInputs(model.Inputs, s.Seed, s.Iterations, ValueRanges.Parse(s.ValRanges), InputShapes.Parse(s.InputShapes), log);
+    private static IReadOnlyList<ValueMap> Samples(ReduceSettings s, OnnxModel model, IJobLog log)
+        => InputSamples.LoadOrGenerate(s.LoadInputs is { } path ? [path] : [], model.Inputs, s.Seed, s.Iterations, ValueRanges.Parse(s.ValRanges), InputShapes.Parse(s.InputShapes), log);
 }

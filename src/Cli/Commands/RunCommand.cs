@@ -1,6 +1,8 @@
 using System.CommandLine;
 using PolyNet.Compare;
 using PolyNet.Jobs;
+using PolyNet.Jobs.Layerwise;
+using PolyNet.Jobs.Runs;
 using PolyNet.Reports;
 using PolyNet.Onnx;
 using PolyNet.Runners.Inputs;
@@ -25,8 +27,7 @@ internal sealed record RunSettings(
     string? SaveOutputs,
     ToleranceSet Tolerances,
     CompareOptions Options,
-    string? Json,
-    string? Report,
+    IReadOnlyList<ReportRequest<RunReport>> Reports,
     bool Verbose,
     bool Quiet)
 {
@@ -54,8 +55,7 @@ internal static class RunCommand
         var saveInputs = new Option<string?>("--save-inputs") { Description = "Write the inputs used to .npz", HelpName = "FILE" };
         var loadOutputs = new Option<string?>("--load-outputs") { Description = "Also compare every runner with stored outputs (.npz, .npy, .pb, backend test folder); they are the reference", HelpName = "PATH" };
         var saveOutputs = new Option<string?>("--save-outputs") { Description = "Write each runner's outputs to .npz (FILE.RUNNER.npz when several runners)", HelpName = "FILE" };
-        var json = new Option<string?>("--json") { Description = "Write every result and metric as JSON", HelpName = "FILE" };
-        var report = ReportOptions.Html();
+        var reports = new ReportOptions<RunReport>(ReportFormats.Run);
         var tolerances = new ToleranceOptions();
         var markAll = new Option<bool>("--mark-all") { Description = "Also compare every intermediate tensor, in topological order, name the first that diverges, and find the nodes that introduce the error" };
         var mark = MultiValue.Create("--mark", "Also compare these intermediate tensors", "TENSOR", MultiValue.NotAModel);
@@ -65,12 +65,13 @@ internal static class RunCommand
 
         var cmd = new Command("run", "Run the model through each runner configuration on the same inputs and compare every output with the first's.");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { runners, seed, iterations, valRange, shapes, loadInputs, saveInputs, loadOutputs, saveOutputs, json, report, markAll, mark, markFile, maxMemory, noLocalize }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { runners, seed, iterations, valRange, shapes, loadInputs, saveInputs, loadOutputs, saveOutputs, markAll, mark, markFile, maxMemory, noLocalize }) cmd.Options.Add(o);
         tolerances.AddTo(cmd);
+        reports.AddTo(cmd);
         cmd.SetAction(p => Execute(new RunSettings(
             p.GetValue(model)!, p.GetValue(runners) ?? [], p.GetValue(CliApp.OrtLibrary), p.GetValue(seed), p.GetValue(iterations),
             p.GetValue(valRange) ?? [], p.GetValue(shapes) ?? [], p.GetValue(loadInputs), p.GetValue(saveInputs),
-            p.GetValue(loadOutputs), p.GetValue(saveOutputs), tolerances.Read(p), tolerances.ReadOptions(p, p.GetValue(report) is not null), p.GetValue(json), p.GetValue(report),
+            p.GetValue(loadOutputs), p.GetValue(saveOutputs), tolerances.Read(p), tolerances.ReadOptions(p, reports.Read(p).Any(r => r.Writer.ShowsPassingOutputs)), reports.Read(p),
             p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet))
         {
             MarkAll = p.GetValue(markAll), Marks = p.GetValue(mark) ?? [], MarkFile = p.GetValue(markFile), MaxMemory = p.GetValue(maxMemory), Localize = !p.GetValue(noLocalize),
@@ -79,7 +80,7 @@ internal static class RunCommand
     }
 
     /// <summary>The layerwise options, or null when nothing is marked.</summary>
-    private static Jobs.Layerwise.MarkOptions? Marks(RunSettings s)
+    private static MarkOptions? Marks(RunSettings s)
     {
         var names = new List<string>(s.Marks);
         if (s.MarkFile is { } file)
@@ -92,14 +93,14 @@ internal static class RunCommand
             }
             if (names.Count == s.Marks.Count) throw InvalidInputException.ForFile(file, "names no tensor (one name per line; # starts a comment)");
         }
-        long maxMemory = s.MaxMemory is null ? Jobs.Layerwise.MarkOptions.DefaultMaxMemory : Sizes.Parse("--max-memory", s.MaxMemory);
+        long maxMemory = s.MaxMemory is null ? MarkOptions.DefaultMaxMemory : Sizes.Parse("--max-memory", s.MaxMemory);
         if (!s.MarkAll && names.Count == 0)
         {
             if (s.MaxMemory is not null || !s.Localize) throw new InvalidInputException("--max-memory and --no-localize apply to layerwise comparison: add --mark-all, --mark or --mark-file");
             return null;
         }
         if (s.MarkAll && names.Count > 0) throw new InvalidInputException("--mark-all already marks every tensor; drop --mark/--mark-file, or --mark-all");
-        return new Jobs.Layerwise.MarkOptions { All = s.MarkAll, Names = names, MaxMemory = maxMemory, Localize = s.Localize };
+        return new MarkOptions { All = s.MarkAll, Names = names, MaxMemory = maxMemory, Localize = s.Localize };
     }
 
     public static int Execute(RunSettings s, TextWriter output, TextWriter error)
@@ -114,7 +115,7 @@ internal static class RunCommand
         }
         if (specs.Count == 1 && s.LoadOutputs is null && s.SaveOutputs is null)
             throw new InvalidInputException($"nothing to compare: one runner ({specs[0].Text}) and no --load-outputs; add a second --runner, compare with stored outputs, or --save-outputs to keep this runner's outputs for a later 'polynet compare'");
-        AtomicFile.CheckTargets([s.Json, s.Report, s.SaveInputs, s.SaveOutputs], [s.Model, s.LoadInputs, s.LoadOutputs]);
+        AtomicFile.CheckTargets([.. s.Reports.Select(r => r.Path), s.SaveInputs, s.SaveOutputs], [s.Model, s.LoadInputs, s.LoadOutputs]);
         RunnerSpec.MakeNamesUnique(specs);
         var log = new WriterLog(output, error, s.Verbose, s.Quiet);
         Logging.Configure(s.OrtLibrary, error, s.Verbose);
@@ -141,11 +142,10 @@ internal static class RunCommand
         {
             if (!s.Quiet || !p.Passed) report.Pair(p);
         });
-        if (s.Json is not null) JsonReport.Write(s.Json, result, s.Model);
-        if (s.Report is not null) HtmlReport.Write(s.Report, result, $"polynet run {Path.GetFileName(s.Model)} " + string.Join(" ", specs.Select(r => "--runner " + r.Text)));
+        var written = ReportRequest<RunReport>.WriteAll(s.Reports, new RunReport(result, s.Model, $"polynet run {Path.GetFileName(s.Model)} " + string.Join(" ", specs.Select(r => "--runner " + r.Text))));
         if (result.Layerwise is { } layers) report.Layerwise(layers);
         report.Summary(result);
-        foreach (var f in new[] { s.Json, s.Report }.Where(f => f is not null)) output.WriteLine($"[I] wrote {f}");
+        foreach (var f in written) output.WriteLine($"[I] wrote {f}");
         return result.Passed ? ExitCodes.Success : ExitCodes.Mismatch;
     }
 }
@@ -160,9 +160,15 @@ internal static class Sizes
 /// <summary>The job log on the CLI's writers: progress to stdout, warnings to stderr.</summary>
 internal sealed class WriterLog(TextWriter output, TextWriter error, bool verbose, bool quiet) : IJobLog
 {
-    public void Info(string message) { if (!quiet) output.WriteLine($"[I] {message}"); }
-    public void Warning(string message) => error.WriteLine($"[W] {message}");
-    public void Verbose(string message) { if (verbose) output.WriteLine($"[V] {message}"); }
+    public void Write(LogLevel level, string message)
+    {
+        switch (level)
+        {
+            case LogLevel.Warning: error.WriteLine($"[W] {message}"); break;
+            case LogLevel.Verbose: if (verbose) output.WriteLine($"[V] {message}"); break;
+            default: if (!quiet) output.WriteLine($"[I] {message}"); break;
+        }
+    }
 }
 
 /// <summary>Loads ONNX Runtime as the user asked and routes its log messages to stderr.</summary>

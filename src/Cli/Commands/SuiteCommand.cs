@@ -13,10 +13,7 @@ internal sealed record SuiteSettings(
     IReadOnlyList<string> Tags,
     bool UpdateGolden,
     int? Jobs,
-    string? JUnit,
-    string? Markdown,
-    string? Report,
-    string? Json,
+    IReadOnlyList<ReportRequest<SuiteResult>> Reports,
     string? OrtLibrary,
     bool Verbose,
     bool Quiet);
@@ -31,17 +28,14 @@ internal static class SuiteCommand
         var tags = new Option<string[]>("--tag") { Description = "Run only cases with this tag (repeat for several: any of them)", HelpName = "TAG", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
         var update = new Option<bool>("--update-golden") { Description = "Write each case's golden outputs from its first runner (atomically) instead of comparing with them" };
         var jobs = new Option<int?>("--jobs", "-j") { Description = "Cases run at once (default: half the cores; 1 when a case uses a GPU runner)", HelpName = "N" };
-        var junit = new Option<string?>("--junit") { Description = "Write JUnit XML (one testcase per case; failures name the output and by how much)", HelpName = "FILE.xml" };
-        var markdown = new Option<string?>("--markdown") { Description = "Write a Markdown summary (for $GITHUB_STEP_SUMMARY and the like)", HelpName = "FILE.md" };
-        var json = new Option<string?>("--json") { Description = "Write every case, comparison and metric as JSON", HelpName = "FILE" };
-        var report = ReportOptions.Html();
-        report.Description = "Write the HTML report, one section per case";
+        var reports = new ReportOptions<SuiteResult>(ReportFormats.Suite);
 
         var run = new Command("run", "Run every case (or those selected) and compare each runner with the golden outputs and with the case's first runner.");
         run.Arguments.Add(suite);
-        foreach (var o in new Option[] { cases, tags, update, jobs, junit, markdown, report, json }) run.Options.Add(o);
+        foreach (var o in new Option[] { cases, tags, update, jobs }) run.Options.Add(o);
+        reports.AddTo(run);
         run.SetAction(p => Run(new SuiteSettings(p.GetValue(suite)!, p.GetValue(cases) ?? [], p.GetValue(tags) ?? [], p.GetValue(update), p.GetValue(jobs),
-            p.GetValue(junit), p.GetValue(markdown), p.GetValue(report), p.GetValue(json), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet)), output, error));
+            reports.Read(p), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet)), output, error));
 
         var listSuite = new Argument<string>("suite") { Description = "The suite file" };
         var list = new Command("list", "List the suite's cases: name, tags, model, runners, golden file and whether it exists.");
@@ -57,11 +51,11 @@ internal static class SuiteCommand
     public static int Run(SuiteSettings s, TextWriter output, TextWriter error)
     {
         var suite = SuiteFile.Load(s.Suite);
-        var options = new SuiteRunOptions { Cases = s.Cases, Tags = s.Tags, UpdateGolden = s.UpdateGolden, Jobs = s.Jobs, ExplainAll = s.Report is not null };
+        var options = new SuiteRunOptions { Cases = s.Cases, Tags = s.Tags, UpdateGolden = s.UpdateGolden, Jobs = s.Jobs, ExplainAll = s.Reports.Any(r => r.Writer.ShowsPassingOutputs) };
         var selected = SuiteRunner.Select(suite, options);
         int jobs = SuiteRunner.JobsFor(selected, s.Jobs);
         // Refuse unwritable report paths now, not after the suite has run.
-        Onnx.AtomicFile.CheckTargets([s.JUnit, s.Markdown, s.Report, s.Json], [s.Suite]);
+        Onnx.AtomicFile.CheckTargets(s.Reports.Select(r => r.Path).ToList(), [s.Suite]);
         Logging.Configure(s.OrtLibrary, error, s.Verbose);
 
         var sync = TextWriter.Synchronized(output);
@@ -87,22 +81,18 @@ internal static class SuiteCommand
             finished: (done, total, c) =>
             {
                 if (s.Quiet && c.Status == CaseStatus.Passed) return;
-                var head = $"[{done.ToString().PadLeft(width)}/{total}] {c.Case.Name}: {SuiteReports.Word(c.Status).ToUpperInvariant()} in {Format.Duration(c.Duration)}";
+                var head = $"[{done.ToString().PadLeft(width)}/{total}] {c.Case.Name}: {SuiteText.Word(c.Status).ToUpperInvariant()} in {Format.Duration(c.Duration)}";
                 sync.WriteLine(c.Message is null ? head : $"{head}: {c.Message}");
                 if (c.Status is CaseStatus.BadInput or CaseStatus.RunnerFailed)
                     error.WriteLine($"polynet: error: {suite.GivenPath}:{c.Case.Line}: case '{c.Case.Name}': {c.Message}");
             }, cancel.Token);
 
-        if (s.JUnit is not null) SuiteReports.WriteJUnit(s.JUnit, result);
-        if (s.Markdown is not null) SuiteReports.WriteMarkdown(s.Markdown, result);
-        if (s.Report is not null) SuiteReports.WriteHtml(s.Report, result);
-        if (s.Json is not null) SuiteReports.WriteJson(s.Json, result);
-        foreach (var f in new[] { s.JUnit, s.Markdown, s.Report, s.Json }.OfType<string>()) sync.WriteLine($"[I] wrote {f}");
+        foreach (var f in ReportRequest<SuiteResult>.WriteAll(s.Reports, result)) sync.WriteLine($"[I] wrote {f}");
 
         int passed = result.Cases.Count(c => c.Status == CaseStatus.Passed);
         var verdict = result.ExitCode == ExitCodes.Success ? "PASSED" : "FAILED";
         sync.WriteLine($"[{(result.ExitCode == ExitCodes.Success ? "I" : "E")}] {verdict}: {passed} of {result.Cases.Count} case(s) passed in {Format.Duration(result.Duration)}"
-            + string.Concat(result.Cases.Where(c => c.Status != CaseStatus.Passed).Select(c => $"; {c.Case.Name} {SuiteReports.Word(c.Status)}")));
+            + string.Concat(result.Cases.Where(c => c.Status != CaseStatus.Passed).Select(c => $"; {c.Case.Name} {SuiteText.Word(c.Status)}")));
         if (result.Interrupted)
         {
             error.WriteLine($"polynet: interrupted after {result.Cases.Count} of {result.Selected} case(s)");

@@ -1,4 +1,4 @@
-using PolyNet.Jobs;
+using System.Text.Json.Serialization;
 using PolyNet.Onnx;
 using PolyNet.Runners;
 using PolyNet.Runners.Inspect;
@@ -23,6 +23,10 @@ public sealed class MarkOptions
     public static long DefaultMaxMemory => Math.Min(2L << 30, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4);
 }
 
+/// <summary>What a layerwise pass and localization need of the run they belong to.</summary>
+/// <param name="Runners">The reference first, then every candidate.</param>
+public sealed record LayerwiseRequest(OnnxModel Model, IReadOnlyList<RunnerSpec> Runners, ToleranceSet Tolerances, CompareOptions Compare, RunnerFactory CreateRunner);
+
 /// <summary>One intermediate tensor of one candidate, compared with the reference's.</summary>
 /// <param name="Position">Index of the producing node in topological order.</param>
 public sealed record TensorResult(int Position, string Tensor, int Node, string NodeName, string OpType, OutputComparison Comparison)
@@ -32,19 +36,24 @@ public sealed record TensorResult(int Position, string Tensor, int Node, string 
 }
 
 /// <summary>Every marked tensor of one candidate, in topological order, with what localization found.</summary>
-public sealed class CandidateLayers
+public sealed record CandidateLayers
 {
     public required string Candidate { get; init; }
     /// <summary>The precision the reference runner computes in (localization judges isolated nodes by it).</summary>
     public ComputePrecision ReferencePrecision { get; init; } = ComputePrecision.Fp32;
     public required IReadOnlyList<TensorResult> Tensors { get; init; }
+    [JsonIgnore]
     public TensorResult? FirstDivergence => Tensors.FirstOrDefault(t => !t.Passed);
+    /// <summary>The first diverging tensor's name (reports of record).</summary>
+    [JsonPropertyName("first_divergence")]
+    public string? FirstDivergenceTensor => FirstDivergence?.Tensor;
+    [JsonIgnore]
     public IEnumerable<TensorResult> Diverging => Tensors.Where(t => !t.Passed);
-    public LocalizationResult? Localization { get; set; }
+    public LocalizationResult? Localization { get; init; }
 }
 
 /// <summary>The layerwise pass: what was compared, on which sample, at what cost.</summary>
-public sealed class LayerwiseResult
+public sealed record LayerwiseResult
 {
     public required int Sample { get; init; }
     public required string Reference { get; init; }
@@ -69,7 +78,7 @@ public sealed class LayerwiseResult
 public static class LayerwiseJob
 {
     /// <param name="finalOutputs">Each runner's outputs for this sample from the unmarked run, by runner name.</param>
-    public static LayerwiseResult Execute(RunJobOptions o, MarkOptions marks, int sample, ValueMap feeds,
+    public static LayerwiseResult Execute(LayerwiseRequest o, MarkOptions marks, int sample, ValueMap feeds,
         IReadOnlyDictionary<string, ValueMap> finalOutputs, IJobLog log, out ValueMap? referenceValues)
     {
         var model = o.Model;
@@ -89,7 +98,6 @@ public static class LayerwiseJob
         var chunks = Chunk(tensors, sizes, perRunner);
         log.Info($"layerwise: {tensors.Count} tensor(s) on sample {sample}, {chunks.Count} chunk(s) under {Format.Bytes(marks.MaxMemory)} ({Format.Bytes(sizes.Values.Sum())} of values per runner)");
 
-        var create = o.CreateRunner ?? RunnerRegistry.Create;
         var results = o.Runners.Skip(1).Select(_ => new List<TensorResult>()).ToList();
         var candidates = new string[o.Runners.Count];
         var notes = new List<string>();
@@ -102,7 +110,7 @@ public static class LayerwiseJob
             var values = new ValueMap[o.Runners.Count];
             for (int k = 0; k < o.Runners.Count; k++)
             {
-                using var runner = create(o.Runners[k], new RunnerContext { Model = model, ExtraOutputs = chunks[c] });
+                using var runner = o.CreateRunner(o.Runners[k], new RunnerContext { Model = model, ExtraOutputs = chunks[c] });
                 runner.Activate();
                 values[k] = runner.Infer(feeds);
                 runs++;

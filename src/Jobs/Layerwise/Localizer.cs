@@ -1,4 +1,4 @@
-using PolyNet.Jobs;
+using System.Text.Json.Serialization;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Proto;
 using PolyNet.Onnx.Transforms;
@@ -26,9 +26,10 @@ public sealed record OutputExplanation(string Output, double Before, double Afte
 }
 
 /// <summary>The culprits among a candidate's diverging tensors, with what fixing them does to the final outputs.</summary>
-public sealed class LocalizationResult
+public sealed record LocalizationResult
 {
     public required IReadOnlyList<NodeVerdict> Nodes { get; init; }
+    [JsonIgnore]
     public IEnumerable<NodeVerdict> Culprits => Nodes.Where(n => n.Introduces == true);
     /// <summary>With every culprit fixed at once.</summary>
     public required IReadOnlyList<OutputExplanation> Explained { get; init; }
@@ -51,12 +52,11 @@ public static class Localizer
 {
     public const int MaxSeparateExplanations = 3;
 
-    public static LocalizationResult Execute(RunJobOptions o, RunnerSpec candidate, CandidateLayers layers, ValueMap feeds,
+    public static LocalizationResult Execute(LayerwiseRequest o, RunnerSpec candidate, CandidateLayers layers, ValueMap feeds,
         ValueMap referenceOutputs, ValueMap candidateOutputs, ValueMap? referenceValues, IJobLog log)
     {
         var model = o.Model;
         var view = new GraphView(model.Graph);
-        var create = o.CreateRunner ?? RunnerRegistry.Create;
         int runs = 0;
         var diverging = layers.Diverging.GroupBy(t => t.Node).Select(g => g.First()).OrderBy(t => t.Position).ToList();
 
@@ -71,7 +71,7 @@ public static class Localizer
         var fetch = needed.Where(x => !reference.ContainsKey(x)).ToList();
         if (fetch.Count > 0)
         {
-            using var r = create(o.Runners[0], new RunnerContext { Model = model, ExtraOutputs = fetch });
+            using var r = o.CreateRunner(o.Runners[0], new RunnerContext { Model = model, ExtraOutputs = fetch });
             r.Activate();
             foreach (var (k, v) in r.Infer(feeds)) reference.Set(k, v);
             runs++;
@@ -85,7 +85,7 @@ public static class Localizer
         ComputePrecision refPrecision = layers.ReferencePrecision, candPrecision = ComputePrecision.Fp32;
         if (outputsOf.Count > 0)
         {
-            using var c = create(candidate, new RunnerContext { Model = isolated });
+            using var c = o.CreateRunner(candidate, new RunnerContext { Model = isolated });
             c.Activate();
             isoOut = c.Infer(isoFeeds);
             candPrecision = c.Precision;
@@ -190,7 +190,7 @@ public static class Localizer
     };
 
     /// <summary>The candidate on the model with <paramref name="culprits"/>' outputs cut and fed the reference's values.</summary>
-    private static IReadOnlyList<OutputExplanation> Explain(RunJobOptions o, RunnerSpec candidate, IReadOnlyList<int> culprits, GraphView view, ValueMap feeds,
+    private static IReadOnlyList<OutputExplanation> Explain(LayerwiseRequest o, RunnerSpec candidate, IReadOnlyList<int> culprits, GraphView view, ValueMap feeds,
         ValueMap reference, ValueMap referenceOutputs, ValueMap candidateOutputs, IReadOnlyDictionary<string, ValueSpec> types, ref int runs)
     {
         var model = o.Model;
@@ -204,7 +204,7 @@ public static class Localizer
             var extracted = Subgraph.Between(model, usedCuts, needed, types, dropUnneededInputs: true); // a culprit downstream may cut off another
             var f = new ValueMap();
             foreach (var i in extracted.Inputs) f.Set(i, feeds.TryGetValue(i, out var v) ? v : reference[i]);
-            using var c = (o.CreateRunner ?? RunnerRegistry.Create)(candidate, new RunnerContext { Model = extracted.Model });
+            using var c = o.CreateRunner(candidate, new RunnerContext { Model = extracted.Model });
             c.Activate();
             fixedOutputs = c.Infer(f);
             runs++;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using PolyNet.Jobs;
+using PolyNet.Jobs.Runs;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 
@@ -28,7 +28,7 @@ public sealed class CaseResult
     /// <summary>What --update-golden did: "created", "updated", "unchanged".</summary>
     public string? Golden { get; init; }
     /// <summary>What the case's job logged (inputs used, runner notes, warnings).</summary>
-    public IReadOnlyList<(string Level, string Message)> Log { get; init; } = [];
+    public IReadOnlyList<LogEntry> Log { get; init; } = [];
 
     public int ExitCode => Status switch
     {

@@ -74,6 +74,22 @@ public static class DataFiles
     /// Saves samples to <paramref name="path"/>: .npz (several samples as "K/NAME" keys), or a folder in the
     /// backend layout (test_data_set_K/input_i.pb) when the path has no extension. Atomic per file.
     /// </summary>
+    /// <summary>
+    /// The runs a results file holds, each labelled: a Polygraphy RunResults file one per runner ("FILE:RUNNER"),
+    /// any other format one (the file's name).
+    /// </summary>
+    public static IReadOnlyList<NamedRun> LoadRuns(string path)
+    {
+        if (Path.GetExtension(path).Equals(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            var runs = PolygraphyJson.Read(path);
+            if (runs.Count == 0) throw InvalidInputException.ForFile(path, "holds no results");
+            return runs.Select(r => new NamedRun(runs.Count == 1 && r.Runner == Path.GetFileNameWithoutExtension(path) ? Path.GetFileName(path) : $"{Path.GetFileName(path)}:{r.Runner}", r.Iterations)).ToList();
+        }
+        var loaded = Load(path, DataRole.Outputs);
+        return [new NamedRun(Path.GetFileName(path.TrimEnd('/')), loaded.Samples)];
+    }
+
     public static void Save(string path, IReadOnlyList<ValueMap> samples, DataRole role, string runner = "polynet")
     {
         var ext = System.IO.Path.GetExtension(path).ToLowerInvariant();
@@ -105,3 +121,6 @@ public static class DataFiles
         throw InvalidInputException.ForFile(path, $"cannot save data as '{ext}' (use .npz, .json for Polygraphy's format, or a folder name for the backend test layout)");
     }
 }
+
+/// <summary>One set of results read from a file: a label and one ValueMap per sample.</summary>
+public sealed record NamedRun(string Label, IReadOnlyList<ValueMap> Samples);

@@ -7,6 +7,7 @@ namespace PolyNet.Onnx;
 /// A concrete tensor shape (every dimension known, each ≥ 0). Immutable; compares by value.
 /// Written "1x3x224x224" (rank 0: "scalar"), the spelling of --input-shapes.
 /// </summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(Json.TensorShapeConverter))]
 public readonly struct TensorShape : IEquatable<TensorShape>
 {
     private readonly long[]? _dims;

@@ -22,8 +22,9 @@ public class BenchCommandTests
         Assert.Equal(["onnxrt", "onnxrt:opt=disable"], runners.Select(x => x.GetProperty("runner").GetString()));
         foreach (var x in runners)
         {
-            Assert.Equal(25, x.GetProperty("runs").GetInt32());
-            double min = x.GetProperty("min_ms").GetDouble(), med = x.GetProperty("median_ms").GetDouble(), p99 = x.GetProperty("p99_ms").GetDouble(), max = x.GetProperty("max_ms").GetDouble();
+            var l = x.GetProperty("latency_ms");
+            Assert.Equal(25, l.GetProperty("runs").GetInt32());
+            double min = l.GetProperty("min").GetDouble(), med = l.GetProperty("median").GetDouble(), p99 = l.GetProperty("p99").GetDouble(), max = l.GetProperty("max").GetDouble();
             Assert.True(min > 0 && min <= med && med <= p99 && p99 <= max, $"{min} {med} {p99} {max}");
             Assert.True(x.GetProperty("throughput_per_s").GetDouble() > 0);
         }

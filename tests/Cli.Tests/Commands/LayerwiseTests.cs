@@ -30,7 +30,7 @@ public class LayerwiseTests
         var cand = json.RootElement.GetProperty("layerwise").GetProperty("candidates")[0];
         Assert.Equal("exp_out", cand.GetProperty("first_divergence").GetString());
         var nodes = cand.GetProperty("localization").GetProperty("nodes").EnumerateArray().ToList();
-        Assert.Equal(["exp"], nodes.Where(n => n.GetProperty("introduces").GetBoolean()).Select(n => n.GetProperty("node").GetString()));
+        Assert.Equal(["exp"], nodes.Where(n => n.GetProperty("introduces").GetBoolean()).Select(n => n.GetProperty("node_name").GetString()));
         var explained = cand.GetProperty("localization").GetProperty("explained").EnumerateArray().Single(e => e.GetProperty("output").GetString() == "y");
         Assert.True(explained.GetProperty("explained").GetDouble() > 0.5, "fixing the Exp removes most of y's error");
         Assert.Contains("data-figure=\"curve\"", File.ReadAllText(dir.File("r.html")));

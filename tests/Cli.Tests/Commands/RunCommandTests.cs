@@ -60,7 +60,7 @@ public class RunCommandTests
         Assert.Equal(10, m.GetProperty("count").GetInt32());
         Assert.True(m.GetProperty("mismatches").GetInt32() > 0);
         Assert.True(m.GetProperty("abs_error").GetProperty("max").GetDouble() > 0);
-        Assert.Equal(10, m.GetProperty("histograms").GetProperty("abs_error").GetProperty("bins").EnumerateArray().Sum(b => b.GetProperty("count").GetInt32()));
+        Assert.Equal(10, m.GetProperty("abs_histogram").GetProperty("bins").EnumerateArray().Sum(b => b.GetProperty("count").GetInt32()));
     }
 
     [Fact]

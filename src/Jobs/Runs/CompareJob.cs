@@ -1,10 +1,8 @@
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 
-namespace PolyNet.Jobs;
 
-/// <summary>One set of results read from a file: a label and one ValueMap per sample.</summary>
-public sealed record NamedRun(string Label, IReadOnlyList<ValueMap> Samples);
+namespace PolyNet.Jobs.Runs;
 
 /// <summary>The result of an offline comparison; <see cref="InputProblems"/> are mismatched names and shapes (exit 2).</summary>
 public sealed class CompareJobResult
@@ -21,21 +19,9 @@ public sealed class CompareJobResult
 /// </summary>
 public static class CompareJob
 {
-    public static IReadOnlyList<NamedRun> Load(string path)
-    {
-        if (Path.GetExtension(path).Equals(".json", StringComparison.OrdinalIgnoreCase))
-        {
-            var runs = PolygraphyJson.Read(path);
-            if (runs.Count == 0) throw InvalidInputException.ForFile(path, "holds no results");
-            return runs.Select(r => new NamedRun(runs.Count == 1 && r.Runner == Path.GetFileNameWithoutExtension(path) ? Path.GetFileName(path) : $"{Path.GetFileName(path)}:{r.Runner}", r.Iterations)).ToList();
-        }
-        var loaded = DataFiles.Load(path, DataRole.Outputs);
-        return [new NamedRun(Path.GetFileName(path.TrimEnd('/')), loaded.Samples)];
-    }
-
     public static CompareJobResult Execute(IReadOnlyList<string> files, ToleranceSet tolerances, CompareOptions options, IJobLog log, Action<PairResult>? onPair = null)
     {
-        var runs = files.SelectMany(Load).ToList();
+        var runs = files.SelectMany(DataFiles.LoadRuns).ToList();
         if (runs.Count < 2)
             throw new InvalidInputException($"nothing to compare: {string.Join(", ", files)} hold{(files.Count == 1 ? "s" : "")} only one set of results");
         var reference = runs[0];

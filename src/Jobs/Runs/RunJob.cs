@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.Text.Json.Serialization;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 using PolyNet.Runners;
@@ -6,7 +6,9 @@ using PolyNet.Runners.Inputs;
 using PolyNet.Runners.Ort;
 using PolyNet.Runners.Specs;
 
-namespace PolyNet.Jobs;
+using PolyNet.Jobs.Layerwise;
+
+namespace PolyNet.Jobs.Runs;
 
 /// <summary>Everything `polynet run` needs, parsed and checked.</summary>
 public sealed class RunJobOptions
@@ -38,27 +40,31 @@ public sealed class RunJobOptions
     /// <summary>Keep every runner's outputs in <see cref="RunJobResult.Outputs"/> (suites write the golden files from them).</summary>
     public bool KeepOutputs { get; init; }
     /// <summary>Creates runners; tests replace it. Default: <see cref="RunnerRegistry.Create"/>.</summary>
-    public Func<RunnerSpec, RunnerContext, IRunner>? CreateRunner { get; init; }
+    public RunnerFactory CreateRunner { get; init; } = RunnerRegistry.Create;
     /// <summary>Compare intermediate tensors too (--mark-all, --mark, --mark-file), and localize divergences.</summary>
-    public Layerwise.MarkOptions? Marks { get; init; }
+    public MarkOptions? Marks { get; init; }
 }
 
 /// <summary>What one runner did in a job.</summary>
-public sealed record RunnerSummary(string Name, IReadOnlyList<string> Notes, TimeSpan Activation, IReadOnlyList<TimeSpan> Inferences)
+public sealed record RunnerSummary(string Name, IReadOnlyList<string> Notes, [property: JsonPropertyName("activation_ms")] TimeSpan Activation,
+    [property: JsonPropertyName("inference_ms")] IReadOnlyList<TimeSpan> Inferences)
 {
+    [JsonPropertyName("mean_inference_ms")]
     public TimeSpan MeanInference => Inferences.Count == 0 ? TimeSpan.Zero : TimeSpan.FromTicks((long)Inferences.Average(t => t.Ticks));
 }
 
-public sealed class RunJobResult
+/// <summary>What a run (or an offline comparison) found: every runner, every comparison, what was written.</summary>
+public sealed record RunJobResult
 {
     public required IReadOnlyList<RunnerSummary> Runners { get; init; }
     public required IReadOnlyList<PairResult> Pairs { get; init; }
     public required int Samples { get; init; }
     public IReadOnlyList<string> FilesWritten { get; init; } = [];
     /// <summary>Per runner, per sample, when <see cref="RunJobOptions.KeepOutputs"/> was set.</summary>
+    [JsonIgnore]
     public IReadOnlyList<IReadOnlyList<ValueMap>>? Outputs { get; init; }
     /// <summary>The layerwise comparison, when tensors were marked.</summary>
-    public Layerwise.LayerwiseResult? Layerwise { get; init; }
+    public LayerwiseResult? Layerwise { get; init; }
     public bool Passed => Pairs.All(p => p.Passed);
 }
 
@@ -76,23 +82,22 @@ public static class RunJob
         {
             if (o.Runners.Count < 2)
                 throw new InvalidInputException("layerwise comparison needs two runners: the reference and a runner to compare with it");
-            Layerwise.LayerwiseJob.Validate(o.Model, o.Marks);
+            LayerwiseJob.Validate(o.Model, o.Marks);
         }
         var result = ExecuteMain(o, log, onPair, out var chosen);
         if (o.Marks is null || chosen is null) return result;
         var (sample, feeds, finals, _) = chosen.Value;
-        var layers = Layerwise.LayerwiseJob.Execute(o, o.Marks, sample, feeds, finals, log, out var referenceValues);
+        var request = new LayerwiseRequest(o.Model, o.Runners, o.Tolerances, o.Compare, o.CreateRunner);
+        var layers = LayerwiseJob.Execute(request, o.Marks, sample, feeds, finals, log, out var referenceValues);
         if (o.Marks.Localize)
-            for (int k = 0; k < layers.Candidates.Count; k++)
+            layers = layers with
             {
-                var cand = layers.Candidates[k];
-                if (cand.FirstDivergence is null) continue;
-                cand.Localization = Layerwise.Localizer.Execute(o, o.Runners[k + 1], cand, feeds, finals[layers.Reference], finals[cand.Candidate], referenceValues, log);
-            }
-        return new RunJobResult
-        {
-            Runners = result.Runners, Pairs = result.Pairs, Samples = result.Samples, FilesWritten = result.FilesWritten, Outputs = result.Outputs, Layerwise = layers,
-        };
+                Candidates = layers.Candidates.Select((cand, k) => cand.FirstDivergence is null ? cand : cand with
+                {
+                    Localization = Localizer.Execute(request, o.Runners[k + 1], cand, feeds, finals[layers.Reference], finals[cand.Candidate], referenceValues, log),
+                }).ToList(),
+            };
+        return result with { Layerwise = layers };
     }
 
     /// <summary>The comparison proper; with marks, also picks the sample to go layerwise on (the first that fails, else 0).</summary>
@@ -101,17 +106,16 @@ public static class RunJob
         chosen = null;
         if (o.Runners.Count == 0 && o.LoadOutputs is null)
             throw new InvalidInputException("nothing to compare: give at least one --runner (and a second one, or --load-outputs)");
-        var create = o.CreateRunner ?? RunnerRegistry.Create;
-        var context = new RunnerContext { Model = o.Model };
+                var context = new RunnerContext { Model = o.Model };
         var runners = new List<IRunner>();
         try
         {
-            foreach (var spec in o.Runners) runners.Add(create(spec, context));
+            foreach (var spec in o.Runners) runners.Add(o.CreateRunner(spec, context));
             foreach (var r in runners)
             {
-                log.Info($"{r.Name}: activating ...");
+                log.Progress($"{r.Name}: activating ...");
                 r.Activate();
-                log.Info($"{r.Name}: ready in {Format.Duration(r.ActivationTime)}{(r.Notes.Count > 0 ? " (" + string.Join("; ", r.Notes) + ")" : "")}");
+                log.Progress($"{r.Name}: ready in {Format.Duration(r.ActivationTime)}{(r.Notes.Count > 0 ? " (" + string.Join("; ", r.Notes) + ")" : "")}");
             }
             var inputs = runners.Count > 0 ? runners[0].Inputs : o.Model.Inputs;
             var outputs = runners.Count > 0 ? runners[0].Outputs : o.Model.Outputs;
@@ -119,7 +123,7 @@ public static class RunJob
             if (unknown.Count > 0)
                 throw new InvalidInputException($"tolerance given for '{unknown[0]}', which is not an output of {o.Model.DisplayName} (outputs: {string.Join(", ", outputs.Select(x => x.Name))})");
 
-            var samples = LoadOrGenerate(o, inputs, log);
+            var samples = o.Samples?.ToList() ?? InputSamples.LoadOrGenerate(o.LoadInputs, inputs, o.Seed, o.Iterations, o.ValueRanges, o.InputShapes, log);
             var expected = o.LoadOutputs is null ? null : DataFiles.Load(o.LoadOutputs, DataRole.Outputs, outputs);
             if (expected is not null && expected.Samples.Count != samples.Count)
                 throw new InvalidInputException($"{o.LoadOutputs}: holds {expected.Samples.Count} samples of outputs but there are {samples.Count} samples of inputs");
@@ -236,50 +240,4 @@ public static class RunJob
         var ext = Path.GetExtension(path);
         return ext.Length == 0 ? Path.Combine(path, safe) : path[..^ext.Length] + "." + safe + ext;
     }
-
-    /// <summary>
-    /// Every sample of every file, in order, checked against the model's inputs (names, types, shapes; bfloat16 data
-    /// given as float32 conformed), each file logged. An empty file is an error naming it.
-    /// </summary>
-    public static List<ValueMap> LoadInputs(IReadOnlyList<string> paths, IReadOnlyList<ValueSpec> inputs, IJobLog log)
-    {
-        var all = new List<ValueMap>();
-        foreach (var path in paths)
-        {
-            var loaded = DataFiles.Load(path, DataRole.Inputs, inputs);
-            if (loaded.Samples.Count == 0) throw InvalidInputException.ForFile(path, "holds no samples");
-            var notes = new List<string>();
-            var conformed = loaded.Samples.Select(s => InputValidation.ConformBFloat16(inputs, s, notes)).ToList();
-            foreach (var n in notes.Distinct()) log.Info($"inputs: {n}");
-            for (int s = 0; s < conformed.Count; s++)
-                InputValidation.CheckFeed(inputs, conformed[s], conformed.Count == 1 ? path : $"{path} (sample {s})");
-            log.Info($"inputs: {loaded.Samples.Count} sample(s) from {path}{(loaded.ByPosition ? " (matched to the model's inputs by position)" : "")}");
-            all.AddRange(conformed);
-        }
-        return all;
-    }
-
-    private static List<ValueMap> LoadOrGenerate(RunJobOptions o, IReadOnlyList<ValueSpec> inputs, IJobLog log)
-    {
-        if (o.Samples is { } given) return given.ToList();
-        if (o.LoadInputs.Count > 0) return LoadInputs(o.LoadInputs, inputs, log);
-        return GenerateInputs(inputs, o.Seed, o.Iterations, o.ValueRanges, o.InputShapes, log);
-    }
-
-    /// <summary>
-    /// <paramref name="count"/> samples from <paramref name="seed"/>, after checking that the ranges and shapes name
-    /// real inputs; the generator's warnings (a dynamic dimension taken as 1, ...) and what was made are logged.
-    /// </summary>
-    public static List<ValueMap> GenerateInputs(IReadOnlyList<ValueSpec> inputs, long seed, int count, ValueRanges ranges, InputShapes shapes, IJobLog log)
-    {
-        shapes.Validate(inputs);
-        ranges.Validate(inputs.Select(i => i.Name));
-        var gen = new InputGenerator(seed, ranges, shapes);
-        var samples = Enumerable.Range(0, count).Select(s => gen.Generate(inputs, s)).ToList();
-        foreach (var w in gen.Warnings) log.Warning(w);
-        if (samples.Count > 0)
-            log.Info($"inputs: {samples.Count} sample(s) generated with seed {seed}: {string.Join(", ", samples[0].Select(kv => $"{kv.Key} {kv.Value.Describe()}"))}");
-        return samples;
-    }
-
 }
