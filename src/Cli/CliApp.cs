@@ -33,7 +33,7 @@ public static class CliApp
         Recursive = true,
     };
 
-    public static RootCommand Build(TextWriter output, TextWriter error)
+    public static RootCommand Build(TextWriter output, TextWriter error, TextReader? input = null)
     {
         var root = new RootCommand("PolyNet: prove that a fast inference engine still computes what the ONNX model means.");
         root.Options.Add(OrtLibrary);
@@ -45,15 +45,16 @@ public static class CliApp
         root.Subcommands.Add(SuiteCommand.Create(output, error));
         root.Subcommands.Add(SurgeonCommand.Create(output, error));
         root.Subcommands.Add(ReduceCommand.Create(output, error));
+        root.Subcommands.Add(ReduceCommand.Worker(input ?? Console.In, output, error));
         root.Subcommands.Add(BenchCommand.Create(output, error));
         root.Subcommands.Add(CalibCommand.Create(output, error));
         root.Subcommands.Add(RunnersCommand.Create(output));
         return root;
     }
 
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    public static int Run(string[] args, TextWriter output, TextWriter error, TextReader? input = null)
     {
-        var root = Build(output, error);
+        var root = Build(output, error, input);
         var parsed = root.Parse(MultiValue.Expand(args)); // parse errors come back in parsed.Errors, not as exceptions
         if (parsed.Errors.Count > 0)
         {

@@ -49,19 +49,19 @@ public sealed class ToleranceSet
     public const double DefaultAtol = 1e-5;
     public const double DefaultRtol = 1e-5;
 
-    private readonly Dictionary<string, double> _atol = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, double> _rtol = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ErrorStat> _stat = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, double> _mismatch = new(StringComparer.Ordinal);
-
-    public double Atol { get; private set; } = DefaultAtol;
-    public double Rtol { get; private set; } = DefaultRtol;
-    public ErrorStat Stat { get; private set; } = ErrorStat.Elemwise;
+    // The state is public so that a set crosses a process boundary as data (the reducer's isolated checks); the
+    // Add methods are how it is parsed.
+    public double Atol { get; set; } = DefaultAtol;
+    public double Rtol { get; set; } = DefaultRtol;
+    public ErrorStat Stat { get; set; } = ErrorStat.Elemwise;
     public double Quantile { get; set; } = 0.99;
-    public double MaxMismatchPercent { get; private set; }
-
+    public double MaxMismatchPercent { get; set; }
     /// <summary>True when the user set the default atol or rtol (dtype-aware defaults then do not apply).</summary>
-    public bool UserSetTolerances { get; private set; }
+    public bool UserSetTolerances { get; set; }
+    public Dictionary<string, double> AtolPerOutput { get; init; } = new(StringComparer.Ordinal);
+    public Dictionary<string, double> RtolPerOutput { get; init; } = new(StringComparer.Ordinal);
+    public Dictionary<string, ErrorStat> StatPerOutput { get; init; } = new(StringComparer.Ordinal);
+    public Dictionary<string, double> MaxMismatchPercentPerOutput { get; init; } = new(StringComparer.Ordinal);
 
     public Tolerance For(string output) => For(output, ComputePrecision.Fp32).Tolerance;
 
@@ -93,17 +93,18 @@ public sealed class ToleranceSet
         }
         if (HasOverride(output)) source = "per-output";
         return (new Tolerance(
-            _atol.GetValueOrDefault(output, atol),
-            _rtol.GetValueOrDefault(output, rtol),
-            _stat.GetValueOrDefault(output, Stat),
+            AtolPerOutput.GetValueOrDefault(output, atol),
+            RtolPerOutput.GetValueOrDefault(output, rtol),
+            StatPerOutput.GetValueOrDefault(output, Stat),
             Quantile,
-            _mismatch.GetValueOrDefault(output, MaxMismatchPercent)), source);
+            MaxMismatchPercentPerOutput.GetValueOrDefault(output, MaxMismatchPercent)), source);
     }
 
     /// <summary>True when <paramref name="output"/> has its own atol or rtol.</summary>
-    public bool HasOverride(string output) => _atol.ContainsKey(output) || _rtol.ContainsKey(output);
+    public bool HasOverride(string output) => AtolPerOutput.ContainsKey(output) || RtolPerOutput.ContainsKey(output);
 
-    public IEnumerable<string> NamedOutputs => _atol.Keys.Concat(_rtol.Keys).Concat(_stat.Keys).Concat(_mismatch.Keys).Distinct(StringComparer.Ordinal);
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IEnumerable<string> NamedOutputs => AtolPerOutput.Keys.Concat(RtolPerOutput.Keys).Concat(StatPerOutput.Keys).Concat(MaxMismatchPercentPerOutput.Keys).Distinct(StringComparer.Ordinal);
 
     /// <summary>Names given per output that are not among <paramref name="outputs"/>.</summary>
     public IReadOnlyList<string> UnknownNames(IEnumerable<string> outputs)
@@ -112,9 +113,9 @@ public sealed class ToleranceSet
         return NamedOutputs.Where(n => !known.Contains(n)).ToList();
     }
 
-    public void AddAtol(string spec) => ParseNumber("--atol", spec, v => Atol = v, (n, v) => _atol[n] = v, tol: true);
-    public void AddRtol(string spec) => ParseNumber("--rtol", spec, v => Rtol = v, (n, v) => _rtol[n] = v, tol: true);
-    public void AddMaxMismatchPercent(string spec) => ParseNumber("--max-mismatch-percent", spec, v => MaxMismatchPercent = v, (n, v) => _mismatch[n] = v, tol: false, max: 100);
+    public void AddAtol(string spec) => ParseNumber("--atol", spec, v => Atol = v, (n, v) => AtolPerOutput[n] = v, tol: true);
+    public void AddRtol(string spec) => ParseNumber("--rtol", spec, v => Rtol = v, (n, v) => RtolPerOutput[n] = v, tol: true);
+    public void AddMaxMismatchPercent(string spec) => ParseNumber("--max-mismatch-percent", spec, v => MaxMismatchPercent = v, (n, v) => MaxMismatchPercentPerOutput[n] = v, tol: false, max: 100);
 
     public void AddStat(string spec)
     {
@@ -122,7 +123,7 @@ public sealed class ToleranceSet
         if (!TryParseStat(value, out var stat))
             throw new InvalidInputException($"--check-error-stat {spec}: '{value}' is not one of elemwise, max, mean, median, quantile");
         if (name is null) Stat = stat;
-        else _stat[name] = stat;
+        else StatPerOutput[name] = stat;
     }
 
     public static bool TryParseStat(string s, out ErrorStat stat)

@@ -1,11 +1,17 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace PolyNet.Reduce;
 
 /// <summary>A check as checks.jsonl records it.</summary>
 public sealed record CheckRecord(int Check, string Nodes, int Count, bool Fails, string Cause, double Ms);
+
+/// <summary>One line of checks.jsonl: the header (<see cref="Fingerprint"/>, <see cref="Reduction"/>), a check's start, or its result.</summary>
+public sealed record CheckLogLine(
+    [property: JsonPropertyName("polynet_reduce")] int? Version = null, string? Fingerprint = null, string? Reduction = null,
+    string? Event = null, int? Check = null, string? Nodes = null, int? Count = null, bool? Fails = null, string? Cause = null, double? Ms = null);
 
 /// <summary>
 /// checks.jsonl in the artifacts folder: a header line naming the reduction (a fingerprint of the model, the condition
@@ -39,43 +45,33 @@ public sealed class CheckLog : IDisposable
         if (exists)
         {
             var lines = File.ReadAllLines(path);
-            using (var header = Parse(lines[0], path))
-            {
-                if (header is null || !header.RootElement.TryGetProperty("fingerprint", out var f) || f.GetString() != fingerprint)
-                    throw InvalidInputException.ForFile(path, $"holds the checks of another reduction ({(header?.RootElement.TryGetProperty("reduction", out var d) == true ? d.GetString() : "unknown")}); use another --artifacts folder or remove it");
-            }
+            var header = ParseLine(lines[0]);
+            if (header?.Fingerprint != fingerprint)
+                throw InvalidInputException.ForFile(path, $"holds the checks of another reduction ({header?.Reduction ?? "unknown"}); use another --artifacts folder or remove it");
             foreach (var line in lines.Skip(1))
             {
-                using var doc = Parse(line, path);
-                if (doc is null) continue; // a line cut short by a kill
-                var e = doc.RootElement;
-                var nodes = e.GetProperty("nodes").GetString()!;
-                if (e.GetProperty("event").GetString() == "start") started = nodes;
-                else
+                if (ParseLine(line) is not { Nodes: { } nodes } e) continue; // a line cut short by a kill
+                if (e.Event == "start") started = nodes;
+                else if (e is { Event: "result", Check: { } check, Count: { } count, Fails: { } fails })
                 {
-                    results[nodes] = new CheckRecord(e.GetProperty("check").GetInt32(), nodes, e.GetProperty("count").GetInt32(),
-                        e.GetProperty("fails").GetBoolean(), e.GetProperty("cause").GetString() ?? "", e.GetProperty("ms").GetDouble());
+                    results[nodes] = new CheckRecord(check, nodes, count, fails, e.Cause ?? "", e.Ms ?? 0);
                     if (started == nodes) started = null;
                 }
             }
         }
         var writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { AutoFlush = true, NewLine = "\n" };
-        if (!exists) writer.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object> { ["polynet_reduce"] = 1, ["fingerprint"] = fingerprint, ["reduction"] = description }));
+        if (!exists) writer.WriteLine(Line(new CheckLogLine(Version: 1, Fingerprint: fingerprint, Reduction: description)));
         var log = new CheckLog(writer) { Interrupted = started };
         foreach (var (k, v) in results) log._results[k] = v;
         return log;
     }
 
-    public void Started(int check, string nodes, int count)
-        => _writer.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object> { ["event"] = "start", ["check"] = check, ["nodes"] = nodes, ["count"] = count }));
+    public void Started(int check, string nodes, int count) => _writer.WriteLine(Line(new CheckLogLine(Event: "start", Check: check, Nodes: nodes, Count: count)));
 
     public void Finished(CheckRecord r)
     {
         _results[r.Nodes] = r;
-        _writer.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
-        {
-            ["event"] = "result", ["check"] = r.Check, ["nodes"] = r.Nodes, ["count"] = r.Count, ["fails"] = r.Fails, ["cause"] = r.Cause, ["ms"] = Math.Round(r.Ms, 1),
-        }));
+        _writer.WriteLine(Line(new CheckLogLine(Event: "result", Check: r.Check, Nodes: r.Nodes, Count: r.Count, Fails: r.Fails, Cause: r.Cause, Ms: Math.Round(r.Ms, 1))));
     }
 
     /// <summary>"0-5,9,12-13" for the sorted indices 0,1,2,3,4,5,9,12,13.</summary>
@@ -107,9 +103,11 @@ public sealed class CheckLog : IDisposable
         return nodes;
     }
 
-    private static JsonDocument? Parse(string line, string path)
+    private static string Line(CheckLogLine line) => JsonSerializer.Serialize(line, Steps.WorkerJson.Default.CheckLogLine);
+
+    private static CheckLogLine? ParseLine(string line)
     {
-        try { return JsonDocument.Parse(line); }
+        try { return JsonSerializer.Deserialize(line, Steps.WorkerJson.Default.CheckLogLine); }
         catch (JsonException) { return null; }
     }
 

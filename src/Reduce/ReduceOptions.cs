@@ -1,8 +1,5 @@
 using System.Text.RegularExpressions;
-using PolyNet.Compare;
-using PolyNet.Onnx;
 using PolyNet.Runners;
-using PolyNet.Runners.Ort;
 using PolyNet.Runners.Specs;
 
 namespace PolyNet.Reduce;
@@ -37,7 +34,7 @@ public sealed record ExternalCheck(string Command, IReadOnlyList<int> FailCodes,
 public sealed class ReduceOptions
 {
     public required OnnxModel Model { get; init; }
-    /// <summary>Runs the whole model to give every cut tensor its value (default: onnxrt).</summary>
+    /// <summary>Runs the whole model to give every cut tensor its value (default: the reference kind).</summary>
     public required RunnerSpec Reference { get; init; }
     /// <summary>The runner under test (accuracy and build conditions).</summary>
     public RunnerSpec? Candidate { get; init; }
@@ -52,14 +49,14 @@ public sealed class ReduceOptions
     public CompareOptions Compare { get; init; } = new();
     /// <summary>Folder for reduced.onnx, reduced_inputs.npz, min_good.onnx and checks.jsonl.</summary>
     public string Artifacts { get; init; } = "polynet_reduce";
-    /// <summary>Run each check in a child process, so a native crash fails the check instead of ending the reduction.</summary>
+    /// <summary>Run every step (types, reference values, localization, each check) in a worker process, so a native crash fails that step instead of ending the reduction.</summary>
     public bool Isolate { get; init; }
-    /// <summary>The tolerance options as given on the command line (isolated checks pass them on).</summary>
-    public IReadOnlyList<string> ToleranceArgs { get; init; } = [];
-    /// <summary>The ONNX Runtime library (isolated checks pass it on).</summary>
+    /// <summary>The ONNX Runtime library (workers load the same one).</summary>
     public string? OrtLibrary { get; init; }
-    /// <summary>The polynet command for isolated checks (default: the polynet beside this assembly).</summary>
-    public IReadOnlyList<string>? PolynetCommand { get; init; }
-    /// <summary>Creates runners; tests replace it.</summary>
+    /// <summary>The command that starts a worker (default: the polynet beside this assembly, `reduce-worker`).</summary>
+    public IReadOnlyList<string>? WorkerCommand { get; init; }
+    /// <summary>How long a worker may take for one step before it counts as hung.</summary>
+    public TimeSpan WorkerTimeout { get; init; } = TimeSpan.FromMinutes(30);
+    /// <summary>Creates runners in this process; tests replace it.</summary>
     public RunnerFactory CreateRunner { get; init; } = RunnerRegistry.Create;
 }

@@ -2,12 +2,12 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using PolyNet.Jobs;
-using PolyNet.Jobs.Runs;
-using PolyNet.Jobs.Layerwise;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 using PolyNet.Onnx.Proto;
 using PolyNet.Onnx.Transforms;
+using PolyNet.Reduce.Steps;
+using PolyNet.Runners;
 
 namespace PolyNet.Reduce;
 
@@ -34,6 +34,8 @@ public sealed class ReduceResult
     public int LocalizationRuns { get; init; }
     public required string Strategy { get; init; }
     public required IReadOnlyList<string> Notes { get; init; }
+    /// <summary>Steps run in worker processes (--isolate, or after a crash).</summary>
+    public int WorkerProcesses { get; init; }
 }
 
 /// <summary>
@@ -60,27 +62,29 @@ public static class Reducer
         if (o.Condition != Condition.External && o.Candidate is null) throw new InvalidInputException("reduce needs the runner under test (--runner)");
         var view = new GraphView(model.Graph);
         var order = view.TopologicalOrder().ToList();
-        var types = TypeTable.For(model);
-        var values = new ReferenceValues(o, types);
-        var checker = new Checker(o, types, values);
         var notes = new List<string>();
         Directory.CreateDirectory(o.Artifacts);
+        var workDir = Path.Combine(o.Artifacts, "check");
+        var inProcess = new InProcessSteps(o.Tolerances, o.Compare, o.CreateRunner);
+        var isolated = new IsolatedSteps(workDir, o.WorkerCommand ?? IsolatedSteps.DefaultWorker(), o.Tolerances, o.Compare, o.OrtLibrary, o.WorkerTimeout);
+        IStepRunner steps = o.Isolate ? isolated : inProcess;
+        var types = TypeTable.For(model, steps);
+        var values = new ReferenceValues(o, types, () => steps);
+        var checker = new Checker(o, types, values, steps);
         using var checks = CheckLog.Open(o.Artifacts, Fingerprint(o), Describe(o));
-        int resumedBefore = checks.Count;
-        if (checks.Interrupted is { } died && o.Condition != Condition.External)
+        var earlier = checks.Results.Keys.ToHashSet(StringComparer.Ordinal);
+        var reused = new HashSet<string>(StringComparer.Ordinal);
+        var died = checks.Interrupted;
+        if (died is not null && o.Condition != Condition.External && !o.Isolate)
         {
-            // The process ended during that check: killed, or a native crash in the runner. Run it again, and the rest,
-            // in a child process: a crash then fails the check instead of ending the reduction again.
-            checker.Isolate = true;
-            notes.Add($"an earlier run ended during the check of {CheckLog.Parse(died).Count} node(s) (killed, or a native crash): it and the remaining checks run in a child process");
+            notes.Add($"an earlier run ended during the check of {CheckLog.Parse(died).Count} node(s) (killed, or a native crash): that check runs again in a worker process");
             log.Warning(notes[^1]);
         }
-        if (resumedBefore > 0) log.Info($"resuming: {resumedBefore} check(s) already decided in {Path.Combine(o.Artifacts, CheckLog.FileName)}");
+        if (earlier.Count > 0) log.Info($"resuming: {earlier.Count} check(s) already decided in {Path.Combine(o.Artifacts, CheckLog.FileName)}");
 
-        int run = 0, resumed = 0;
+        int run = 0;
         List<int>? best = null;
         string bestCause = "";
-        var workDir = Path.Combine(o.Artifacts, "check");
         var reducedPath = Path.Combine(o.Artifacts, "reduced.onnx");
         var inputsPath = Path.Combine(o.Artifacts, "reduced_inputs.npz");
 
@@ -92,14 +96,25 @@ public static class Reducer
             if (checks.Results.TryGetValue(key, out var known))
             {
                 outcome = new Outcome(known.Fails, known.Cause);
-                resumed++;
+                if (earlier.Contains(key)) reused.Add(key);
             }
             else
             {
                 int number = checks.Count + 1;
                 checks.Started(number, key, nodes.Count);
                 var watch = Stopwatch.StartNew();
+                // The check an earlier run died in runs in a worker: if it crashes there, the crash was native and
+                // every later step runs isolated; if not, the earlier run was killed and the reduction goes on here.
+                bool retry = key == died && checker.Steps == inProcess;
+                if (retry) checker.Steps = isolated;
                 outcome = checker.Run(nodes, workDir);
+                if (retry && outcome.Crashed)
+                {
+                    steps = isolated;
+                    notes.Add("that check crashed its worker: the remaining steps run in worker processes too");
+                    log.Warning(notes[^1]);
+                }
+                else if (retry) checker.Steps = inProcess;
                 checks.Finished(new CheckRecord(number, key, nodes.Count, outcome.Fails, outcome.Cause, watch.Elapsed.TotalMilliseconds));
                 run++;
                 log.Info($"check {number}: {nodes.Count} node(s): {(outcome.Fails ? "FAILS" : "passes")} ({outcome.Cause}) in {Checker.Ms(watch.Elapsed)} ms");
@@ -133,7 +148,7 @@ public static class Reducer
             default:
                 if (o.Condition == Condition.Accuracy)
                 {
-                    var (culprits, layerRuns, locRuns) = Localize(o, log);
+                    var (culprits, layerRuns, locRuns) = Localize(o, steps, log, notes);
                     modelRuns += layerRuns + locRuns;
                     (layerwiseRuns, localizationRuns) = (layerRuns, locRuns);
                     var single = culprits.Select(c => (IReadOnlyList<int>)[c]).FirstOrDefault(Fails);
@@ -169,38 +184,35 @@ public static class Reducer
             ReducedInputs = inputsPath,
             MinGoodModel = minGood,
             Checks = run,
-            ChecksResumed = resumed,
+            ChecksResumed = reused.Count,
             ModelRuns = modelRuns + values.Runs,
             LayerwiseRuns = layerwiseRuns,
             LocalizationRuns = localizationRuns,
             Strategy = strategy,
             Notes = notes,
+            WorkerProcesses = isolated.Started,
         };
     }
 
     /// <summary>The layerwise pass and localization on the first sample: the introducing nodes in topological order.</summary>
     /// <returns>The culprits; the runs of the comparison and layerwise pass; the runs of localization after it.</returns>
-    private static (List<int> Culprits, int LayerwiseRuns, int LocalizationRuns) Localize(ReduceOptions o, IJobLog log)
+    private static (IReadOnlyList<int> Culprits, int LayerwiseRuns, int LocalizationRuns) Localize(ReduceOptions o, IStepRunner steps, IJobLog log, List<string> notes)
     {
-        var job = new RunJobOptions
+        LocalizeAnswer a;
+        try
         {
-            Model = o.Model,
-            Runners = [o.Reference, o.Candidate!],
-            Samples = [o.Samples[0]],
-            Tolerances = o.Tolerances,
-            Compare = o.Compare,
-            Marks = new MarkOptions { All = true },
-            CreateRunner = o.CreateRunner,
-        };
-        var result = RunJob.Execute(job, log);
-        var layers = result.Layerwise!;
-        var cand = layers.Candidates[0];
-        var culprits = cand.Localization?.Culprits.Select(c => c.Node).ToList() ?? [];
-        int layerRuns = 2 + layers.Runs; // the plain comparison, then the marked runs
-        log.Info(cand.FirstDivergence is { } f
-            ? $"localization: first divergence '{f.Tensor}' from {f.NodeLabel}; introducing node(s): {(culprits.Count == 0 ? "none" : string.Join(", ", cand.Localization!.Culprits.Select(c => c.NodeLabel)))}"
+            a = steps.Localize(o.Model, o.Reference, o.Candidate!, o.Samples[0], log);
+        }
+        catch (RunnerException e)
+        {
+            notes.Add($"localization failed ({e.Message}); searching without it");
+            log.Warning(notes[^1]);
+            return ([], 0, 0);
+        }
+        log.Info(a.FirstDivergence is { } f
+            ? $"localization: first divergence {f}; introducing node(s): {(a.Culprits.Count == 0 ? "none" : string.Join(", ", a.CulpritLabels))}"
             : "localization: no intermediate tensor diverges on the first sample");
-        return (culprits, layerRuns, cand.Localization?.Runs ?? 0);
+        return (a.Culprits, a.LayerwiseRuns, a.LocalizationRuns);
     }
 
     private static void WriteReduced(Checker checker, IReadOnlyList<int> nodes, string modelPath, string inputsPath)
@@ -239,7 +251,7 @@ public static class Reducer
         using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         h.AppendData(Google.Protobuf.MessageExtensions.ToByteArray(o.Model.Proto));
         var text = string.Join("\n", o.Condition, o.Reference.Text, o.Candidate?.Text, o.Check?.Command, string.Join(",", o.Check?.FailCodes ?? []),
-            string.Join(",", o.Check?.FailRegex.Select(r => r.ToString()) ?? []), string.Join(" ", o.ToleranceArgs), o.Compare.TopK);
+            string.Join(",", o.Check?.FailRegex.Select(r => r.ToString()) ?? []), System.Text.Json.JsonSerializer.Serialize(o.Tolerances, Steps.WorkerJson.Default.ToleranceSet), o.Compare.TopK);
         h.AppendData(Encoding.UTF8.GetBytes(text));
         foreach (var sample in o.Samples)
             foreach (var (name, t) in Npz.Flatten(sample))

@@ -1,8 +1,7 @@
 using PolyNet.Onnx;
 using PolyNet.Runners;
 using PolyNet.Runners.Inputs;
-using PolyNet.Runners.Inspect;
-using PolyNet.Runners.Ort;
+using PolyNet.Reduce.Steps;
 
 namespace PolyNet.Reduce;
 
@@ -14,7 +13,7 @@ namespace PolyNet.Reduce;
 /// (<see cref="ReduceOptions.Seed"/>) with
 /// their inferred types and shapes instead, and <see cref="Degraded"/> says so.
 /// </summary>
-public sealed class ReferenceValues(ReduceOptions o, IReadOnlyDictionary<string, ValueSpec> types)
+public sealed class ReferenceValues(ReduceOptions o, IReadOnlyDictionary<string, ValueSpec> types, Func<IStepRunner> steps)
 {
     private readonly List<ValueMap> _values = o.Samples.Select(s => new ValueMap(s)).ToList();
     private bool _referenceFailed;
@@ -32,12 +31,10 @@ public sealed class ReferenceValues(ReduceOptions o, IReadOnlyDictionary<string,
         {
             try
             {
-                var create = o.CreateRunner;
-                using var r = create(o.Reference, new RunnerContext { Model = o.Model, ExtraOutputs = missing.Where(t => !o.Model.Graph.Output.Any(x => x.Name == t)).ToList() });
-                r.Activate();
+                var fetched = steps().Values(o.Model, o.Reference, o.Samples, missing);
                 for (int s = 0; s < _values.Count; s++)
                 {
-                    foreach (var (k, v) in r.Infer(o.Samples[s])) _values[s].Set(k, v);
+                    foreach (var (k, v) in fetched[s]) _values[s].Set(k, v);
                     Runs++;
                 }
             }
@@ -65,7 +62,7 @@ public sealed class UnresolvedException(string message) : Exception(message);
 /// <summary>Types and shapes of every tensor: the model's value infos, completed by ONNX Runtime where it can.</summary>
 public static class TypeTable
 {
-    public static IReadOnlyDictionary<string, ValueSpec> For(OnnxModel model)
+    public static IReadOnlyDictionary<string, ValueSpec> For(OnnxModel model, IStepRunner steps)
     {
         var types = new Dictionary<string, ValueSpec>(StringComparer.Ordinal);
         var view = new GraphView(model.Graph);
@@ -73,7 +70,7 @@ public static class TypeTable
             if (ValueSpec.FromValueInfo(vi) is { } spec) types[name] = spec;
         try
         {
-            foreach (var (k, v) in OrtTypes.Infer(model))
+            foreach (var (k, v) in steps.Types(model))
                 if (v.ElementType != ElementType.Undefined) types[k] = v;
         }
         catch (RunnerException)

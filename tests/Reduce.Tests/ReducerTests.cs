@@ -40,14 +40,15 @@ public class ReducerTests
         // --seed, not a fixed seed.
         using var dir = new TempDir();
         var model = Graphs.Chain(16, Graphs.Culprit.Unbuildable);
-        var types = TypeTable.For(model);
+        var steps = new PolyNet.Reduce.Steps.InProcessSteps(new PolyNet.Compare.ToleranceSet(), new PolyNet.Compare.CompareOptions(), PolyNet.Runners.RunnerRegistry.Create);
+        var types = TypeTable.For(model, steps);
         float[] Generated(long seed)
         {
             var values = new ReferenceValues(new ReduceOptions
             {
                 Model = model, Reference = RunnerSpec.Parse("onnxrt"), Condition = Condition.Build, Samples = Inputs(model),
                 Artifacts = dir.File("artifacts"), Seed = seed,
-            }, types);
+            }, types, () => steps);
             var v = (TensorData)values.For(["n10_out"])[0]["n10_out"];
             Assert.NotNull(values.Degraded);
             return v.Span<float>().ToArray();

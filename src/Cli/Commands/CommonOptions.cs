@@ -38,17 +38,6 @@ internal sealed class ToleranceOptions
         return new CompareOptions { TopK = k, Explain = explainAll ? ExplainMode.All : ExplainMode.Failing };
     }
 
-    /// <summary>The tolerance options as arguments again (child processes get the same judgement).</summary>
-    public IReadOnlyList<string> ToArgs(ParseResult p)
-    {
-        var args = new List<string>();
-        foreach (var (option, values) in new[] { ("--atol", p.GetValue(Atol)), ("--rtol", p.GetValue(Rtol)), ("--check-error-stat", p.GetValue(Stat)), ("--max-mismatch-percent", p.GetValue(MaxMismatch)) })
-            foreach (var v in values ?? []) args.AddRange([option, v]);
-        args.AddRange(["--error-quantile", p.GetValue(Quantile).ToString("R", System.Globalization.CultureInfo.InvariantCulture)]);
-        if (p.GetValue(TopK) is { } k) args.AddRange(["--top-k", k.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        return args;
-    }
-
     public ToleranceSet Read(ParseResult p)
     {
         var t = new ToleranceSet();

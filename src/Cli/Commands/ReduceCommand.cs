@@ -30,7 +30,6 @@ internal sealed record ReduceSettings(
     string? LoadInputs,
     ToleranceSet Tolerances,
     CompareOptions Options,
-    IReadOnlyList<string> ToleranceArgs,
     string? OrtLibrary,
     bool Verbose,
     bool Quiet);
@@ -66,7 +65,7 @@ internal static class ReduceCommand
         cmd.SetAction(p => Execute(new ReduceSettings(
             p.GetValue(model)!, p.GetValue(runners) ?? [], p.GetValue(build), p.GetValue(check), p.GetValue(failCode) ?? [], p.GetValue(failRegex) ?? [], p.GetValue(timeout),
             p.GetValue(mode)!, p.GetValue(artifacts)!, p.GetValue(isolate), p.GetValue(seed), p.GetValue(iterations), p.GetValue(valRange) ?? [], p.GetValue(shapes) ?? [],
-            p.GetValue(loadInputs), tolerances.Read(p), tolerances.ReadOptions(p), tolerances.ToArgs(p), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet)), output, error));
+            p.GetValue(loadInputs), tolerances.Read(p), tolerances.ReadOptions(p), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet)), output, error));
         return cmd;
     }
 
@@ -137,16 +136,23 @@ internal static class ReduceCommand
             Compare = s.Options,
             Artifacts = s.Artifacts,
             Isolate = s.Isolate,
-            ToleranceArgs = s.ToleranceArgs,
             OrtLibrary = s.OrtLibrary,
         }, log, cancel.Token);
 
         foreach (var n in result.Notes) output.WriteLine($"[W] {n}");
-        output.WriteLine($"[I] reduced {result.OriginalNodes} node(s) to {result.Reduced.Count} with {result.Checks} check(s){(result.ChecksResumed > 0 ? $" ({result.ChecksResumed} more taken from an earlier run)" : "")} and {result.ModelRuns} whole-model run(s); strategy {result.Strategy}");
+        output.WriteLine($"[I] reduced {result.OriginalNodes} node(s) to {result.Reduced.Count} with {result.Checks} check(s){(result.ChecksResumed > 0 ? $" ({result.ChecksResumed} more taken from an earlier run)" : "")} and {result.ModelRuns} whole-model run(s); strategy {result.Strategy}{(result.WorkerProcesses > 0 ? $"; {result.WorkerProcesses} step(s) in worker processes" : "")}");
         output.WriteLine($"[I] the reduced subgraph: {string.Join(", ", result.ReducedNodeNames.Take(12))}{(result.Reduced.Count > 12 ? ", ..." : "")}");
         output.WriteLine($"[I] it fails: {result.Cause}");
         output.WriteLine($"[I] wrote {result.ReducedModel}, {result.ReducedInputs}{(result.MinGoodModel is null ? "" : $", {result.MinGoodModel} (the closest passing subgraph)")} and {Path.Combine(s.Artifacts, CheckLog.FileName)}");
         return ExitCodes.Success;
+    }
+
+    /// <summary>`polynet reduce-worker`: one step of an isolated reduction, as data on stdin, answered as data on stdout (not for people).</summary>
+    public static Command Worker(TextReader input, TextWriter output, TextWriter error)
+    {
+        var cmd = new Command("reduce-worker", "Run one step of an isolated reduction: a JSON request on standard input, a JSON answer on standard output (used by reduce --isolate).") { Hidden = true };
+        cmd.SetAction(p => PolyNet.Reduce.Steps.ReduceWorker.Serve(input, output, new WriterLog(error, error, p.GetValue(CliApp.Verbose), quiet: true)));
+        return cmd;
     }
 
     private static IReadOnlyList<ValueMap> Samples(ReduceSettings s, OnnxModel model, IJobLog log)

@@ -1,0 +1,2 @@
+global using PolyNet.Compare;
+global using PolyNet.Onnx;
