@@ -66,7 +66,7 @@ public static class BenchJob
         long? batch = o.Feeds.Count > 0 && o.Feeds[0].Value is TensorData t && t.Shape.Rank > 0 ? t.Shape[0] : null;
         foreach (var spec in o.Runners)
         {
-            using var runner = create(spec, new RunnerContext { Model = o.Model });
+            using var runner = create(spec, new RunnerContext { Model = o.Model, Log = log.ForRunner(spec) });
             log.Progress($"{runner.Name}: activating ...");
             runner.Activate();
             log.Progress($"{runner.Name}: ready in {Format.Duration(runner.ActivationTime)}{(runner.Notes.Count > 0 ? " (" + string.Join("; ", runner.Notes) + ")" : "")}");

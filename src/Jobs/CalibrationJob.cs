@@ -66,7 +66,7 @@ public static class CalibrationJob
         var outputs = model.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         var exposed = tensors.Where(t => t.Position >= 0 && !outputs.Contains(t.Name)).Select(t => t.Name).ToList();
         var hist = tensors.ToDictionary(t => t.Name, _ => new TensorHistogram(), StringComparer.Ordinal);
-        using var runner = (create ?? RunnerRegistry.Create)(RunnerRegistry.Reference(), new RunnerContext { Model = model, ExtraOutputs = exposed });
+        using var runner = (create ?? RunnerRegistry.Create)(RunnerRegistry.Reference(), new RunnerContext { Model = model, ExtraOutputs = exposed, Log = log.ForRunner(RunnerRegistry.Reference()) });
         runner.Activate();
         for (int s = 0; s < samples.Count; s++)
         {
@@ -93,7 +93,7 @@ public static class CalibrationJob
         create ??= RunnerRegistry.Create;
         var floats = OrtRunner.Int8Tensors(model);
         var reference = new List<ValueMap>();
-        using (var fp32 = create(RunnerRegistry.Reference(), new RunnerContext { Model = model }))
+        using (var fp32 = create(RunnerRegistry.Reference(), new RunnerContext { Model = model, Log = log.ForRunner(RunnerRegistry.Reference()) }))
         {
             fp32.Activate();
             foreach (var s in samples) reference.Add(fp32.Infer(s));
@@ -105,7 +105,7 @@ public static class CalibrationJob
         var q = Int8Emulation.Apply(model, cache, floats, weights: allButOne, selector: Selector, selectQuantizes: !allButOne);
         var candidates = q.Quantized;
         var result = new List<Sensitivity>();
-        using var r = create(RunnerRegistry.Reference("config.session.disable_quant_qdq=1"), new RunnerContext { Model = q.Model });
+        using var r = create(RunnerRegistry.Reference("config.session.disable_quant_qdq=1"), new RunnerContext { Model = q.Model, Log = log.ForRunner(RunnerRegistry.Reference()) });
         r.Activate();
         for (int i = 0; i < candidates.Count; i++)
         {

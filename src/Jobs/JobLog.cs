@@ -28,6 +28,10 @@ public static class JobLogExtensions
     public static void Info(this IJobLog log, string message) => log.Write(LogLevel.Info, message);
     public static void Warning(this IJobLog log, string message) => log.Write(LogLevel.Warning, message);
     public static void Verbose(this IJobLog log, string message) => log.Write(LogLevel.Verbose, message);
+
+    /// <summary>A runner's own messages (ONNX Runtime's) into the job log: errors as warnings, the rest as verbose lines, each naming the runner.</summary>
+    public static Action<Runners.Native.OrtLogLevel, string> ForRunner(this IJobLog log, Runners.Specs.RunnerSpec runner)
+        => (level, message) => log.Write(level >= Runners.Native.OrtLogLevel.Error ? LogLevel.Warning : LogLevel.Verbose, $"[ORT {level}] {runner.Name}: {message}");
 }
 
 /// <summary>A log that keeps everything in memory (tests, and callers that print later). Thread-safe.</summary>

@@ -65,7 +65,7 @@ public static class Reducer
         var notes = new List<string>();
         Directory.CreateDirectory(o.Artifacts);
         var workDir = Path.Combine(o.Artifacts, "check");
-        var inProcess = new InProcessSteps(o.Tolerances, o.Compare, o.CreateRunner);
+        var inProcess = new InProcessSteps(o.Tolerances, o.Compare, o.CreateRunner, log);
         var isolated = new IsolatedSteps(workDir, o.WorkerCommand ?? IsolatedSteps.DefaultWorker(), o.Tolerances, o.Compare, o.OrtLibrary, o.WorkerTimeout);
         IStepRunner steps = o.Isolate ? isolated : inProcess;
         var types = TypeTable.For(model, steps);

@@ -12,4 +12,6 @@ public sealed class RunnerContext
     public required OnnxModel Model { get; init; }
     /// <summary>Intermediate tensors to add as outputs, in this order, after the model's own outputs.</summary>
     public IReadOnlyList<string> ExtraOutputs { get; init; } = [];
+    /// <summary>Where the back end's own log messages go (ONNX Runtime's warnings and errors); null: nowhere.</summary>
+    public Action<Native.OrtLogLevel, string>? Log { get; init; }
 }

@@ -30,7 +30,3 @@ public static class CliHarness
         Assert.DoesNotContain("   at ", r.Err);
     }
 }
-
-/// <summary>CLI tests share ONNX Runtime's log sink, so they run one at a time.</summary>
-[CollectionDefinition("cli", DisableParallelization = true)]
-public sealed class CliCollection;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PolyNet.Runners.Native;
 using System.Globalization;
 using PolyNet.Compare;
 using PolyNet.Jobs;
@@ -37,7 +38,7 @@ internal static class BenchCommand
         reports.AddTo(cmd);
         cmd.SetAction(p => Execute(new BenchSettings(p.GetValue(model)!, p.GetValue(runners) ?? [], p.GetValue(warmup), p.GetValue(iterations), p.GetValue(duration),
             p.GetValue(copies), p.GetValue(seed), p.GetValue(valRange) ?? [], p.GetValue(shapes) ?? [], p.GetValue(loadInputs), reports.Read(p),
-            p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet)), output, error));
+            CliApp.OrtLibrary(p), CliApp.Verbose(p), CliApp.Quiet(p)), output, error));
         return cmd;
     }
 
@@ -48,7 +49,7 @@ internal static class BenchCommand
         foreach (var spec in specs) RunnerRegistry.Check(spec);
         AtomicFile.CheckTargets(s.Reports.Select(r => r.Path).ToList(), [s.Model, s.LoadInputs]);
         var log = new WriterLog(output, error, s.Verbose, s.Quiet);
-        Logging.Configure(s.OrtLibrary, error, s.Verbose);
+        OrtRuntime.Initialize(s.OrtLibrary);
         var model = OnnxModel.Load(s.Model);
         // One sample: the first of the file, or one generated.
         var feeds = InputSamples.LoadOrGenerate(s.LoadInputs is { } path ? [path] : [], model.Inputs, s.Seed, 1, ValueRanges.Parse(s.ValRanges), InputShapes.Parse(s.InputShapes), log)[0];

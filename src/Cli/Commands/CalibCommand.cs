@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PolyNet.Runners.Native;
 using System.Globalization;
 using PolyNet.Calibration;
 using PolyNet.Compare;
@@ -28,7 +29,7 @@ internal static class CalibCommand
         inspect.Arguments.Add(cache);
         foreach (var o in new Option[] { model, data }) inspect.Options.Add(o);
         inspectReports.AddTo(inspect);
-        inspect.SetAction(p => Inspect(p.GetValue(cache)!, p.GetValue(model), p.GetValue(data) ?? [], inspectReports.Read(p), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet), output, error));
+        inspect.SetAction(p => Inspect(p.GetValue(cache)!, p.GetValue(model), p.GetValue(data) ?? [], inspectReports.Read(p), CliApp.OrtLibrary(p), CliApp.Verbose(p), CliApp.Quiet(p), output, error));
 
         var gmodel = new Argument<string>("model") { Description = "The ONNX model" };
         var gdata = MultiValue.Create("--data", "Calibration inputs (.npz, .npy, .pb, Polygraphy .json, backend folders); several files accumulate", "PATH", MultiValue.NotAModel);
@@ -42,7 +43,7 @@ internal static class CalibCommand
         generate.Arguments.Add(gmodel);
         foreach (var o in new Option[] { gdata, method, percentile, save, version, algorithm }) generate.Options.Add(o);
         generate.SetAction(p => Generate(p.GetValue(gmodel)!, p.GetValue(gdata) ?? [], p.GetValue(method)!, p.GetValue(percentile), p.GetValue(save)!, p.GetValue(version)!,
-            p.GetValue(algorithm), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet), output, error));
+            p.GetValue(algorithm), CliApp.OrtLibrary(p), CliApp.Verbose(p), CliApp.Quiet(p), output, error));
 
         var a = new Argument<string>("a") { Description = "The first cache" };
         var b = new Argument<string>("b") { Description = "The second cache" };
@@ -66,7 +67,7 @@ internal static class CalibCommand
         foreach (var o in new Option[] { scalib, sdata, stop, butOne }) sens.Options.Add(o);
         sensReports.AddTo(sens);
         sens.SetAction(p => SensitivityCommand(p.GetValue(smodel)!, p.GetValue(scalib)!, p.GetValue(sdata) ?? [], p.GetValue(stop), p.GetValue(butOne), sensReports.Read(p),
-            p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet), output, error));
+            CliApp.OrtLibrary(p), CliApp.Verbose(p), CliApp.Quiet(p), output, error));
 
         cmd.Subcommands.Add(inspect);
         cmd.Subcommands.Add(generate);
@@ -98,7 +99,7 @@ internal static class CalibCommand
         Dictionary<string, TensorHistogram>? observed = null;
         if (modelPath is not null)
         {
-            Logging.Configure(ortLibrary, error, verbose);
+            OrtRuntime.Initialize(ortLibrary);
             var model = OnnxModel.Load(modelPath);
             tensors = CalibrationJob.Tensors(model);
             if (data.Count > 0)
@@ -155,7 +156,7 @@ internal static class CalibCommand
             throw new InvalidInputException($"--algorithm '{algorithm}': letters and digits only (e.g. EntropyCalibration2)");
         AtomicFile.CheckTargets([save], [modelPath, .. data]);
         var log = new WriterLog(output, error, verbose, quiet);
-        Logging.Configure(ortLibrary, error, verbose);
+        OrtRuntime.Initialize(ortLibrary);
         var model = OnnxModel.Load(modelPath);
         var samples = Samples(model, data, log);
         var cache = CalibrationJob.Generate(model, samples, method, percentile, version, algorithm, log);
@@ -200,7 +201,7 @@ internal static class CalibCommand
         AtomicFile.CheckTargets(reports.Select(r => r.Path).ToList(), [modelPath, cachePath, .. data]);
         var cache = CacheReader.Read(cachePath);
         var log = new WriterLog(output, error, verbose, quiet);
-        Logging.Configure(ortLibrary, error, verbose);
+        OrtRuntime.Initialize(ortLibrary);
         var model = OnnxModel.Load(modelPath);
         var samples = Samples(model, data, log);
         var result = CalibrationJob.Sensitivities(model, cache, samples, allButOne, log);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PolyNet.Runners.Native;
 using System.Globalization;
 using System.Text;
 using PolyNet.Compare;
@@ -32,7 +33,7 @@ internal static class InspectCommand
         m.Options.Add(layers);
         m.Options.Add(attributes);
         m.Options.Add(noOrt);
-        m.SetAction(p => Model(p.GetValue(model)!, p.GetValue(layers), p.GetValue(attributes), !p.GetValue(noOrt), p.GetValue(CliApp.OrtLibrary), output, error));
+        m.SetAction(p => Model(p.GetValue(model)!, p.GetValue(layers), p.GetValue(attributes), !p.GetValue(noOrt), CliApp.OrtLibrary(p), output, error));
 
         cmd.Subcommands.Add(data);
         cmd.Subcommands.Add(m);
@@ -133,7 +134,7 @@ internal static class InspectCommand
         }
         if (ortCheck)
         {
-            Logging.Configure(ortLibrary, e, false);
+            OrtRuntime.Initialize(ortLibrary);
             var r = OrtSupport.Check(model);
             if (r.Unsupported.Count == 0 && r.OtherError is null)
                 o.WriteLine("    ONNX Runtime's CPU provider can run every node");

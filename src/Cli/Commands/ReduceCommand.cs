@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PolyNet.Runners.Native;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using PolyNet.Compare;
@@ -65,7 +66,7 @@ internal static class ReduceCommand
         cmd.SetAction(p => Execute(new ReduceSettings(
             p.GetValue(model)!, p.GetValue(runners) ?? [], p.GetValue(build), p.GetValue(check), p.GetValue(failCode) ?? [], p.GetValue(failRegex) ?? [], p.GetValue(timeout),
             p.GetValue(mode)!, p.GetValue(artifacts)!, p.GetValue(isolate), p.GetValue(seed), p.GetValue(iterations), p.GetValue(valRange) ?? [], p.GetValue(shapes) ?? [],
-            p.GetValue(loadInputs), tolerances.Read(p), tolerances.ReadOptions(p), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet)), output, error));
+            p.GetValue(loadInputs), tolerances.Read(p), tolerances.ReadOptions(p), CliApp.OrtLibrary(p), CliApp.Verbose(p), CliApp.Quiet(p)), output, error));
         return cmd;
     }
 
@@ -106,7 +107,7 @@ internal static class ReduceCommand
         }
 
         var log = new WriterLog(output, error, s.Verbose, s.Quiet);
-        Logging.Configure(s.OrtLibrary, error, s.Verbose);
+        OrtRuntime.Initialize(s.OrtLibrary);
         var model = OnnxModel.Load(s.Model);
         log.Info($"model: {s.Model} ({model.Graph.Node.Count} nodes); failure: {condition switch { Condition.Accuracy => $"{candidate!.Text} differs from {reference.Text}", Condition.Build => $"{candidate!.Text} cannot build or run it", _ => $"'{s.Check}' fails" }}");
         var samples = Samples(s, model, log);
@@ -151,7 +152,7 @@ internal static class ReduceCommand
     public static Command Worker(TextReader input, TextWriter output, TextWriter error)
     {
         var cmd = new Command("reduce-worker", "Run one step of an isolated reduction: a JSON request on standard input, a JSON answer on standard output (used by reduce --isolate).") { Hidden = true };
-        cmd.SetAction(p => PolyNet.Reduce.Steps.ReduceWorker.Serve(input, output, new WriterLog(error, error, p.GetValue(CliApp.Verbose), quiet: true)));
+        cmd.SetAction(p => PolyNet.Reduce.Steps.ReduceWorker.Serve(input, output, new WriterLog(error, error, CliApp.Verbose(p), quiet: true)));
         return cmd;
     }
 

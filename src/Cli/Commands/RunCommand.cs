@@ -69,10 +69,10 @@ internal static class RunCommand
         tolerances.AddTo(cmd);
         reports.AddTo(cmd);
         cmd.SetAction(p => Execute(new RunSettings(
-            p.GetValue(model)!, p.GetValue(runners) ?? [], p.GetValue(CliApp.OrtLibrary), p.GetValue(seed), p.GetValue(iterations),
+            p.GetValue(model)!, p.GetValue(runners) ?? [], CliApp.OrtLibrary(p), p.GetValue(seed), p.GetValue(iterations),
             p.GetValue(valRange) ?? [], p.GetValue(shapes) ?? [], p.GetValue(loadInputs), p.GetValue(saveInputs),
             p.GetValue(loadOutputs), p.GetValue(saveOutputs), tolerances.Read(p), tolerances.ReadOptions(p, reports.Read(p).Any(r => r.Writer.ShowsPassingOutputs)), reports.Read(p),
-            p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet))
+            CliApp.Verbose(p), CliApp.Quiet(p))
         {
             MarkAll = p.GetValue(markAll), Marks = p.GetValue(mark) ?? [], MarkFile = p.GetValue(markFile), MaxMemory = p.GetValue(maxMemory), Localize = !p.GetValue(noLocalize),
         }, output, error));
@@ -118,7 +118,7 @@ internal static class RunCommand
         AtomicFile.CheckTargets([.. s.Reports.Select(r => r.Path), s.SaveInputs, s.SaveOutputs], [s.Model, s.LoadInputs, s.LoadOutputs]);
         RunnerSpec.MakeNamesUnique(specs);
         var log = new WriterLog(output, error, s.Verbose, s.Quiet);
-        Logging.Configure(s.OrtLibrary, error, s.Verbose);
+        OrtRuntime.Initialize(s.OrtLibrary);
         var model = OnnxModel.Load(s.Model);
         log.Info($"model: {s.Model} (opset {model.OpsetVersion()?.ToString() ?? "?"}, {model.Graph.Node.Count} nodes)");
         var options = new RunJobOptions
@@ -160,7 +160,15 @@ internal static class Sizes
 /// <summary>The job log on the CLI's writers: progress to stdout, warnings to stderr.</summary>
 internal sealed class WriterLog(TextWriter output, TextWriter error, bool verbose, bool quiet) : IJobLog
 {
+    private readonly Lock _gate = new();
+
+    /// <summary>Thread-safe: runners' messages arrive from ONNX Runtime's threads.</summary>
     public void Write(LogLevel level, string message)
+    {
+        lock (_gate) WriteLine(level, message);
+    }
+
+    private void WriteLine(LogLevel level, string message)
     {
         switch (level)
         {
@@ -168,17 +176,5 @@ internal sealed class WriterLog(TextWriter output, TextWriter error, bool verbos
             case LogLevel.Verbose: if (verbose) output.WriteLine($"[V] {message}"); break;
             default: if (!quiet) output.WriteLine($"[I] {message}"); break;
         }
-    }
-}
-
-/// <summary>Loads ONNX Runtime as the user asked and routes its log messages to stderr.</summary>
-internal static class Logging
-{
-    public static void Configure(string? ortLibrary, TextWriter error, bool verbose)
-    {
-        OrtRuntime.LogLevel = verbose ? OrtLogLevel.Warning : OrtLogLevel.Error;
-        var sync = TextWriter.Synchronized(error);
-        OrtRuntime.LogSink = (level, id, message) => sync.WriteLine($"[ORT {level}] {id}: {message}");
-        OrtRuntime.Initialize(ortLibrary);
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PolyNet.Runners.Native;
 using System.Runtime.InteropServices;
 using PolyNet.Compare;
 using PolyNet.Reports;
@@ -35,7 +36,7 @@ internal static class SuiteCommand
         foreach (var o in new Option[] { cases, tags, update, jobs }) run.Options.Add(o);
         reports.AddTo(run);
         run.SetAction(p => Run(new SuiteSettings(p.GetValue(suite)!, p.GetValue(cases) ?? [], p.GetValue(tags) ?? [], p.GetValue(update), p.GetValue(jobs),
-            reports.Read(p), p.GetValue(CliApp.OrtLibrary), p.GetValue(CliApp.Verbose), p.GetValue(CliApp.Quiet)), output, error));
+            reports.Read(p), CliApp.OrtLibrary(p), CliApp.Verbose(p), CliApp.Quiet(p)), output, error));
 
         var listSuite = new Argument<string>("suite") { Description = "The suite file" };
         var list = new Command("list", "List the suite's cases: name, tags, model, runners, golden file and whether it exists.");
@@ -56,7 +57,7 @@ internal static class SuiteCommand
         int jobs = SuiteRunner.JobsFor(selected, s.Jobs);
         // Refuse unwritable report paths now, not after the suite has run.
         Onnx.AtomicFile.CheckTargets(s.Reports.Select(r => r.Path).ToList(), [s.Suite]);
-        Logging.Configure(s.OrtLibrary, error, s.Verbose);
+        OrtRuntime.Initialize(s.OrtLibrary);
 
         var sync = TextWriter.Synchronized(output);
         if (!s.Quiet)

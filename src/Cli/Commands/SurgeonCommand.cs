@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PolyNet.Runners.Native;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Transforms;
 using PolyNet.Runners.Inspect;
@@ -19,7 +20,7 @@ internal static class SurgeonCommand
         var extract = new Command("extract", "Keep only what computes the given outputs from the given inputs; value infos and shapes are completed by ONNX Runtime's inference.");
         extract.Arguments.Add(model);
         foreach (var o in new Option[] { inputs, outputs, save }) extract.Options.Add(o);
-        extract.SetAction(p => Extract(p.GetValue(model)!, p.GetValue(inputs) ?? [], p.GetValue(outputs) ?? [], p.GetValue(save)!, p.GetValue(CliApp.OrtLibrary), output, error));
+        extract.SetAction(p => Extract(p.GetValue(model)!, p.GetValue(inputs) ?? [], p.GetValue(outputs) ?? [], p.GetValue(save)!, CliApp.OrtLibrary(p), output, error));
 
         var model2 = new Argument<string>("model") { Description = "The ONNX model" };
         var save2 = new Option<string>("--output", "-o") { Description = "Where to write the new model", HelpName = "FILE.onnx", Required = true };
@@ -32,7 +33,7 @@ internal static class SurgeonCommand
         sanitize.Arguments.Add(model2);
         foreach (var o in new Option[] { save2, cleanup, toposort, fold, foldLimit, shapes }) sanitize.Options.Add(o);
         sanitize.SetAction(p => Sanitize(p.GetValue(model2)!, p.GetValue(save2)!, p.GetValue(cleanup), p.GetValue(toposort), p.GetValue(fold), p.GetValue(foldLimit),
-            p.GetValue(shapes) ?? [], p.GetValue(CliApp.OrtLibrary), output, error));
+            p.GetValue(shapes) ?? [], CliApp.OrtLibrary(p), output, error));
 
         cmd.Subcommands.Add(extract);
         cmd.Subcommands.Add(sanitize);
@@ -46,7 +47,7 @@ internal static class SurgeonCommand
         var outs = outputs.Select(s => Boundary(s, allowShape: false)).ToList();
         if (outs.Count == 0) outs = model.Graph.Output.Select(o => (o.Name, (TensorShape?)null, ElementType.Undefined)).ToList();
         if (ins.Count == 0 && outputs.Count == 0) throw new InvalidInputException("give --inputs, --outputs or both: with neither there is nothing to extract");
-        Logging.Configure(ortLibrary, error, verbose: false);
+        OrtRuntime.Initialize(ortLibrary);
         var types = OrtTypes.Infer(model).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         foreach (var (name, shape, type) in ins.Concat(outs))
             if ((shape is not null || type != ElementType.Undefined) && types.TryGetValue(name, out var spec))
@@ -98,7 +99,7 @@ internal static class SurgeonCommand
         var overrides = Runners.Inputs.InputShapes.Parse(shapes).Shapes;
         if (!cleanup && !toposort && !fold && overrides.Count == 0) cleanup = toposort = true;
         int before = model.Graph.Node.Count;
-        if (overrides.Count > 0 || fold) Logging.Configure(ortLibrary, error, verbose: false);
+        if (overrides.Count > 0 || fold) OrtRuntime.Initialize(ortLibrary);
         if (overrides.Count > 0)
         {
             model = Cleanup.OverrideInputShapes(model, overrides);

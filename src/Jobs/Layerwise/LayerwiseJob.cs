@@ -110,7 +110,7 @@ public static class LayerwiseJob
             var values = new ValueMap[o.Runners.Count];
             for (int k = 0; k < o.Runners.Count; k++)
             {
-                using var runner = o.CreateRunner(o.Runners[k], new RunnerContext { Model = model, ExtraOutputs = chunks[c] });
+                using var runner = o.CreateRunner(o.Runners[k], new RunnerContext { Model = model, ExtraOutputs = chunks[c], Log = log.ForRunner(o.Runners[k]) });
                 runner.Activate();
                 values[k] = runner.Infer(feeds);
                 runs++;

@@ -71,7 +71,7 @@ public static class Localizer
         var fetch = needed.Where(x => !reference.ContainsKey(x)).ToList();
         if (fetch.Count > 0)
         {
-            using var r = o.CreateRunner(o.Runners[0], new RunnerContext { Model = model, ExtraOutputs = fetch });
+            using var r = o.CreateRunner(o.Runners[0], new RunnerContext { Model = model, ExtraOutputs = fetch, Log = log.ForRunner(o.Runners[0]) });
             r.Activate();
             foreach (var (k, v) in r.Infer(feeds)) reference.Set(k, v);
             runs++;
@@ -85,7 +85,7 @@ public static class Localizer
         ComputePrecision refPrecision = layers.ReferencePrecision, candPrecision = ComputePrecision.Fp32;
         if (outputsOf.Count > 0)
         {
-            using var c = o.CreateRunner(candidate, new RunnerContext { Model = isolated });
+            using var c = o.CreateRunner(candidate, new RunnerContext { Model = isolated, Log = log.ForRunner(candidate) });
             c.Activate();
             isoOut = c.Infer(isoFeeds);
             candPrecision = c.Precision;
@@ -120,10 +120,10 @@ public static class Localizer
         var each = new Dictionary<string, IReadOnlyList<OutputExplanation>>(StringComparer.Ordinal);
         if (culprits.Count > 0)
         {
-            joint = Explain(o, candidate, culprits.Select(c => c.Node).ToList(), view, feeds, reference, referenceOutputs, candidateOutputs, types, ref runs);
+            joint = Explain(o, candidate, culprits.Select(c => c.Node).ToList(), view, feeds, reference, referenceOutputs, candidateOutputs, types, log, ref runs);
             if (culprits.Count is > 1 and <= MaxSeparateExplanations)
                 foreach (var c in culprits)
-                    each[c.NodeLabel] = Explain(o, candidate, [c.Node], view, feeds, reference, referenceOutputs, candidateOutputs, types, ref runs);
+                    each[c.NodeLabel] = Explain(o, candidate, [c.Node], view, feeds, reference, referenceOutputs, candidateOutputs, types, log, ref runs);
         }
         return new LocalizationResult { Nodes = verdicts, Explained = joint, ExplainedEach = each, Runs = runs };
     }
@@ -191,7 +191,7 @@ public static class Localizer
 
     /// <summary>The candidate on the model with <paramref name="culprits"/>' outputs cut and fed the reference's values.</summary>
     private static IReadOnlyList<OutputExplanation> Explain(LayerwiseRequest o, RunnerSpec candidate, IReadOnlyList<int> culprits, GraphView view, ValueMap feeds,
-        ValueMap reference, ValueMap referenceOutputs, ValueMap candidateOutputs, IReadOnlyDictionary<string, ValueSpec> types, ref int runs)
+        ValueMap reference, ValueMap referenceOutputs, ValueMap candidateOutputs, IReadOnlyDictionary<string, ValueSpec> types, IJobLog log, ref int runs)
     {
         var model = o.Model;
         var cut = culprits.SelectMany(n => view.Nodes[n].Output).Where(x => x.Length > 0 && reference.ContainsKey(x)).Distinct(StringComparer.Ordinal).ToList();
@@ -204,7 +204,7 @@ public static class Localizer
             var extracted = Subgraph.Between(model, usedCuts, needed, types, dropUnneededInputs: true); // a culprit downstream may cut off another
             var f = new ValueMap();
             foreach (var i in extracted.Inputs) f.Set(i, feeds.TryGetValue(i, out var v) ? v : reference[i]);
-            using var c = o.CreateRunner(candidate, new RunnerContext { Model = extracted.Model });
+            using var c = o.CreateRunner(candidate, new RunnerContext { Model = extracted.Model, Log = log.ForRunner(candidate) });
             c.Activate();
             fixedOutputs = c.Infer(f);
             runs++;

@@ -106,11 +106,10 @@ public static class RunJob
         chosen = null;
         if (o.Runners.Count == 0 && o.LoadOutputs is null)
             throw new InvalidInputException("nothing to compare: give at least one --runner (and a second one, or --load-outputs)");
-                var context = new RunnerContext { Model = o.Model };
         var runners = new List<IRunner>();
         try
         {
-            foreach (var spec in o.Runners) runners.Add(o.CreateRunner(spec, context));
+            foreach (var spec in o.Runners) runners.Add(o.CreateRunner(spec, new RunnerContext { Model = o.Model, Log = log.ForRunner(spec) }));
             foreach (var r in runners)
             {
                 log.Progress($"{r.Name}: activating ...");

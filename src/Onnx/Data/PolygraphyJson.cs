@@ -146,7 +146,7 @@ public static class PolygraphyJson
         write(w);
     });
 
-    private static string Quote(string s) => System.Text.Json.JsonSerializer.Serialize(s);
+    private static string Quote(string s) => "\"" + System.Text.Json.JsonEncodedText.Encode(s).ToString() + "\"";
 
     /// <summary>A stream wrapper whose Dispose leaves the inner stream open.</summary>
     private sealed class NonClosing(Stream inner) : Stream

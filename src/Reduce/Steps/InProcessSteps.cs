@@ -8,14 +8,14 @@ using PolyNet.Runners.Specs;
 namespace PolyNet.Reduce.Steps;
 
 /// <summary>The steps run here, with runners from <paramref name="create"/>, judged by <paramref name="tolerances"/>.</summary>
-public sealed class InProcessSteps(ToleranceSet tolerances, CompareOptions compare, RunnerFactory create) : IStepRunner
+public sealed class InProcessSteps(ToleranceSet tolerances, CompareOptions compare, RunnerFactory create, IJobLog? log = null) : IStepRunner
 {
     public IReadOnlyDictionary<string, ValueSpec> Types(OnnxModel model) => OrtTypes.Infer(model);
 
     public IReadOnlyList<ValueMap> Values(OnnxModel model, RunnerSpec reference, IReadOnlyList<ValueMap> samples, IReadOnlyList<string> tensors)
     {
         var outputs = model.Graph.Output.Select(x => x.Name).ToHashSet(StringComparer.Ordinal);
-        using var r = create(reference, new RunnerContext { Model = model, ExtraOutputs = tensors.Where(t => !outputs.Contains(t)).ToList() });
+        using var r = create(reference, new RunnerContext { Model = model, ExtraOutputs = tensors.Where(t => !outputs.Contains(t)).ToList(), Log = log?.ForRunner(reference) });
         r.Activate();
         return samples.Select(s => r.Infer(s)).ToList();
     }
@@ -45,7 +45,7 @@ public sealed class InProcessSteps(ToleranceSet tolerances, CompareOptions compa
     {
         try
         {
-            using var c = create(candidate, new RunnerContext { Model = s.Graph.Model });
+            using var c = create(candidate, new RunnerContext { Model = s.Graph.Model, Log = log?.ForRunner(candidate) });
             c.Activate();
             for (int k = 0; k < s.Inputs.Count; k++)
             {

@@ -52,24 +52,24 @@ public static class ReduceWorker
                 var inputs = DataFiles.Load(c.Inputs, DataRole.Inputs).Samples.Select(x => InputValidation.ConformBFloat16(model.Inputs, x)).ToList();
                 var expected = c.Expected is null ? null : DataFiles.Load(c.Expected, DataRole.Outputs).Samples;
                 var subject = new Subject(new Onnx.Transforms.Extracted(model, model.Inputs.Select(i => i.Name).ToList(), model.Outputs.Select(o => o.Name).ToList(), []), inputs, expected);
-                var o = new InProcessSteps(c.Tolerances, c.Compare, create).Check(c.Condition, subject, RunnerSpec.Parse(c.Candidate));
+                var o = new InProcessSteps(c.Tolerances, c.Compare, create, log).Check(c.Condition, subject, RunnerSpec.Parse(c.Candidate));
                 return new CheckAnswer(o.Fails, o.Cause);
             }
             case ValuesRequest v:
             {
                 var model = OnnxModel.Load(v.Model);
                 var samples = DataFiles.Load(v.Inputs, DataRole.Inputs).Samples.Select(x => InputValidation.ConformBFloat16(model.Inputs, x)).ToList();
-                var values = new InProcessSteps(new ToleranceSet(), new CompareOptions(), create).Values(model, RunnerSpec.Parse(v.Reference), samples, v.Tensors);
+                var values = new InProcessSteps(new ToleranceSet(), new CompareOptions(), create, log).Values(model, RunnerSpec.Parse(v.Reference), samples, v.Tensors);
                 DataFiles.Save(v.Output, values, DataRole.Outputs);
                 return new ValuesAnswer();
             }
             case TypesRequest t:
-                return new TypesAnswer(new InProcessSteps(new ToleranceSet(), new CompareOptions(), create).Types(OnnxModel.Load(t.Model)).Values.ToList());
+                return new TypesAnswer(new InProcessSteps(new ToleranceSet(), new CompareOptions(), create, log).Types(OnnxModel.Load(t.Model)).Values.ToList());
             case LocalizeRequest l:
             {
                 var model = OnnxModel.Load(l.Model);
                 var sample = InputValidation.ConformBFloat16(model.Inputs, DataFiles.Load(l.Inputs, DataRole.Inputs).Samples[0]);
-                return new InProcessSteps(l.Tolerances, l.Compare, create).Localize(model, RunnerSpec.Parse(l.Reference), RunnerSpec.Parse(l.Candidate), sample, log);
+                return new InProcessSteps(l.Tolerances, l.Compare, create, log).Localize(model, RunnerSpec.Parse(l.Reference), RunnerSpec.Parse(l.Candidate), sample, log);
             }
             default:
                 throw new InvalidInputException($"reduce-worker: unknown step {request.GetType().Name}");

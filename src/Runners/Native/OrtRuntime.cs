@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -24,7 +25,7 @@ public enum OrtLogLevel
 /// 2. the POLYNET_ORT_LIBRARY environment variable;
 /// 3. libonnxruntime.so.1 next to PolyNet's own binaries (the build copies the one setup fetched);
 /// 4. .deps/onnxruntime/libonnxruntime.so.1 in the application folder or any folder above it or above the working folder.
-/// ORT's own log messages go to <see cref="LogSink"/>, never straight to the console.
+/// ORT's own log messages go where <see cref="Route"/> sends them (each runner's job log), never straight to the console.
 /// </summary>
 public sealed unsafe class OrtRuntime
 {
@@ -35,8 +36,8 @@ public sealed unsafe class OrtRuntime
 
     private static readonly Lock Gate = new();
     private static OrtRuntime? _instance;
-    private static Action<OrtLogLevel, string, string>? _sink;
-    private static volatile int _sinkLevel = (int)OrtLogLevel.Warning;
+    private static readonly ConcurrentDictionary<string, Action<OrtLogLevel, string>> Routes = new(StringComparer.Ordinal);
+    private static long _routes;
 
     private readonly OrtEnvHandle _env;
 
@@ -69,19 +70,23 @@ public sealed unsafe class OrtRuntime
     public static bool IsLoaded => _instance is not null;
 
     /// <summary>
-    /// Receives ORT's log messages (severity, category/log id, message) at or above <see cref="LogLevel"/>.
-    /// Called from ORT's threads: it must be thread-safe and must not throw.
+    /// A log id for sessions whose messages go to <paramref name="sink"/> (severity, message) until the route is
+    /// disposed. ORT has one logger per process; routing by the session's log id lets concurrent jobs (a suite's
+    /// cases, tests) each hear their own sessions. Errors ORT logs for no routed session go to every route.
+    /// The sink is called from ORT's threads: it must be thread-safe and must not throw.
     /// </summary>
-    public static Action<OrtLogLevel, string, string>? LogSink
+    public static LogRoute Route(Action<OrtLogLevel, string> sink)
     {
-        get => _sink;
-        set => _sink = value;
+        var id = "polynet-" + Interlocked.Increment(ref _routes).ToString(CultureInfo.InvariantCulture);
+        Routes[id] = sink;
+        return new LogRoute(id);
     }
 
-    public static OrtLogLevel LogLevel
+    /// <summary>A session log id routed to a sink; disposing it ends the route.</summary>
+    public sealed class LogRoute(string id) : IDisposable
     {
-        get => (OrtLogLevel)_sinkLevel;
-        set => _sinkLevel = (int)value;
+        public string Id => id;
+        public void Dispose() => Routes.TryRemove(id, out _);
     }
 
     /// <summary>
@@ -177,12 +182,13 @@ public sealed unsafe class OrtRuntime
     [UnmanagedCallersOnly]
     private static void OnLog(IntPtr param, int severity, IntPtr category, IntPtr logId, IntPtr codeLocation, IntPtr message)
     {
-        if (severity < _sinkLevel) return;
-        var sink = _sink;
-        if (sink is null) return;
         try
         {
-            sink((OrtLogLevel)severity, Marshal.PtrToStringUTF8(logId) ?? "", Marshal.PtrToStringUTF8(message) ?? "");
+            var id = Marshal.PtrToStringUTF8(logId) ?? "";
+            var text = Marshal.PtrToStringUTF8(message) ?? "";
+            if (Routes.TryGetValue(id, out var sink)) sink((OrtLogLevel)severity, text);
+            else if (severity >= (int)OrtLogLevel.Error)
+                foreach (var s in Routes.Values) s((OrtLogLevel)severity, $"{id}: {text}");
         }
 #pragma warning disable CA1031 // an exception must not unwind into ORT's native frames
         catch

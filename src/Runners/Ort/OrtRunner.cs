@@ -40,6 +40,7 @@ public abstract class OrtRunner : IBindableRunner
     private readonly Stopwatch _watch = new();
     private OrtSession? _session;
     private readonly List<string> _notes = [];
+    private OrtRuntime.LogRoute? _logRoute;
 
     protected OrtRunner(RunnerSpec spec, RunnerContext context, IReadOnlyList<RunnerKey> accepted)
     {
@@ -166,7 +167,12 @@ public abstract class OrtRunner : IBindableRunner
             if (Keys.GetBool("mem_pattern") == false) api.DisableMemPattern(options);
             if (Keys.Get("save_optimized") is { } opt) api.SetOptimizedModelFilePath(options, opt);
             if (Keys.Get("profile") is { } prefix) api.EnableProfiling(options, prefix);
-            api.SetSessionLogId(options, Name);
+            if (Context.Log is { } log)
+            {
+                _logRoute ??= OrtRuntime.Route(log);
+                api.SetSessionLogId(options, _logRoute.Id);
+            }
+            else api.SetSessionLogId(options, Name);
             var config = Keys.WithPrefix("config.").ToList();
             foreach (var (k, v) in config) api.AddSessionConfigEntry(options, k, v);
             // INT8 emulation runs its Q/DQ pairs as written (quantization simulated in float32, the same arithmetic on
@@ -233,6 +239,7 @@ public abstract class OrtRunner : IBindableRunner
     protected virtual void Dispose(bool disposing)
     {
         _session?.Dispose();
+        _logRoute?.Dispose();
         _session = null;
     }
 }

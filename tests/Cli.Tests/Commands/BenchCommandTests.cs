@@ -5,7 +5,6 @@ using static PolyNet.Cli.Tests.CliHarness;
 
 namespace PolyNet.Cli.Tests.Commands;
 
-[Collection("cli")]
 public class BenchCommandTests
 {
     [Fact]

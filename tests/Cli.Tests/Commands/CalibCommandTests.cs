@@ -10,7 +10,6 @@ using static PolyNet.Cli.Tests.CliHarness;
 
 namespace PolyNet.Cli.Tests.Commands;
 
-[Collection("cli")]
 public class CalibCommandTests
 {
     private static string Calib(string name) => Path.Combine(TestPaths.Fixtures, "calib", name);

@@ -7,7 +7,6 @@ using static PolyNet.Cli.Tests.CliHarness;
 
 namespace PolyNet.Cli.Tests.Commands;
 
-[Collection("cli")]
 public class CompareCommandTests
 {
     private static ValueMap Outputs(float delta, bool extra = false, long rows = 2)
@@ -132,7 +131,6 @@ public class CompareCommandTests
     }
 }
 
-[Collection("cli")]
 public class InspectCommandTests
 {
     [Fact]

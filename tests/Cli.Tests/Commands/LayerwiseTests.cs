@@ -6,7 +6,6 @@ using static PolyNet.Cli.Tests.CliHarness;
 
 namespace PolyNet.Cli.Tests.Commands;
 
-[Collection("cli")]
 public class LayerwiseTests
 {
     private static readonly string Exp = TestPaths.Model("exp_divergence.onnx");

@@ -6,7 +6,6 @@ using static PolyNet.Cli.Tests.CliHarness;
 
 namespace PolyNet.Cli.Tests.Commands;
 
-[Collection("cli")]
 public class ReduceCommandTests
 {
     [Fact]

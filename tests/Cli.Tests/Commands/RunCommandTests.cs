@@ -7,7 +7,6 @@ using static PolyNet.Cli.Tests.CliHarness;
 
 namespace PolyNet.Cli.Tests.Commands;
 
-[Collection("cli")]
 public class RunCommandTests
 {
     private static string M(string name) => TestPaths.Model(name);
@@ -122,7 +121,6 @@ public class RunCommandTests
     }
 }
 
-[Collection("cli")]
 public class RunCommandBadInputTests
 {
     private static string M(string name) => TestPaths.Model(name);

@@ -11,7 +11,6 @@ using static PolyNet.Cli.Tests.CliHarness;
 
 namespace PolyNet.Cli.Tests.Commands;
 
-[Collection("cli")]
 public class SuiteCommandTests
 {
     private static string Example => Path.Combine(TestPaths.Fixtures, "suite", "example.suite.yaml");

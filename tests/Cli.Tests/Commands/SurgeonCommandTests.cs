@@ -9,7 +9,6 @@ using static PolyNet.Cli.Tests.CliHarness;
 
 namespace PolyNet.Cli.Tests.Commands;
 
-[Collection("cli")]
 public class SurgeonCommandTests
 {
     private static ValueMap RunModel(OnnxModel m, ValueMap feeds, params string[] extra)
