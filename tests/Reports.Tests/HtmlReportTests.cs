@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using PolyNet.Compare;
 using PolyNet.Jobs;
 using PolyNet.Jobs.Runs;
@@ -58,5 +59,34 @@ public class HtmlReportTests
             print(w, h, rows[1][3], rows[1][4], rows[0][0])
             """);
         Assert.Equal("4 3 255 0 0", output.Trim());
+    }
+
+    [Fact]
+    public void Html_report_renders_every_figure_in_headless_chromium()
+    {
+        var chromium = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists);
+        Assert.True(chromium is not null, "Debian's chromium is not installed (./setup.sh --test installs it)");
+        using var dir = new TempDir();
+        HtmlReport.Default.WriteFile(dir.File("report.html"), new RunReport(Sample(), "m.onnx", "polynet run m.onnx"));
+        string Chromium(params string[] args)
+        {
+            var psi = new ProcessStartInfo(chromium!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", $"--user-data-dir={dir.File("profile")}" }.Concat(args)) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            _ = p.StandardError.ReadToEndAsync();
+            Assert.True(p.WaitForExit(120_000), "chromium did not finish in 120 s");
+            return stdout.Result;
+        }
+        var dom = Chromium("--virtual-time-budget=5000", "--dump-dom", $"file://{dir.File("report.html")}");
+        var body = System.Text.RegularExpressions.Regex.Match(dom, "<body data-figures=\"(\\d+)\" data-rendered=\"(\\d+)\">");
+        Assert.True(body.Success, "the report's check script did not run");
+        Assert.True(int.Parse(body.Groups[1].Value) >= 6, $"{body.Groups[1].Value} figures");
+        Assert.Equal(body.Groups[1].Value, body.Groups[2].Value);
+        var shot = Path.Combine(TestPaths.RepoRoot, ".build", "report-screenshot.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(shot)!);
+        Chromium("--window-size=1280,1800", $"--screenshot={shot}", $"file://{dir.File("report.html")}");
+        Assert.True(new FileInfo(shot).Length > 10_000, "the screenshot is empty");
     }
 }

@@ -104,23 +104,12 @@ internal static class InspectCommand
         o.WriteLine("    outputs:");
         foreach (var i in model.Outputs) o.WriteLine($"      {i}");
         var g = p.Graph;
-        o.WriteLine($"    nodes: {g.Node.Count} ({string.Join(", ", g.Node.GroupBy(n => (string.IsNullOrEmpty(n.Domain) ? "" : n.Domain + ".") + n.OpType).OrderByDescending(x => x.Count()).ThenBy(x => x.Key, StringComparer.Ordinal).Select(x => $"{x.Key} {x.Count()}"))})");
-        long inlineBytes = 0, externalBytes = 0;
-        var sizes = new List<(string Name, long Bytes, bool External)>();
-        foreach (var t in g.Initializer)
-        {
-            long count = t.Dims.Aggregate(1L, (a, b) => a * b);
-            var type = (ElementType)t.DataType;
-            long bytes = Enum.IsDefined(type) && type != ElementType.Undefined && type != ElementType.String ? type.StorageBytes(count) : t.RawData.Length;
-            bool ext = ExternalData.IsExternal(t);
-            if (ext) externalBytes += bytes; else inlineBytes += bytes;
-            sizes.Add((t.Name, bytes, ext));
-        }
-        o.WriteLine($"    initializers: {g.Initializer.Count}, {Size(inlineBytes + externalBytes)} ({Size(inlineBytes)} in the model, {Size(externalBytes)} external)");
-        foreach (var (name, bytes, ext) in sizes.OrderByDescending(s => s.Bytes).Take(5))
-            o.WriteLine($"      {name}: {Size(bytes)}{(ext ? " (external)" : "")}");
-        var files = g.Initializer.Where(ExternalData.IsExternal).Select(t => ExternalData.Parse(t, path).Location).Distinct().ToList();
-        if (files.Count > 0) o.WriteLine($"    external data files: {string.Join(", ", files)}");
+        var summary = ModelSummary.Of(model);
+        o.WriteLine($"    nodes: {summary.Nodes} ({string.Join(", ", summary.OpTypes.Select(x => $"{x.OpType} {x.Count}"))})");
+        o.WriteLine($"    initializers: {summary.Initializers.Count}, {Size(summary.InlineBytes + summary.ExternalBytes)} ({Size(summary.InlineBytes)} in the model, {Size(summary.ExternalBytes)} external)");
+        foreach (var i in summary.Initializers.OrderByDescending(x => x.Bytes).Take(5))
+            o.WriteLine($"      {i.Name}: {Size(i.Bytes)}{(i.External ? " (external)" : "")}");
+        if (summary.ExternalFiles.Count > 0) o.WriteLine($"    external data files: {string.Join(", ", summary.ExternalFiles)}");
         if (layers)
         {
             o.WriteLine("    layers:");

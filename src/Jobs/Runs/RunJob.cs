@@ -11,7 +11,7 @@ using PolyNet.Jobs.Layerwise;
 namespace PolyNet.Jobs.Runs;
 
 /// <summary>Everything `polynet run` needs, parsed and checked.</summary>
-public sealed class RunJobOptions
+public sealed record RunJobOptions
 {
     public required OnnxModel Model { get; init; }
     public required IReadOnlyList<RunnerSpec> Runners { get; init; }

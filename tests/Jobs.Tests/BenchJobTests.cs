@@ -1,0 +1,44 @@
+using PolyNet.FixtureMaker;
+using PolyNet.Onnx;
+using PolyNet.Runners.Specs;
+using Xunit;
+
+namespace PolyNet.Jobs.Tests;
+
+public class BenchJobTests
+{
+    private static readonly OnnxModel Mlp = OnnxModel.FromProto(Fixtures.Mlp());
+
+    [Fact]
+    public void Warm_up_runs_are_not_timed_and_every_runner_is_measured_in_turn()
+    {
+        var made = new List<FakeRunner>();
+        var create = FakeRunner.Factory(new() { ["a"] = _ => [], ["b"] = _ => [] }, made);
+        var feeds = new ValueMap { { "x", TensorData.Create<float>([1, 16], new float[16]) } };
+        var results = BenchJob.Execute(new BenchOptions { Model = Mlp, Runners = [RunnerSpec.Parse("a"), RunnerSpec.Parse("b")], Feeds = feeds, Warmup = 3, Iterations = 7, CreateRunner = create, WithCopies = true }, new MemoryJobLog());
+        Assert.Equal(["a", "b"], results.Select(r => r.Runner));
+        Assert.All(results, r => Assert.Equal(7, r.Latency.Runs));
+        Assert.All(made, m => Assert.Equal(10, m.Runs));
+        Assert.All(made, m => Assert.True(m.Disposed));
+        Assert.All(results, r => Assert.True(r.Latency.Min <= r.Latency.Median && r.Latency.Median <= r.Latency.Max));
+        Assert.Equal(1, results[0].Batch);
+    }
+
+    [Theory]
+    [InlineData(0, 1, "--iterations 0: must be at least 1")]
+    [InlineData(1, -1, "--warmup -1: must be at least 0")]
+    public void Bad_counts_are_refused(int iterations, int warmup, string message)
+    {
+        var e = Assert.Throws<InvalidInputException>(() => BenchJob.Execute(new BenchOptions { Model = Mlp, Runners = [], Feeds = [], Iterations = iterations, Warmup = warmup }, new MemoryJobLog()));
+        Assert.Equal(message, e.Message);
+    }
+
+    [Fact]
+    public void Latency_percentiles_are_nearest_rank_and_the_median_interpolates()
+    {
+        var l = Latency.Of([5, 1, 4, 2, 3, 10]);
+        Assert.Equal((6, 1.0, 3.5, 10.0), (l.Runs, l.Min, l.Median, l.Max));
+        Assert.Equal(10, l.P90);
+        Assert.Equal(25.0 / 6, l.Mean, 12);
+    }
+}

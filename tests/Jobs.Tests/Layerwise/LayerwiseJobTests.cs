@@ -1,0 +1,73 @@
+using PolyNet.FixtureMaker;
+using PolyNet.Jobs.Layerwise;
+using PolyNet.Jobs.Runs;
+using PolyNet.Onnx;
+using PolyNet.Runners.Specs;
+using Xunit;
+
+namespace PolyNet.Jobs.Tests.Layerwise;
+
+/// <summary>The layerwise pass and localization, on exp_divergence (FP16 emulation diverges at its Exp).</summary>
+public class LayerwiseJobTests
+{
+    private static readonly OnnxModel Exp = OnnxModel.FromProto(Fixtures.ExpDivergence());
+
+    private static RunJobResult Run(MarkOptions marks, OnnxModel? model = null, string candidate = "onnxrt:precision=fp16")
+        => RunJob.Execute(new RunJobOptions { Model = model ?? Exp, Runners = [RunnerSpec.Parse("onnxrt"), RunnerSpec.Parse(candidate)], Marks = marks }, new MemoryJobLog());
+
+    [Fact]
+    public void Mark_all_names_the_first_divergence_and_localization_the_node_that_introduces_it()
+    {
+        var r = Run(new MarkOptions { All = true });
+        var layers = r.Layerwise!;
+        Assert.Equal(8, layers.Marked);
+        var cand = Assert.Single(layers.Candidates);
+        Assert.Equal("exp_out", cand.FirstDivergenceTensor);
+        Assert.Equal(["exp_out", "scale_out", "mix_out"], cand.Diverging.Select(t => t.Tensor));
+        var loc = cand.Localization!;
+        Assert.Equal(["exp"], loc.Culprits.Select(c => c.NodeName));
+        Assert.Equal([false, false], loc.Nodes.Where(n => n.NodeName != "exp").Select(n => n.Introduces));
+        // After the layerwise pass, a single culprit takes at most 3 model runs (README).
+        Assert.InRange(loc.Runs, 1, 3);
+        var y = Assert.Single(loc.Explained, e => e.Output == "y");
+        Assert.True(y.Explained > 0.5, $"fixing the Exp explains {y.Explained:P1} of y's error");
+        Assert.True(y.After < y.Before);
+    }
+
+    [Fact]
+    public void A_small_memory_bound_compares_in_chunks_with_the_same_verdicts()
+    {
+        var whole = Run(new MarkOptions { All = true, Localize = false }).Layerwise!;
+        // 300 bytes hold one 1x32 float tensor per runner (128 B each).
+        var chunked = Run(new MarkOptions { All = true, Localize = false, MaxMemory = 300 }).Layerwise!;
+        Assert.Equal(1, whole.Chunks);
+        Assert.True(chunked.Chunks > 1, $"{chunked.Chunks} chunk(s)");
+        Assert.Equal(2 * chunked.Chunks, chunked.Runs);
+        Assert.Equal(whole.Candidates[0].Tensors.Select(t => (t.Tensor, t.Passed)), chunked.Candidates[0].Tensors.Select(t => (t.Tensor, t.Passed)));
+    }
+
+    [Fact]
+    public void Marked_tensors_are_compared_in_topological_order_whatever_order_they_are_given_in()
+    {
+        var layers = Run(new MarkOptions { Names = ["mix_out", "relu_out"], Localize = false }).Layerwise!;
+        Assert.Equal(["relu_out", "mix_out"], layers.Candidates[0].Tensors.Select(t => t.Tensor));
+        Assert.Null(layers.Candidates[0].Localization);
+    }
+
+    [Fact]
+    public void Marking_that_stops_a_fusion_is_noted()
+    {
+        // ORT folds each BatchNormalization into its Conv at the default level; exposing the Conv's output prevents it.
+        var r = Run(new MarkOptions { Names = ["conv1_out", "conv2_out"] }, OnnxModel.FromProto(Fixtures.ConvNet()), "onnxrt:opt=disable");
+        Assert.Contains(r.Layerwise!.Notes, n => n.StartsWith("onnxrt: with 2 tensor(s) marked as outputs its final outputs differ from the unmarked run", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("exp_ot", "no node produces a tensor named 'exp_ot' (did you mean 'exp_out'?)")]
+    [InlineData("x", "'x' is a graph input or an initializer")]
+    public void Names_that_are_no_node_output_are_refused_before_anything_runs(string name, string message)
+    {
+        var e = Assert.Throws<InvalidInputException>(() => LayerwiseJob.Validate(Exp, new MarkOptions { Names = [name] }));
+        Assert.Contains(message, e.Message);
+    }
+}
