@@ -3,6 +3,7 @@ using System.Globalization;
 using PolyNet.Jobs;
 using PolyNet.Onnx;
 using PolyNet.Reduce;
+using PolyNet.Reduce.Steps;
 using PolyNet.Runners.Inputs;
 using PolyNet.Runners.Specs;
 using PolyNet.Tests;

@@ -12,29 +12,11 @@ public static class CliApp
 {
     /// <summary>Exit code for a PolyNet bug (an exception PolyNet did not expect). Reported as one line too.</summary>
     public const int InternalError = 70;
-    public const int Interrupted = 130;
-
-    /// <summary>The options every command takes, made afresh for each command tree (System.CommandLine's symbols are not shared between trees).</summary>
-    private static Option[] GlobalOptions() =>
-    [
-        new Option<string?>("--ort-library")
-        {
-            Description = $"ONNX Runtime library to use (default: ${OrtRuntime.LibraryEnvironmentVariable}, else the one ./setup.sh fetched)",
-            HelpName = "PATH",
-            Recursive = true,
-        },
-        new Option<bool>("--verbose", "-v") { Description = "More detail: every metric for passing outputs, timings per inference, ORT warnings", Recursive = true },
-        new Option<bool>("--quiet", "-q") { Description = "Only failures and the summary", Recursive = true },
-    ];
-
-    public static string? OrtLibrary(ParseResult p) => p.GetValue<string?>("--ort-library");
-    public static bool Verbose(ParseResult p) => p.GetValue<bool>("--verbose");
-    public static bool Quiet(ParseResult p) => p.GetValue<bool>("--quiet");
 
     public static RootCommand Build(TextWriter output, TextWriter error, TextReader? input = null)
     {
         var root = new RootCommand("PolyNet: prove that a fast inference engine still computes what the ONNX model means.");
-        foreach (var o in GlobalOptions()) root.Options.Add(o);
+        foreach (var o in GlobalOptions.Create()) root.Options.Add(o);
         root.Subcommands.Add(RunCommand.Create(output, error));
         root.Subcommands.Add(CompareCommand.Create(output, error));
         root.Subcommands.Add(InspectCommand.Create(output, error));
@@ -69,7 +51,7 @@ public static class CliApp
         catch (OperationCanceledException)
         {
             error.WriteLine("polynet: interrupted");
-            return Interrupted;
+            return GlobalOptions.Interrupted;
         }
         catch (IOException e)
         {

@@ -103,13 +103,17 @@ public sealed class CheckLog : IDisposable
         return nodes;
     }
 
-    private static string Line(CheckLogLine line) => JsonSerializer.Serialize(line, Steps.WorkerJson.Default.CheckLogLine);
+    private static string Line(CheckLogLine line) => JsonSerializer.Serialize(line, CheckLogJson.Default.CheckLogLine);
 
     private static CheckLogLine? ParseLine(string line)
     {
-        try { return JsonSerializer.Deserialize(line, Steps.WorkerJson.Default.CheckLogLine); }
+        try { return JsonSerializer.Deserialize(line, CheckLogJson.Default.CheckLogLine); }
         catch (JsonException) { return null; }
     }
 
     public void Dispose() => _writer.Dispose();
 }
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(CheckLogLine))]
+internal sealed partial class CheckLogJson : JsonSerializerContext;

@@ -1,19 +1,9 @@
 using System.Text.RegularExpressions;
+using PolyNet.Reduce.Steps;
 using PolyNet.Runners;
 using PolyNet.Runners.Specs;
 
 namespace PolyNet.Reduce;
-
-/// <summary>What makes a subgraph "still failing".</summary>
-public enum Condition
-{
-    /// <summary>The candidate's outputs differ from the reference's beyond tolerance (inputs fed with the reference's values).</summary>
-    Accuracy,
-    /// <summary>The candidate cannot build or run the subgraph.</summary>
-    Build,
-    /// <summary>An external command says so (exit code, output).</summary>
-    External,
-}
 
 public enum Strategy
 {

@@ -9,6 +9,8 @@ using PolyNet.Runners.Specs;
 using PolyNet.Tests;
 using Xunit;
 
+using PolyNet.Reduce.Steps;
+
 namespace PolyNet.Reduce.Tests;
 
 public class ReducerTests

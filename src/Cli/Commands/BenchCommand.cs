@@ -38,7 +38,7 @@ internal static class BenchCommand
         reports.AddTo(cmd);
         cmd.SetAction(p => Execute(new BenchSettings(p.GetValue(model)!, p.GetValue(runners) ?? [], p.GetValue(warmup), p.GetValue(iterations), p.GetValue(duration),
             p.GetValue(copies), p.GetValue(seed), p.GetValue(valRange) ?? [], p.GetValue(shapes) ?? [], p.GetValue(loadInputs), reports.Read(p),
-            CliApp.OrtLibrary(p), CliApp.Verbose(p), CliApp.Quiet(p)), output, error));
+            GlobalOptions.OrtLibrary(p), GlobalOptions.Verbose(p), GlobalOptions.Quiet(p)), output, error));
         return cmd;
     }
 

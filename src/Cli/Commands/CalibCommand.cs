@@ -29,7 +29,7 @@ internal static class CalibCommand
         inspect.Arguments.Add(cache);
         foreach (var o in new Option[] { model, data }) inspect.Options.Add(o);
         inspectReports.AddTo(inspect);
-        inspect.SetAction(p => Inspect(p.GetValue(cache)!, p.GetValue(model), p.GetValue(data) ?? [], inspectReports.Read(p), CliApp.OrtLibrary(p), CliApp.Verbose(p), CliApp.Quiet(p), output, error));
+        inspect.SetAction(p => Inspect(p.GetValue(cache)!, p.GetValue(model), p.GetValue(data) ?? [], inspectReports.Read(p), GlobalOptions.OrtLibrary(p), GlobalOptions.Verbose(p), GlobalOptions.Quiet(p), output, error));
 
         var gmodel = new Argument<string>("model") { Description = "The ONNX model" };
         var gdata = MultiValue.Create("--data", "Calibration inputs (.npz, .npy, .pb, Polygraphy .json, backend folders); several files accumulate", "PATH", MultiValue.NotAModel);
@@ -43,7 +43,7 @@ internal static class CalibCommand
         generate.Arguments.Add(gmodel);
         foreach (var o in new Option[] { gdata, method, percentile, save, version, algorithm }) generate.Options.Add(o);
         generate.SetAction(p => Generate(p.GetValue(gmodel)!, p.GetValue(gdata) ?? [], p.GetValue(method)!, p.GetValue(percentile), p.GetValue(save)!, p.GetValue(version)!,
-            p.GetValue(algorithm), CliApp.OrtLibrary(p), CliApp.Verbose(p), CliApp.Quiet(p), output, error));
+            p.GetValue(algorithm), GlobalOptions.OrtLibrary(p), GlobalOptions.Verbose(p), GlobalOptions.Quiet(p), output, error));
 
         var a = new Argument<string>("a") { Description = "The first cache" };
         var b = new Argument<string>("b") { Description = "The second cache" };
@@ -67,7 +67,7 @@ internal static class CalibCommand
         foreach (var o in new Option[] { scalib, sdata, stop, butOne }) sens.Options.Add(o);
         sensReports.AddTo(sens);
         sens.SetAction(p => SensitivityCommand(p.GetValue(smodel)!, p.GetValue(scalib)!, p.GetValue(sdata) ?? [], p.GetValue(stop), p.GetValue(butOne), sensReports.Read(p),
-            CliApp.OrtLibrary(p), CliApp.Verbose(p), CliApp.Quiet(p), output, error));
+            GlobalOptions.OrtLibrary(p), GlobalOptions.Verbose(p), GlobalOptions.Quiet(p), output, error));
 
         cmd.Subcommands.Add(inspect);
         cmd.Subcommands.Add(generate);

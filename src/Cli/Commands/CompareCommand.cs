@@ -24,7 +24,7 @@ internal static class CompareCommand
         tolerances.AddTo(cmd);
         reports.AddTo(cmd);
         cmd.SetAction(p => Execute(new CompareSettings(p.GetValue(files)!, tolerances.Read(p), tolerances.ReadOptions(p, reports.Read(p).Any(r => r.Writer.ShowsPassingOutputs)), reports.Read(p),
-            CliApp.Verbose(p), CliApp.Quiet(p)), output, error));
+            GlobalOptions.Verbose(p), GlobalOptions.Quiet(p)), output, error));
         return cmd;
     }
 

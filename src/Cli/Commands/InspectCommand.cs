@@ -33,7 +33,7 @@ internal static class InspectCommand
         m.Options.Add(layers);
         m.Options.Add(attributes);
         m.Options.Add(noOrt);
-        m.SetAction(p => Model(p.GetValue(model)!, p.GetValue(layers), p.GetValue(attributes), !p.GetValue(noOrt), CliApp.OrtLibrary(p), output, error));
+        m.SetAction(p => Model(p.GetValue(model)!, p.GetValue(layers), p.GetValue(attributes), !p.GetValue(noOrt), GlobalOptions.OrtLibrary(p), output, error));
 
         cmd.Subcommands.Add(data);
         cmd.Subcommands.Add(m);

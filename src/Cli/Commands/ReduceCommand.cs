@@ -7,6 +7,7 @@ using PolyNet.Jobs;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 using PolyNet.Reduce;
+using PolyNet.Reduce.Steps;
 using PolyNet.Runners.Inputs;
 using PolyNet.Runners;
 using PolyNet.Runners.Specs;
@@ -66,7 +67,7 @@ internal static class ReduceCommand
         cmd.SetAction(p => Execute(new ReduceSettings(
             p.GetValue(model)!, p.GetValue(runners) ?? [], p.GetValue(build), p.GetValue(check), p.GetValue(failCode) ?? [], p.GetValue(failRegex) ?? [], p.GetValue(timeout),
             p.GetValue(mode)!, p.GetValue(artifacts)!, p.GetValue(isolate), p.GetValue(seed), p.GetValue(iterations), p.GetValue(valRange) ?? [], p.GetValue(shapes) ?? [],
-            p.GetValue(loadInputs), tolerances.Read(p), tolerances.ReadOptions(p), CliApp.OrtLibrary(p), CliApp.Verbose(p), CliApp.Quiet(p)), output, error));
+            p.GetValue(loadInputs), tolerances.Read(p), tolerances.ReadOptions(p), GlobalOptions.OrtLibrary(p), GlobalOptions.Verbose(p), GlobalOptions.Quiet(p)), output, error));
         return cmd;
     }
 
@@ -152,7 +153,7 @@ internal static class ReduceCommand
     public static Command Worker(TextReader input, TextWriter output, TextWriter error)
     {
         var cmd = new Command("reduce-worker", "Run one step of an isolated reduction: a JSON request on standard input, a JSON answer on standard output (used by reduce --isolate).") { Hidden = true };
-        cmd.SetAction(p => PolyNet.Reduce.Steps.ReduceWorker.Serve(input, output, new WriterLog(error, error, CliApp.Verbose(p), quiet: true)));
+        cmd.SetAction(p => PolyNet.Reduce.Steps.ReduceWorker.Serve(input, output, new WriterLog(error, error, GlobalOptions.Verbose(p), quiet: true)));
         return cmd;
     }
 

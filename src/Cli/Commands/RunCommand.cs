@@ -69,10 +69,10 @@ internal static class RunCommand
         tolerances.AddTo(cmd);
         reports.AddTo(cmd);
         cmd.SetAction(p => Execute(new RunSettings(
-            p.GetValue(model)!, p.GetValue(runners) ?? [], CliApp.OrtLibrary(p), p.GetValue(seed), p.GetValue(iterations),
+            p.GetValue(model)!, p.GetValue(runners) ?? [], GlobalOptions.OrtLibrary(p), p.GetValue(seed), p.GetValue(iterations),
             p.GetValue(valRange) ?? [], p.GetValue(shapes) ?? [], p.GetValue(loadInputs), p.GetValue(saveInputs),
             p.GetValue(loadOutputs), p.GetValue(saveOutputs), tolerances.Read(p), tolerances.ReadOptions(p, reports.Read(p).Any(r => r.Writer.ShowsPassingOutputs)), reports.Read(p),
-            CliApp.Verbose(p), CliApp.Quiet(p))
+            GlobalOptions.Verbose(p), GlobalOptions.Quiet(p))
         {
             MarkAll = p.GetValue(markAll), Marks = p.GetValue(mark) ?? [], MarkFile = p.GetValue(markFile), MaxMemory = p.GetValue(maxMemory), Localize = !p.GetValue(noLocalize),
         }, output, error));

@@ -36,7 +36,7 @@ internal static class SuiteCommand
         foreach (var o in new Option[] { cases, tags, update, jobs }) run.Options.Add(o);
         reports.AddTo(run);
         run.SetAction(p => Run(new SuiteSettings(p.GetValue(suite)!, p.GetValue(cases) ?? [], p.GetValue(tags) ?? [], p.GetValue(update), p.GetValue(jobs),
-            reports.Read(p), CliApp.OrtLibrary(p), CliApp.Verbose(p), CliApp.Quiet(p)), output, error));
+            reports.Read(p), GlobalOptions.OrtLibrary(p), GlobalOptions.Verbose(p), GlobalOptions.Quiet(p)), output, error));
 
         var listSuite = new Argument<string>("suite") { Description = "The suite file" };
         var list = new Command("list", "List the suite's cases: name, tags, model, runners, golden file and whether it exists.");
@@ -97,7 +97,7 @@ internal static class SuiteCommand
         if (result.Interrupted)
         {
             error.WriteLine($"polynet: interrupted after {result.Cases.Count} of {result.Selected} case(s)");
-            return CliApp.Interrupted;
+            return GlobalOptions.Interrupted;
         }
         return result.ExitCode;
     }

@@ -20,7 +20,7 @@ internal static class SurgeonCommand
         var extract = new Command("extract", "Keep only what computes the given outputs from the given inputs; value infos and shapes are completed by ONNX Runtime's inference.");
         extract.Arguments.Add(model);
         foreach (var o in new Option[] { inputs, outputs, save }) extract.Options.Add(o);
-        extract.SetAction(p => Extract(p.GetValue(model)!, p.GetValue(inputs) ?? [], p.GetValue(outputs) ?? [], p.GetValue(save)!, CliApp.OrtLibrary(p), output, error));
+        extract.SetAction(p => Extract(p.GetValue(model)!, p.GetValue(inputs) ?? [], p.GetValue(outputs) ?? [], p.GetValue(save)!, GlobalOptions.OrtLibrary(p), output, error));
 
         var model2 = new Argument<string>("model") { Description = "The ONNX model" };
         var save2 = new Option<string>("--output", "-o") { Description = "Where to write the new model", HelpName = "FILE.onnx", Required = true };
@@ -33,7 +33,7 @@ internal static class SurgeonCommand
         sanitize.Arguments.Add(model2);
         foreach (var o in new Option[] { save2, cleanup, toposort, fold, foldLimit, shapes }) sanitize.Options.Add(o);
         sanitize.SetAction(p => Sanitize(p.GetValue(model2)!, p.GetValue(save2)!, p.GetValue(cleanup), p.GetValue(toposort), p.GetValue(fold), p.GetValue(foldLimit),
-            p.GetValue(shapes) ?? [], CliApp.OrtLibrary(p), output, error));
+            p.GetValue(shapes) ?? [], GlobalOptions.OrtLibrary(p), output, error));
 
         cmd.Subcommands.Add(extract);
         cmd.Subcommands.Add(sanitize);

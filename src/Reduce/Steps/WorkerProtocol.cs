@@ -60,6 +60,5 @@ public sealed record StepError(int ExitCode, string Message) : StepAnswer;
 [JsonSerializable(typeof(StepRequest))]
 [JsonSerializable(typeof(StepAnswer))]
 [JsonSerializable(typeof(ToleranceSet))]
-[JsonSerializable(typeof(CheckLogLine))]
-/// <summary>The reducer's own JSON (worker requests and answers, checks.jsonl), by source generation.</summary>
+/// <summary>The worker protocol's JSON (and tolerance sets), by source generation.</summary>
 internal sealed partial class WorkerJson : JsonSerializerContext;

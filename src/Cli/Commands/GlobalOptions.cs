@@ -1,0 +1,28 @@
+using System.CommandLine;
+using PolyNet.Runners.Native;
+
+namespace PolyNet.Cli.Commands;
+
+/// <summary>The options every command takes (--ort-library, --verbose, --quiet), read by name, and the exit code of an interruption.</summary>
+internal static class GlobalOptions
+{
+    /// <summary>Ctrl-C or SIGTERM: `suite` and `reduce` keep what finished.</summary>
+    public const int Interrupted = 130;
+
+    /// <summary>The options every command takes, made afresh for each command tree (System.CommandLine's symbols are not shared between trees).</summary>
+    public static Option[] Create() =>
+    [
+        new Option<string?>("--ort-library")
+        {
+            Description = $"ONNX Runtime library to use (default: ${OrtRuntime.LibraryEnvironmentVariable}, else the one ./setup.sh fetched)",
+            HelpName = "PATH",
+            Recursive = true,
+        },
+        new Option<bool>("--verbose", "-v") { Description = "More detail: every metric for passing outputs, timings per inference, ORT warnings", Recursive = true },
+        new Option<bool>("--quiet", "-q") { Description = "Only failures and the summary", Recursive = true },
+    ];
+
+    public static string? OrtLibrary(ParseResult p) => p.GetValue<string?>("--ort-library");
+    public static bool Verbose(ParseResult p) => p.GetValue<bool>("--verbose");
+    public static bool Quiet(ParseResult p) => p.GetValue<bool>("--quiet");
+}
