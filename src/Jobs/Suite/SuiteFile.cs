@@ -1,56 +1,106 @@
 using System.Globalization;
 using CompareOptions = PolyNet.Compare.CompareOptions;
-using System.Reflection;
 using System.Text.RegularExpressions;
 using PolyNet.Runners.Inputs;
 using PolyNet.Runners;
 using PolyNet.Runners.Specs;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
-using YamlDotNet.Serialization;
-using YamlDotNet.Serialization.NamingConventions;
 
 namespace PolyNet.Jobs.Suite;
 
-// The YAML shape of a suite file (README, "Regression suites"). Keys are snake_case; unknown keys are errors.
-// Values that take one or several options (atol, runners, ...) are `object` so that a scalar, a list and, for
-// per-output values, a mapping {OUTPUT: VALUE} are all accepted; Strings() normalizes them.
+// The YAML shape of a suite file (README, "Regression suites"), read from YamlDotNet's node tree (no reflection, so
+// trimmed builds read suites too). Keys are snake_case; unknown keys are errors naming the closest known key. Values
+// that take one or several options (atol, runners, ...) are `object`: a string, a List<object> or a
+// Dictionary<object, object>, so that a scalar, a list and, for per-output values, a mapping {OUTPUT: VALUE} are all
+// accepted; Strings() normalizes them.
 
-internal sealed class SuiteDto
-{
-    public string? Name { get; set; }
-    public CaseDto? Defaults { get; set; }
-    public List<CaseDto>? Cases { get; set; }
-}
+internal sealed record SuiteDto(string? Name, CaseDto? Defaults, List<CaseDto>? Cases, List<int> CaseLines);
 
-internal sealed class CaseDto
-{
-    public string? Name { get; set; }
-    public string? Model { get; set; }
-    public object? Tags { get; set; }
-    public object? Runners { get; set; }
-    public InputsDto? Inputs { get; set; }
-    public TolerancesDto? Tolerances { get; set; }
-    public string? Golden { get; set; }
-}
+internal sealed record CaseDto(string? Name = null, string? Model = null, object? Tags = null, object? Runners = null, InputsDto? Inputs = null, TolerancesDto? Tolerances = null, string? Golden = null);
 
-internal sealed class InputsDto
-{
-    public string? Seed { get; set; }
-    public string? Samples { get; set; }
-    public object? ValRange { get; set; }
-    public object? InputShapes { get; set; }
-    public object? Files { get; set; }
-}
+internal sealed record InputsDto(string? Seed = null, string? Samples = null, object? ValRange = null, object? InputShapes = null, object? Files = null);
 
-internal sealed class TolerancesDto
+internal sealed record TolerancesDto(object? Atol = null, object? Rtol = null, object? CheckErrorStat = null, string? ErrorQuantile = null, object? MaxMismatchPercent = null, string? TopK = null);
+
+/// <summary>Builds the DTOs from nodes; a problem is a <see cref="YamlException"/> at the node's position.</summary>
+internal static class SuiteYaml
 {
-    public object? Atol { get; set; }
-    public object? Rtol { get; set; }
-    public object? CheckErrorStat { get; set; }
-    public string? ErrorQuantile { get; set; }
-    public object? MaxMismatchPercent { get; set; }
-    public string? TopK { get; set; }
+    public static SuiteDto Read(YamlNode root)
+    {
+        var m = Keys(root, "the suite", "name", "defaults", "cases");
+        var cases = m.GetValueOrDefault("cases");
+        if (cases is not null and not YamlSequenceNode) throw Wrong(cases, "cases: expected a list of cases");
+        var list = (cases as YamlSequenceNode)?.Children ?? [];
+        var defaults = m.GetValueOrDefault("defaults") is { } d ? Named(d, "defaults") : null;
+        return new SuiteDto(Scalar(m, "name"), defaults, list.Select((c, i) => Named(c, $"case {CaseName(c) ?? (i + 1).ToString(CultureInfo.InvariantCulture)}")).ToList(), list.Select(c => (int)c.Start.Line).ToList());
+    }
+
+    /// <summary>A case, its problems prefixed with which case it is (at the position of the problem itself).</summary>
+    private static CaseDto Named(YamlNode node, string what)
+    {
+        try { return Case(node); }
+        catch (YamlException e) { throw new YamlException(e.Start, e.End, $"{what}: {e.Message}"); }
+    }
+
+    private static string? CaseName(YamlNode node) => node is YamlMappingNode map && map.Children.TryGetValue(new YamlScalarNode("name"), out var n) && n is YamlScalarNode { Value: { } v } ? $"'{v}'" : null;
+
+    private static CaseDto Case(YamlNode node)
+    {
+        var m = Keys(node, "a case", "name", "model", "tags", "runners", "inputs", "tolerances", "golden");
+        return new CaseDto(Scalar(m, "name"), Scalar(m, "model"), Value(m, "tags"), Value(m, "runners"),
+            m.GetValueOrDefault("inputs") is { } i ? Inputs(i) : null, m.GetValueOrDefault("tolerances") is { } t ? Tolerances(t) : null, Scalar(m, "golden"));
+    }
+
+    private static InputsDto Inputs(YamlNode node)
+    {
+        var m = Keys(node, "inputs", "seed", "samples", "val_range", "input_shapes", "files");
+        return new InputsDto(Scalar(m, "seed"), Scalar(m, "samples"), Value(m, "val_range"), Value(m, "input_shapes"), Value(m, "files"));
+    }
+
+    private static TolerancesDto Tolerances(YamlNode node)
+    {
+        var m = Keys(node, "tolerances", "atol", "rtol", "check_error_stat", "error_quantile", "max_mismatch_percent", "top_k");
+        return new TolerancesDto(Value(m, "atol"), Value(m, "rtol"), Value(m, "check_error_stat"), Scalar(m, "error_quantile"), Value(m, "max_mismatch_percent"), Scalar(m, "top_k"));
+    }
+
+    /// <summary>The mapping's entries by key; a key not in <paramref name="known"/> is an error naming the closest.</summary>
+    private static Dictionary<string, YamlNode> Keys(YamlNode node, string what, params string[] known)
+    {
+        if (node is YamlScalarNode { Value: null or "" or "~" or "null" }) return [];
+        if (node is not YamlMappingNode map) throw Wrong(node, $"{what}: expected a mapping of keys ({string.Join(", ", known)})");
+        var result = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
+        foreach (var (k, v) in map.Children)
+        {
+            var key = (k as YamlScalarNode)?.Value ?? throw Wrong(k, $"{what}: a key must be a plain word");
+            if (!known.Contains(key))
+                throw Wrong(k, $"unknown key '{key}'{(Names.Closest(key, known) is { } c ? $"; did you mean '{c}'?" : "")} (known here: {string.Join(", ", known)})");
+            if (!result.TryAdd(key, v)) throw Wrong(k, $"key '{key}' is given twice");
+        }
+        return result;
+    }
+
+    private static string? Scalar(Dictionary<string, YamlNode> m, string key) => m.GetValueOrDefault(key) switch
+    {
+        null => null,
+        YamlScalarNode s => Null(s) ? null : s.Value,
+        var other => throw Wrong(other, $"{key}: expected one value, found a {(other is YamlSequenceNode ? "list" : "mapping")}"),
+    };
+
+    private static object? Value(Dictionary<string, YamlNode> m, string key) => m.GetValueOrDefault(key) is { } n ? Plain(n, key) : null;
+
+    private static object? Plain(YamlNode n, string key) => n switch
+    {
+        YamlScalarNode s => Null(s) ? null : s.Value,
+        YamlSequenceNode q => q.Children.Select(c => c is YamlScalarNode ? Plain(c, key) : throw Wrong(c, $"{key}: expected a value or a list of values, found a nested structure")).ToList(),
+        YamlMappingNode map => map.Children.ToDictionary(kv => (object)((kv.Key as YamlScalarNode)?.Value ?? ""),
+            kv => kv.Value is YamlScalarNode v ? (object)(v.Value ?? "") : throw Wrong(kv.Value, $"{key}: expected OUTPUT: VALUE pairs")),
+        _ => throw Wrong(n, $"{key}: unexpected value"),
+    };
+
+    private static bool Null(YamlScalarNode s) => s.Style == YamlDotNet.Core.ScalarStyle.Plain && s.Value is null or "" or "~" or "null";
+
+    private static YamlException Wrong(YamlNode node, string message) => new(node.Start, node.End, message);
 }
 
 /// <summary>One case, resolved: paths absolute, options parsed and checked.</summary>
@@ -98,21 +148,18 @@ public sealed class SuiteFile
         catch (IOException e) { throw InvalidInputException.ForFile(path, e.Message); }
         catch (UnauthorizedAccessException) { throw InvalidInputException.ForFile(path, "permission denied"); }
 
-        SuiteDto? dto;
-        var caseLines = new List<int>();
+        SuiteDto? dto = null;
         try
         {
             var stream = new YamlStream();
             stream.Load(new StringReader(text));
-            if (stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode root
-                && root.Children.TryGetValue(new YamlScalarNode("cases"), out var casesNode) && casesNode is YamlSequenceNode seq)
-                caseLines.AddRange(seq.Children.Select(c => (int)c.Start.Line));
-            dto = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build().Deserialize<SuiteDto>(text);
+            if (stream.Documents.Count > 0) dto = SuiteYaml.Read(stream.Documents[0].RootNode);
         }
         catch (YamlException e)
         {
             throw InvalidInputException.ForFile($"{path}:{e.Start.Line}", Describe(e));
         }
+        var caseLines = dto?.CaseLines ?? [];
         if (dto?.Cases is not { Count: > 0 })
             throw InvalidInputException.ForFile(path, "has no cases (write a 'cases:' list; see README, \"Regression suites\")");
 
@@ -121,7 +168,7 @@ public sealed class SuiteFile
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < dto.Cases.Count; i++)
         {
-            var c = dto.Cases[i] ?? new CaseDto();
+            var c = dto.Cases[i];
             int line = i < caseLines.Count ? caseLines[i] : 0;
             var where = $"{path}:{line}";
             InvalidInputException Bad(string problem) => InvalidInputException.ForFile(where, $"case {(c.Name is null ? (i + 1).ToString(CultureInfo.InvariantCulture) : $"'{c.Name}'")}: {problem}");
@@ -210,23 +257,10 @@ public sealed class SuiteFile
         return v;
     }
 
-    /// <summary>One line for a YAML error: an unknown key with the closest known one, or the parser's message.</summary>
+    /// <summary>One line for a YAML error: PolyNet's own message, or the parser's without its position (the file and line say it).</summary>
     private static string Describe(YamlException e)
     {
         var message = (e.InnerException?.Message ?? e.Message).ReplaceLineEndings(" ").Trim();
-        var unknown = Regex.Match(message, "Property '([^']*)' not found on type '([^']*)'");
-        if (unknown.Success)
-        {
-            var type = typeof(SuiteDto).Assembly.GetType(unknown.Groups[2].Value);
-            var known = type?.GetProperties(BindingFlags.Public | BindingFlags.Instance).Select(p => UnderscoredNamingConvention.Instance.Apply(p.Name)).ToList() ?? [];
-            var key = unknown.Groups[1].Value;
-            var hint = PolyNet.Onnx.Names.Closest(key, known) is { } closest ? $"; did you mean '{closest}'?" : "";
-            return $"unknown key '{key}'{hint} (known here: {string.Join(", ", known)})";
-        }
-        if (Regex.IsMatch(message, "^\\(Line: \\d+"))
-            message = Regex.Replace(message, "^\\(Line: [^)]*\\): ", "");
-        return message.StartsWith("Exception during deserialization", StringComparison.Ordinal)
-            ? "a value has the wrong form (a list where one value belongs, or a mapping where a list belongs)"
-            : message;
+        return Regex.Replace(message, "^\\(Line: [^)]*\\): ", "");
     }
 }

@@ -62,7 +62,8 @@ public class SuiteFileTests
     {
         using var dir = new TempDir();
         var e = Assert.Throws<InvalidInputException>(() => Load(dir, $"cases:\n  - name: a\n    model: MODELS/mlp.onnx\n    {line}\n"));
-        Assert.Contains("s.suite.yaml:2: case 'a': ", e.Message);
+        // The case's line, or the line of the value itself when the YAML's shape is wrong.
+        Assert.Matches(@"s\.suite\.yaml:[24]: case 'a': ", e.Message);
         Assert.Contains(message, e.Message);
     }
 
