@@ -55,7 +55,7 @@ for path in sorted(glob.glob(os.path.join(out, "*.layers.json"))):
                 ops[n["op_type"]] = ops.get(n["op_type"], 0) + 1
             print(f"  localization ({loc['runs']} runs): {len(intro)} of {len(loc['nodes'])} diverging nodes introduce error: "
                   + ", ".join(f"{k} ×{v}" for k, v in sorted(ops.items(), key=lambda kv: -kv[1]))
-                  + ("; first: " + ", ".join(f"`{n['node']}` ({n['op_type']})" for n in intro[:3]) if intro else ""))
+                  + ("; first: " + ", ".join(f"`{n['node_name']}` ({n['op_type']})" for n in intro[:3]) if intro else ""))
             for e in loc.get("explained", []):
                 print(f"  fixing them removes {100 * e['explained']:.0f}% of `{e['output']}`'s error (rel L2 {num(e['rel_l2_before'])} → {num(e['rel_l2_after'])})"
                       if isinstance(e.get("explained"), (int, float)) else f"  `{e['output']}`: n/a")
@@ -74,15 +74,15 @@ for m in models:
         p = [x["runners"][0] for x in p if x]
         if not c or not p:
             continue
-        cm, pm = st.median(c), st.median([x["median_ms"] for x in p])
+        cm, pm = st.median(c), st.median([x["latency_ms"]["median"] for x in p])
         spread = 100 * (max(c) - min(c)) / cm
         label = "device-resident (I/O binding)" if mode == "bound" else "with copies"
-        pmin = min(x["min_ms"] for x in p)
-        own = [x["own_work_median_ms"] for x in p if "own_work_median_ms" in x]
+        pmin = min(x["latency_ms"]["min"] for x in p)
+        own = [x["own_work_ms"]["median"] for x in p if "own_work_ms" in x]
         if own:
             label += f" (PolyNet's own work {1000 * st.median(own):.0f} us)"
-        print(f"| {m} | {label} | {cm:.3f} | {pm:.3f} | {100 * (pm / cm - 1):+.2f}% | {cmin:.3f} | {pmin:.3f} | {100 * (pmin / cmin - 1):+.2f}% | {spread:.1f}% | {st.median([x['p99_ms'] for x in p]):.3f} | {st.median([x['throughput_per_s'] for x in p]):.0f}/s |")
+        print(f"| {m} | {label} | {cm:.3f} | {pm:.3f} | {100 * (pm / cm - 1):+.2f}% | {cmin:.3f} | {pmin:.3f} | {100 * (pmin / cmin - 1):+.2f}% | {spread:.1f}% | {st.median([x['latency_ms']['p99'] for x in p]):.3f} | {st.median([x['throughput_per_s'] for x in p]):.0f}/s |")
     cpu = load(f"{m}.bench.cpu")
     if cpu:
         r = cpu["runners"][0]
-        print(f"| {m} | CPU (onnxrt, for scale) | | {r['median_ms']:.3f} | | | {r['min_ms']:.3f} | | | {r['p99_ms']:.3f} | {r['throughput_per_s']:.0f}/s |")
+        print(f"| {m} | CPU (onnxrt, for scale) | | {r['latency_ms']['median']:.3f} | | | {r['latency_ms']['min']:.3f} | | | {r['latency_ms']['p99']:.3f} | {r['throughput_per_s']:.0f}/s |")
