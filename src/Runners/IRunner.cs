@@ -37,6 +37,9 @@ public interface IRunner : IDisposable
 
     /// <summary>The arithmetic the runner computes in (it sets the comparator's default tolerances).</summary>
     ComputePrecision Precision { get; }
+
+    /// <summary>Exposed intermediate tensors the last <see cref="Infer"/> could not return, by name, with the reason.</summary>
+    IReadOnlyDictionary<string, string> Unreadable => new Dictionary<string, string>();
 }
 
 /// <summary>

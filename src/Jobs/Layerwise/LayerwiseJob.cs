@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using PolyNet.Onnx;
+using PolyNet.Onnx.Transforms;
 using PolyNet.Runners;
 using PolyNet.Runners.Inspect;
 using PolyNet.Runners.Ort;
@@ -84,102 +85,169 @@ public static class LayerwiseJob
         var model = o.Model;
         var view = new GraphView(model.Graph);
         var order = view.TopologicalOrder();
-        var position = new Dictionary<string, (int Position, int Node)>(StringComparer.Ordinal);
-        for (int p = 0; p < order.Count; p++)
-            foreach (var t in view.Nodes[order[p]].Output)
-                if (t.Length > 0) position.TryAdd(t, (p, order[p]));
+        var position = Positions(view, order);
         var outputs = model.Graph.Output.Select(x => x.Name).ToHashSet(StringComparer.Ordinal);
-        var tensors = Select(model, view, order, marks, position, outputs);
+        var notes = new List<string>();
+        var tensors = Select(model, view, order, marks, position, outputs, notes);
         if (tensors.Count == 0) throw new InvalidInputException($"{model.DisplayName}: no intermediate tensor to compare (the graph's node outputs are all graph outputs or constants)");
 
-        var types = OrtTypes.Infer(model);
-        var sizes = Sizes(tensors, types, model, feeds);
+        var sizes = Sizes(tensors, model, feeds);
         long perRunner = Math.Max(1, marks.MaxMemory / Math.Max(1, o.Runners.Count));
-        var chunks = Chunk(tensors, sizes, perRunner);
-        log.Info($"layerwise: {tensors.Count} tensor(s) on sample {sample}, {chunks.Count} chunk(s) under {Format.Bytes(marks.MaxMemory)} ({Format.Bytes(sizes.Values.Sum())} of values per runner)");
+        log.Info($"layerwise: {tensors.Count} tensor(s) on sample {sample}, {Format.Bytes(sizes.Values.Sum())} of values per runner, compared in chunks of at most {Format.Bytes(marks.MaxMemory)} for all runners together");
 
         var results = o.Runners.Skip(1).Select(_ => new List<TensorResult>()).ToList();
-        var candidates = new string[o.Runners.Count];
-        var notes = new List<string>();
-        var missing = new HashSet<string>(StringComparer.Ordinal);
-        ValueMap? keptReference = chunks.Count == 1 ? new ValueMap() : null;
-        int runs = 0;
+        var candidates = o.Runners.Select(r => r.Name).ToArray();
+        var missing = new List<string>();
         var precisions = new ComputePrecision[o.Runners.Count];
-        for (int c = 0; c < chunks.Count; c++)
+        var keptReference = new ValueMap();
+        bool keep = true;
+        int runs = 0, chunks = 0, next = 0;
+        while (next < tensors.Count)
         {
-            var values = new ValueMap[o.Runners.Count];
+            // The next chunk from the sizes as now known; values that come back larger than estimated correct the
+            // estimates of every tensor still to come, so the bound holds even where inference guessed low.
+            int start = next;
+            long used = 0;
+            while (next < tensors.Count && (next == start || used + sizes[tensors[next]] <= perRunner)) used += sizes[tensors[next++]];
+            var chunk = tensors.GetRange(start, next - start);
+            chunks++;
+            var values = new ValueMap?[o.Runners.Count];
             for (int k = 0; k < o.Runners.Count; k++)
             {
-                using var runner = o.CreateRunner(o.Runners[k], new RunnerContext { Model = model, ExtraOutputs = chunks[c], Log = log.ForRunner(o.Runners[k]) });
-                runner.Activate();
-                values[k] = runner.Infer(feeds);
-                runs++;
-                candidates[k] = runner.Name;
-                precisions[k] = runner.Precision;
-                if (c == 0 && finalOutputs.TryGetValue(runner.Name, out var unmarked))
-                    if (MarkingEffect(runner.Name, unmarked, values[k], tensors.Count) is { } note) notes.Add(note);
+                try
+                {
+                    using var runner = o.CreateRunner(o.Runners[k], new RunnerContext { Model = model, ExtraOutputs = chunk, Log = log.ForRunner(o.Runners[k]) });
+                    runner.Activate();
+                    values[k] = runner.Infer(feeds);
+                    runs++;
+                    candidates[k] = runner.Name;
+                    precisions[k] = runner.Precision;
+                    foreach (var (t, why) in runner.Unreadable) missing.Add($"{runner.Name}: {t} ({why})");
+                    if (chunks == 1 && finalOutputs.TryGetValue(runner.Name, out var unmarked))
+                        if (MarkingEffect(runner.Name, unmarked, values[k]!, tensors.Count) is { } note) notes.Add(note);
+                }
+                catch (RunnerException e)
+                {
+                    notes.Add($"{o.Runners[k].Name} failed with {chunk.Count} tensor(s) exposed ({chunk[0]}{(chunk.Count > 1 ? $" ... {chunk[^1]}" : "")}), which are not compared: {e.Message}");
+                    log.Warning(notes[^1]);
+                }
             }
-            log.Verbose($"layerwise: chunk {c + 1}/{chunks.Count} ({chunks[c].Count} tensor(s)) done");
-            foreach (var t in chunks[c])
+            double scale = 1;
+            foreach (var t in chunk)
             {
-                if (!values[0].TryGetValue(t, out var rv)) { missing.Add($"{candidates[0]}: {t}"); continue; }
-                if (keptReference is not null) keptReference.Add(t, rv);
+                long actual = values.Max(v => v is not null && v.TryGetValue(t, out var x) ? Bytes(x) : 0);
+                if (actual > sizes[t]) scale = Math.Max(scale, (double)actual / sizes[t]);
+                if (actual > 0) sizes[t] = actual;
+            }
+            if (scale > 1)
+            {
+                foreach (var t in tensors.Skip(next)) sizes[t] = (long)Math.Min(long.MaxValue / 2, sizes[t] * scale);
+                log.Verbose($"layerwise: values came back up to {scale:0.#}x their estimated size; the remaining tensors are chunked for that");
+            }
+            log.Verbose($"layerwise: chunk {chunks} ({chunk.Count} tensor(s)) done");
+            foreach (var t in chunk)
+            {
+                if (values[0] is not { } rvals) break;
+                if (!rvals.TryGetValue(t, out var rv)) { missing.Add($"{candidates[0]}: {t}"); continue; }
                 var (p, node) = position[t];
                 for (int k = 1; k < o.Runners.Count; k++)
                 {
-                    if (!values[k].TryGetValue(t, out var cv)) { missing.Add($"{candidates[k]}: {t}"); continue; }
+                    if (values[k] is not { } cvals) continue;
+                    if (!cvals.TryGetValue(t, out var cv)) { missing.Add($"{candidates[k]}: {t}"); continue; }
                     var pair = PairComparer.Compare(sample, candidates[0], new ValueMap { { t, rv } }, candidates[k], new ValueMap { { t, cv } },
                         o.Tolerances, o.Compare.ForIntermediates(), onlyShared: true, precisions[0], precisions[k]);
                     foreach (var oc in pair.Outputs)
                         results[k - 1].Add(new TensorResult(p, t, node, view.Nodes[node].Name, view.Nodes[node].OpType, oc));
                 }
             }
+            // The reference's values are kept for localization while they fit the bound (one chunk); else dropped.
+            if (keep && next >= tensors.Count && chunks == 1 && values[0] is { } all)
+            {
+                foreach (var t in chunk)
+                    if (all.TryGetValue(t, out var v)) keptReference.Add(t, v);
+            }
+            else keep = false;
+            values = null;
+            if (used > 64L << 20) Reclaim();
         }
         if (missing.Count > 0)
             notes.Add($"{missing.Count} tensor(s) not returned and not compared: {string.Join(", ", missing.Take(8))}{(missing.Count > 8 ? ", ..." : "")}");
-        referenceValues = keptReference;
+        referenceValues = keep && chunks == 1 ? keptReference : null;
         return new LayerwiseResult
         {
             Sample = sample,
             Reference = candidates[0],
             Marked = tensors.Count,
-            Chunks = chunks.Count,
+            Chunks = chunks,
             Runs = runs,
             Candidates = results.Select((r, i) => new CandidateLayers { Candidate = candidates[i + 1], ReferencePrecision = precisions[0], Tensors = r }).ToList(),
             Notes = notes,
         };
     }
 
-    /// <summary>Checks the marked names before anything runs (the same check <see cref="Execute"/> makes).</summary>
-    public static void Validate(OnnxModel model, MarkOptions marks)
+    /// <summary>Gives the memory of dropped values back to the system, so that the next chunk does not add to it.</summary>
+    private static void Reclaim()
     {
-        var view = new GraphView(model.Graph);
-        var order = view.TopologicalOrder();
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
+
+    private static long Bytes(OnnxValue v) => v switch
+    {
+        TensorData t => t.ElementType == ElementType.String ? t.ElementCount * 16 : t.ElementType.StorageBytes(t.ElementCount),
+        SequenceData q => q.Items.Sum(i => Bytes(i)),
+        OptionalData { Value: { } inner } => Bytes(inner),
+        _ => 0,
+    };
+
+    /// <summary>Each node output's topological position and producing node.</summary>
+    private static Dictionary<string, (int Position, int Node)> Positions(GraphView view, IReadOnlyList<int> order)
+    {
         var position = new Dictionary<string, (int Position, int Node)>(StringComparer.Ordinal);
         for (int p = 0; p < order.Count; p++)
             foreach (var t in view.Nodes[order[p]].Output)
                 if (t.Length > 0) position.TryAdd(t, (p, order[p]));
-        _ = Select(model, view, order, marks, position, model.Graph.Output.Select(x => x.Name).ToHashSet(StringComparer.Ordinal));
+        return position;
+    }
+
+    /// <summary>
+    /// Checks the marked names before anything runs: every name must be a tensor some node computes, in the main graph
+    /// or inside a body (body tensors are reached by inlining the If branch a sample takes).
+    /// </summary>
+    public static void Validate(OnnxModel model, MarkOptions marks)
+    {
+        var view = new GraphView(model.Graph);
+        var computed = ModelWalker.GraphAndSubgraphs(model.Graph).SelectMany(g => g.Node).SelectMany(n => n.Output).Where(t => t.Length > 0).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in marks.Names)
+            if (!computed.Contains(name))
+                throw new InvalidInputException(view.GraphInputNames.Contains(name) || view.Initializers.ContainsKey(name)
+                    ? $"{model.DisplayName}: '{name}' is a graph input or an initializer, not a tensor a node computes; nothing to compare"
+                    : $"{model.DisplayName}: no node produces a tensor named '{name}'{Names.Suggest(name, computed)}");
     }
 
     /// <summary>The marked tensors in topological order; names that are not node outputs are errors naming the closest.</summary>
     private static List<string> Select(OnnxModel model, GraphView view, IReadOnlyList<int> order, MarkOptions marks,
-        Dictionary<string, (int Position, int Node)> position, HashSet<string> outputs)
+        Dictionary<string, (int Position, int Node)> position, HashSet<string> outputs, List<string> notes)
     {
         if (marks.All)
             return order.Where(n => view.Nodes[n].OpType != "Constant")
                 .SelectMany(n => view.Nodes[n].Output).Where(t => t.Length > 0 && !outputs.Contains(t)).Distinct(StringComparer.Ordinal).ToList();
-        foreach (var name in marks.Names)
-            if (!position.ContainsKey(name))
-                throw new InvalidInputException(view.GraphInputNames.Contains(name) || view.Initializers.ContainsKey(name)
-                    ? $"{model.DisplayName}: '{name}' is a graph input or an initializer, not a tensor a node computes; nothing to compare"
-                    : $"{model.DisplayName}: no node produces a tensor named '{name}'{Names.Suggest(name, position.Keys)}");
-        return marks.Names.Where(t => !outputs.Contains(t)).Distinct(StringComparer.Ordinal).OrderBy(t => position[t].Position).ToList();
+        Validate(model, marks);
+        var unreachable = marks.Names.Where(t => !position.ContainsKey(t)).Distinct(StringComparer.Ordinal).ToList();
+        if (unreachable.Count > 0)
+            notes.Add($"{unreachable.Count} marked tensor(s) are computed inside a Loop or Scan body, or a branch this sample does not take, and are not compared: {string.Join(", ", unreachable.Take(8))}");
+        return marks.Names.Where(t => position.ContainsKey(t) && !outputs.Contains(t)).Distinct(StringComparer.Ordinal).OrderBy(t => position[t].Position).ToList();
     }
 
     /// <summary>Estimated bytes per tensor; unknown dimensions count as the largest fully known tensor.</summary>
-    private static Dictionary<string, long> Sizes(List<string> tensors, IReadOnlyDictionary<string, ValueSpec> types, OnnxModel model, ValueMap feeds)
+    private static Dictionary<string, long> Sizes(List<string> tensors, OnnxModel model, ValueMap feeds)
     {
+        // Shapes as ONNX Runtime infers them for these very inputs: the model with its inputs' shapes set to the feeds'.
+        var shapes = feeds.Where(kv => kv.Value is TensorData && model.Graph.Input.Any(i => i.Name == kv.Key && i.Type?.TensorType is not null))
+            .ToDictionary(kv => kv.Key, kv => ((TensorData)kv.Value).Shape, StringComparer.Ordinal);
+        IReadOnlyDictionary<string, ValueSpec> types;
+        try { types = OrtTypes.Infer(Cleanup.OverrideInputShapes(model, shapes)); }
+        catch (Exception e) when (e is RunnerException or InvalidInputException) { types = OrtTypes.Infer(model); }
         var dims = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var input in model.Inputs)
             if (input.Shape is { } s && feeds.TryGetValue(input.Name, out var v) && v is TensorData t && t.Shape.Rank == s.Dims.Count)
@@ -199,34 +267,16 @@ public static class LayerwiseJob
                     if (v is null) { n = -1; break; }
                     n *= v.Value;
                 }
-                if (n >= 0) bytes = n * spec.ElementType.ByteSize();
+                if (n >= 0) bytes = Math.Max(1, spec.ElementType.StorageBytes(n));
             }
             if (bytes is { } b) sizes[name] = b;
             else unknown.Add(name);
         }
-        long fallback = sizes.Count > 0 ? sizes.Values.Max() : 1 << 20;
+        // Unknown sizes count as the largest known one (or the largest input, or 1 MiB): values that come back larger
+        // correct the estimate for the chunks after them.
+        long fallback = sizes.Count > 0 ? sizes.Values.Max() : Math.Max(1 << 20, feeds.Values.Select(Bytes).DefaultIfEmpty(0).Max());
         foreach (var name in unknown) sizes[name] = fallback;
         return sizes;
-    }
-
-    private static List<List<string>> Chunk(List<string> tensors, Dictionary<string, long> sizes, long budget)
-    {
-        var chunks = new List<List<string>>();
-        var current = new List<string>();
-        long used = 0;
-        foreach (var t in tensors)
-        {
-            if (current.Count > 0 && used + sizes[t] > budget)
-            {
-                chunks.Add(current);
-                current = [];
-                used = 0;
-            }
-            current.Add(t);
-            used += sizes[t];
-        }
-        if (current.Count > 0) chunks.Add(current);
-        return chunks;
     }
 
     /// <summary>A note when the marked session's final outputs are not bit-identical to the unmarked run's.</summary>

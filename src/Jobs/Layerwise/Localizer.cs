@@ -200,11 +200,11 @@ public static class Localizer
         ValueMap fixedOutputs = new();
         if (needed.Count > 0)
         {
-            var usedCuts = cut.Where(x => view.Consumers(x).Count > 0 || finals.Contains(x)).ToList();
-            var extracted = Subgraph.Between(model, usedCuts, needed, types, dropUnneededInputs: true); // a culprit downstream may cut off another
-            var f = new ValueMap();
-            foreach (var i in extracted.Inputs) f.Set(i, feeds.TryGetValue(i, out var v) ? v : reference[i]);
-            using var c = o.CreateRunner(candidate, new RunnerContext { Model = extracted.Model, Log = log.ForRunner(candidate) });
+            var values = cut.Where(x => reference[x] is TensorData).ToDictionary(x => x, x => (TensorData)reference[x], StringComparer.Ordinal);
+            var replaced = TensorReplacement.AsInputs(model, values);
+            var f = new ValueMap(feeds);
+            foreach (var (x, v) in values) f.Set(x, v);
+            using var c = o.CreateRunner(candidate, new RunnerContext { Model = replaced, Log = log.ForRunner(candidate) });
             c.Activate();
             fixedOutputs = c.Infer(f);
             runs++;

@@ -65,6 +65,8 @@ public sealed record RunJobResult
     public IReadOnlyList<IReadOnlyList<ValueMap>>? Outputs { get; init; }
     /// <summary>The layerwise comparison, when tensors were marked.</summary>
     public LayerwiseResult? Layerwise { get; init; }
+    /// <summary>Why the layerwise pass could not run, when it was asked for and could not (the comparison itself stands).</summary>
+    public string? LayerwiseProblem { get; init; }
     public bool Passed => Pairs.All(p => p.Passed);
 }
 
@@ -87,17 +89,39 @@ public static class RunJob
         var result = ExecuteMain(o, log, onPair, out var chosen);
         if (o.Marks is null || chosen is null) return result;
         var (sample, feeds, finals, _) = chosen.Value;
-        var request = new LayerwiseRequest(o.Model, o.Runners, o.Tolerances, o.Compare, o.CreateRunner);
-        var layers = LayerwiseJob.Execute(request, o.Marks, sample, feeds, finals, log, out var referenceValues);
-        if (o.Marks.Localize)
-            layers = layers with
-            {
-                Candidates = layers.Candidates.Select((cand, k) => cand.FirstDivergence is null ? cand : cand with
+        // The comparison above stands whatever happens below: a runner that fails on the marked or inlined model
+        // costs the layerwise pass (said in the result), never the verdict or the reports.
+        try
+        {
+            var request = new LayerwiseRequest(o.Model, o.Runners, o.Tolerances, o.Compare, o.CreateRunner);
+            var flat = Flattening.ForSample(request, feeds, log);
+            request = request with { Model = flat.Model };
+            var layers = LayerwiseJob.Execute(request, o.Marks, sample, feeds, finals, log, out var referenceValues);
+            var notes = new List<string>(flat.Notes);
+            notes.AddRange(layers.Notes);
+            var localized = layers.Candidates.ToList();
+            if (o.Marks.Localize)
+                for (int k = 0; k < localized.Count; k++)
                 {
-                    Localization = Localizer.Execute(request, o.Runners[k + 1], cand, feeds, finals[layers.Reference], finals[cand.Candidate], referenceValues, log),
-                }).ToList(),
-            };
-        return result with { Layerwise = layers };
+                    var cand = localized[k];
+                    if (cand.FirstDivergence is null) continue;
+                    try
+                    {
+                        localized[k] = cand with { Localization = Localizer.Execute(request, o.Runners[k + 1], cand, feeds, finals[layers.Reference], finals[cand.Candidate], referenceValues, log) };
+                    }
+                    catch (RunnerException e)
+                    {
+                        notes.Add($"localization of {cand.Candidate} failed: {e.Message}");
+                        log.Warning(notes[^1]);
+                    }
+                }
+            return result with { Layerwise = layers with { Candidates = localized, Notes = notes, Runs = layers.Runs + flat.Runs } };
+        }
+        catch (RunnerException e)
+        {
+            log.Warning($"layerwise comparison failed: {e.Message}");
+            return result with { LayerwiseProblem = e.Message };
+        }
     }
 
     /// <summary>The comparison proper; with marks, also picks the sample to go layerwise on (the first that fails, else 0).</summary>

@@ -108,11 +108,16 @@ public sealed unsafe class OrtSession : IDisposable
         return (type, shape);
     }
 
+    /// <summary>Outputs of the last <see cref="Run"/> that could not be read, by name, with the reason (only those it was asked to tolerate).</summary>
+    public IReadOnlyDictionary<string, string> LastUnreadable { get; private set; } = new Dictionary<string, string>();
+
     /// <summary>
     /// Runs the model on <paramref name="feeds"/> (by input name) and returns <paramref name="outputNames"/>
     /// (default: every output) in that order. An empty optional feed is left out, which ORT reads as "no value".
+    /// An output in <paramref name="tolerate"/> that PolyNet cannot read is left out of the result and named in
+    /// <see cref="LastUnreadable"/> instead of failing the run (intermediate tensors exposed for layerwise comparison).
     /// </summary>
-    public ValueMap Run(ValueMap feeds, IReadOnlyList<string>? outputNames = null, OrtRunOptionsHandle? runOptions = null)
+    public ValueMap Run(ValueMap feeds, IReadOnlyList<string>? outputNames = null, OrtRunOptionsHandle? runOptions = null, IReadOnlySet<string>? tolerate = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var api = OrtApi.Current;
@@ -151,11 +156,20 @@ public sealed unsafe class OrtSession : IDisposable
             // ORT hands the outputs over: own them at once, so they are released whatever happens next.
             foreach (var p in outValues) owned.Add(OrtApi.OwnValue(p));
             var result = new ValueMap();
+            var unreadable = new Dictionary<string, string>(StringComparer.Ordinal);
             for (int k = 0; k < outIdx.Length; k++)
             {
                 var spec = Outputs[outIdx[k]];
-                result.Add(spec.Name, FromOrtValue(outValues[k], spec.Kind));
+                try
+                {
+                    result.Add(spec.Name, FromOrtValue(outValues[k], spec.Kind));
+                }
+                catch (PolyNetException e) when (tolerate?.Contains(spec.Name) == true)
+                {
+                    unreadable[spec.Name] = e.Message;
+                }
             }
+            LastUnreadable = unreadable;
             return result;
         }
         finally

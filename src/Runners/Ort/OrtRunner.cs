@@ -41,6 +41,9 @@ public abstract class OrtRunner : IBindableRunner
     private OrtSession? _session;
     private readonly List<string> _notes = [];
     private OrtRuntime.LogRoute? _logRoute;
+    private HashSet<string>? _tolerate;
+
+    public IReadOnlyDictionary<string, string> Unreadable => Session.LastUnreadable;
 
     protected OrtRunner(RunnerSpec spec, RunnerContext context, IReadOnlyList<RunnerKey> accepted)
     {
@@ -206,7 +209,7 @@ public abstract class OrtRunner : IBindableRunner
         try
         {
             _watch.Restart();
-            var result = session.Run(feeds);
+            var result = session.Run(feeds, tolerate: _tolerate ??= Context.ExtraOutputs.ToHashSet(StringComparer.Ordinal));
             _watch.Stop();
             LastInferenceTime = _watch.Elapsed;
             return result;
