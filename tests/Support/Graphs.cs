@@ -57,6 +57,42 @@ public static class Graphs
         return Finish(b, x);
     }
 
+    /// <summary>
+    /// Control flow with a weight in a Constant node, as real exports have them: x[1,64] and a bool input "big"; an If
+    /// whose then-branch computes Exp(x·w + 8)·2^-13 (the culprit of FP16 emulation, with w = 1 held by a Constant node
+    /// inside the branch, and one weight of 1e6, beyond float16, that the branch multiplies by 0) and whose
+    /// else-branch computes Neg(x); then y = that · 2. Branch tensors are named then_*, else_*.
+    /// </summary>
+    public static OnnxModel WithIf()
+    {
+        var b = new ModelBuilder("branchy", opset: 17);
+        var x = b.Input("x", ElementType.Float, 1, 64);
+        var big = b.Input("big", ElementType.Bool);
+        b.Initializer(Two, TensorData.Scalar(2f));
+        b.Initializer(Eight, TensorData.Scalar(8f));
+        b.Initializer(Tiny, TensorData.Scalar(1f / 8192));
+        b.Initializer(Zero, TensorData.Scalar(0f));
+        var then = new ModelBuilder("then");
+        then.Node("Constant", [], new Dictionary<string, object> { ["value"] = TensorData.Scalar(1f) }, name: "then_w", output: "then_w_out");
+        then.Node("Constant", [], new Dictionary<string, object> { ["value"] = TensorData.Scalar(1e6f) }, name: "then_huge", output: "then_huge_out");
+        then.Node("Mul", [x, "then_w_out"], name: "then_scale", output: "then_scale_out");
+        then.Node("Add", ["then_scale_out", Eight], name: "then_shift", output: "then_shift_out");
+        then.Node("Exp", ["then_shift_out"], name: "then_exp", output: "then_exp_out");
+        then.Node("Mul", ["then_exp_out", Tiny], name: "then_small", output: "then_small_out");
+        then.Node("Mul", ["then_huge_out", Tiny], name: "then_huge_scaled", output: "then_huge_scaled_out");
+        then.Node("Mul", ["then_huge_scaled_out", Zero], name: "then_nothing", output: "then_nothing_out");
+        then.Node("Add", ["then_small_out", "then_nothing_out"], name: "then_out", output: "then_out_out");
+        then.Output("then_out_out", ElementType.Float, 1, 64);
+        var otherwise = new ModelBuilder("else");
+        otherwise.Node("Neg", [x], name: "else_neg", output: "else_neg_out");
+        otherwise.Output("else_neg_out", ElementType.Float, 1, 64);
+        var chosen = b.Node("If", [big], new Dictionary<string, object> { ["then_branch"] = then.Graph, ["else_branch"] = otherwise.Graph }, name: "choose", output: "chosen");
+        b.Node("Mul", [chosen, Two], name: "double", output: "y");
+        b.Output("y", ElementType.Float, 1, 64);
+        return b.BuildModel();
+    }
+
+    private const string Zero = "c_zero";
     private const string Two = "c_two", Half = "c_half", Quarter = "c_quarter", Eight = "c_eight", Tiny = "c_tiny";
 
     private static ModelBuilder Start(out string x)

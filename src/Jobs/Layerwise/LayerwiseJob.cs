@@ -232,7 +232,7 @@ public static class LayerwiseJob
         if (marks.All)
             return order.Where(n => view.Nodes[n].OpType != "Constant")
                 .SelectMany(n => view.Nodes[n].Output).Where(t => t.Length > 0 && !outputs.Contains(t)).Distinct(StringComparer.Ordinal).ToList();
-        Validate(model, marks);
+        // Names were checked against the whole model (Validate, before anything ran); here, the model as this sample runs it.
         var unreachable = marks.Names.Where(t => !position.ContainsKey(t)).Distinct(StringComparer.Ordinal).ToList();
         if (unreachable.Count > 0)
             notes.Add($"{unreachable.Count} marked tensor(s) are computed inside a Loop or Scan body, or a branch this sample does not take, and are not compared: {string.Join(", ", unreachable.Take(8))}");
@@ -294,6 +294,6 @@ public static class LayerwiseJob
             if (d >= worst) (worst, where) = (d, name);
         }
         return where is null ? null
-            : $"{runner}: with {count} tensor(s) marked as outputs its final outputs differ from the unmarked run (max abs {Format.Number(worst)} on '{where}'): exposing tensors stopped some optimization (a fusion), so the layerwise values are those of a slightly different execution";
+            : $"{runner}: with {count} tensor(s) marked as outputs its final outputs differ from the unmarked run (max abs {Format.Number(worst)} on '{where}'): exposing tensors (or inlining If nodes) changed how the runner computes (a fusion stopped, a cast moved), so the layerwise values are those of a slightly different execution";
     }
 }

@@ -71,9 +71,11 @@ public sealed class GraphView
     /// file, so an already sorted graph keeps its order. Throws when the graph has a cycle or reads a tensor no
     /// one produces.
     /// </summary>
-    public IReadOnlyList<int> TopologicalOrder()
+    /// <param name="outer">For a subgraph: the outer-scope tensors it may read.</param>
+    public IReadOnlyList<int> TopologicalOrder(IEnumerable<string>? outer = null)
     {
         var available = new HashSet<string>(GraphInputNames, StringComparer.Ordinal);
+        if (outer is not null) available.UnionWith(outer);
         available.UnionWith(Initializers.Keys);
         foreach (var s in Graph.SparseInitializer) if (s.Values is not null) available.Add(s.Values.Name);
         var pending = new int[Nodes.Count];
@@ -131,7 +133,8 @@ public sealed class GraphView
         return (IReadOnlyList<string>?)result ?? [];
     }
 
-    private static IEnumerable<string> OuterReferences(GraphProto g)
+    /// <summary>Names a graph reads that it does not define: outer-scope tensors, for a subgraph.</summary>
+    public static IEnumerable<string> OuterReferences(GraphProto g)
     {
         var local = new HashSet<string>(StringComparer.Ordinal);
         foreach (var i in g.Input) local.Add(i.Name);

@@ -31,6 +31,9 @@ public sealed record KeptNode(string Name, string OpType, Float16Mode Mode, stri
     public override string ToString() => $"{(string.IsNullOrEmpty(Name) ? "(unnamed)" : Name)} ({OpType}): {Reason}";
 }
 
+/// <summary>Types of the tensors a subgraph (If branch, Loop or Scan body) computes, given the types of the outer tensors it reads; null when they cannot be told.</summary>
+public delegate IReadOnlyDictionary<string, ValueSpec>? SubgraphTypes(GraphProto body, IReadOnlyDictionary<string, ValueSpec> outer);
+
 /// <summary>What <see cref="Float16Conversion.Convert"/> did.</summary>
 public sealed class Float16Result
 {
@@ -61,194 +64,251 @@ public sealed class Float16Result
 /// Nodes kept in float32 read their weights exact, as do parameter inputs that are not data (Resize's roi and scales,
 /// Range's bounds), which rounding would turn into other shapes.
 /// Only float32 is converted; double, bfloat16 and existing float16 tensors are left alone.
+///
+/// Subgraphs (If branches, Loop and Scan bodies) are converted the same way, given their tensors' types
+/// (<see cref="SubgraphTypes"/>): inside, nodes compute in float16 and weights are float16; a body keeps its
+/// interface (its inputs, the outer tensors it reads and its outputs stay float32, cast at its edges, which loses
+/// nothing where the values already went through float16), and the node that holds it computes between float16
+/// tensors as any float32-interface node does. Names a body adds carry a suffix of its own (ONNX forbids a body to
+/// define a name of an outer scope). A body whose types cannot be told stays float32 and is named in the result.
 /// </summary>
 public static class Float16Conversion
 {
     public const string Suffix = "__fp16";
-    private const string Raw = "__fp32";
-    private const string Exact = "__exact";
     private const float Max = 65504f;
 
     public static Float16Result Convert(OnnxModel model, IReadOnlyDictionary<string, ValueSpec> types, IKernelProbe probe,
-        IReadOnlyList<string>? expose = null, IReadOnlySet<string>? keepOpTypes = null)
+        IReadOnlyList<string>? expose = null, IReadOnlySet<string>? keepOpTypes = null, SubgraphTypes? subgraphTypes = null)
     {
-        var graph = model.Graph;
-        var view = new GraphView(graph);
-        var order = view.TopologicalOrder();
-        ElementType Orig(string t) => t.Length > 0 && types.TryGetValue(t, out var s) && s.Kind == ValueKind.Tensor ? s.ElementType : ElementType.Undefined;
-        bool IsFloat(string t) => Orig(t) == ElementType.Float;
-
-        // 1. How each node computes: wanted input types and resulting output types.
-        var mode = new Float16Mode?[graph.Node.Count];
-        var wants = new ElementType[graph.Node.Count][];
-        var outs = new ElementType[graph.Node.Count][];
-        var kept = new List<KeptNode>();
-        int native = 0;
-        foreach (var n in order)
-        {
-            var node = graph.Node[n];
-            var inT = node.Input.Select(Orig).ToArray();
-            var outT = node.Output.Select(Orig).ToArray();
-            wants[n] = inT;
-            outs[n] = outT;
-            if (!inT.Contains(ElementType.Float) && !outT.Contains(ElementType.Float) && !view.ImplicitInputs(n).Any(IsFloat)) continue;
-            if (keepOpTypes?.Contains(node.OpType) == true)
-            {
-                mode[n] = Float16Mode.Float32;
-                kept.Add(new KeptNode(node.Name, node.OpType, Float16Mode.Float32, "kept in float32 as asked"));
-                continue;
-            }
-            if (node.OpType == "Constant" && node.Domain is "" or "ai.onnx" && node.Attribute.FirstOrDefault(a => a.Name == "value") is { T.DataType: (int)ElementType.Float })
-            {
-                mode[n] = Float16Mode.Native;
-                outs[n] = [ElementType.Float16];
-                native++;
-                continue;
-            }
-            string reason;
-            if (ModelWalker.Subgraphs(node).Any()) reason = "has subgraphs (their bodies compute in float32)";
-            else if (!inT.Contains(ElementType.Float)) reason = "makes float32 from other types";
-            else
-            {
-                var all = inT.Select(t => t == ElementType.Float ? ElementType.Float16 : t).ToArray();
-                var first = inT.Select((t, i) => i == 0 && t == ElementType.Float ? ElementType.Float16 : t).ToArray();
-                foreach (var candidate in first.SequenceEqual(all) || first.SequenceEqual(inT) ? [all] : new[] { all, first })
-                    if (probe.OutputTypes(node, candidate) is { } r && Fits(r, outT))
-                    {
-                        mode[n] = Float16Mode.Native;
-                        wants[n] = candidate;
-                        outs[n] = r.ToArray();
-                        native++;
-                        goto next;
-                    }
-                reason = "no float16 kernel";
-            }
-            mode[n] = Float16Mode.Float32Compute;
-            wants[n] = inT;
-            outs[n] = outT;
-            kept.Add(new KeptNode(node.Name, node.OpType, Float16Mode.Float32Compute, reason));
-        next:;
-        }
-
-        // 2. Emit the graph in topological order; versions of tensors are made on demand.
         var proto = model.Proto.Clone();
-        var g = proto.Graph;
-        var produced = new HashSet<string>(graph.Input.Select(i => i.Name), StringComparer.Ordinal);
-        // An initializer that is also a graph input is a default the caller may override: it stays as it is (float32,
-        // still the input's default) and is cast like any input. Only constant weights become float16 initializers.
-        var inputNames = graph.Input.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
-        var sourceInits = graph.Initializer.Where(t => !inputNames.Contains(t.Name)).ToDictionary(t => t.Name, StringComparer.Ordinal);
-        var initializers = graph.Initializer.Where(t => t.DataType != (int)ElementType.Float || inputNames.Contains(t.Name)).ToList();
-        foreach (var t in initializers) produced.Add(t.Name);
-        var nodes = new List<NodeProto>();
-        long clamped = 0;
-        int casts = 0;
+        var state = new State(model, probe, keepOpTypes, subgraphTypes);
+        proto.Graph = state.Graph(proto.Graph, types, "", expose, outer: null);
+        return new Float16Result { Model = model.WithProto(proto), Kept = state.Kept, Native = state.Native, Casts = state.Casts, ClampedWeights = state.Clamped };
+    }
 
-        void Cast(string from, string to, ElementType type)
+    /// <summary>The conversion of one graph and, recursively, its subgraphs; counts are the whole model's.</summary>
+    private sealed class State(OnnxModel model, IKernelProbe probe, IReadOnlySet<string>? keepOpTypes, SubgraphTypes? subgraphTypes)
+    {
+        public List<KeptNode> Kept { get; } = [];
+        public int Native { get; private set; }
+        public int Casts { get; private set; }
+        public long Clamped;
+        private int _bodies;
+
+        /// <param name="tag">Appended to every name this graph adds ("" for the main graph).</param>
+        /// <param name="outer">For a subgraph: the outer tensors it reads, available under their own names in float32.</param>
+        public GraphProto Graph(GraphProto graph, IReadOnlyDictionary<string, ValueSpec> types, string tag, IReadOnlyList<string>? expose, IReadOnlyCollection<string>? outer)
         {
-            var cast = new NodeProto { OpType = "Cast", Name = "polynet_cast_" + to };
-            cast.Input.Add(from);
-            cast.Output.Add(to);
-            cast.Attribute.Add(ModelBuilder.MakeAttribute("to", (long)type));
-            nodes.Add(cast);
-            produced.Add(to);
-            casts++;
-        }
+            string half = Suffix + tag, raw = "__fp32" + tag, exactSuffix = "__exact" + tag, roundedSuffix = "__rounded" + tag;
+            var view = new GraphView(graph);
+            var order = view.TopologicalOrder(outer);
+            ElementType Orig(string t) => t.Length > 0 && types.TryGetValue(t, out var s) && s.Kind == ValueKind.Tensor ? s.ElementType : ElementType.Undefined;
+            bool IsFloat(string t) => Orig(t) == ElementType.Float;
 
-        // Tensors whose float32 version holds exact float32 values: graph inputs and outputs of float32 nodes.
-        var exact32 = new HashSet<string>(graph.Input.Select(i => i.Name), StringComparer.Ordinal);
-
-        // The name of X's version of type t, producing it first if needed. With rounded, a float32 version that went
-        // through float16 (what a node of a float16 engine reads).
-        string Ensure(string x, ElementType t, bool rounded = false)
-        {
-            if (!IsFloat(x)) return x;
-            if (t == ElementType.Float && rounded && exact32.Contains(x))
+            // 1. How each node computes: wanted input types and resulting output types.
+            var mode = new Float16Mode?[graph.Node.Count];
+            var wants = new ElementType[graph.Node.Count][];
+            var outs = new ElementType[graph.Node.Count][];
+            var bodies = new Dictionary<int, List<(AttributeProto Attribute, int Index, GraphProto Body)>>();
+            foreach (var n in order)
             {
-                var r = x + "__rounded";
-                if (!produced.Contains(r)) Cast(Ensure(x, ElementType.Float16), r, ElementType.Float);
-                return r;
+                var node = graph.Node[n];
+                var inT = node.Input.Select(Orig).ToArray();
+                var outT = node.Output.Select(Orig).ToArray();
+                wants[n] = inT;
+                outs[n] = outT;
+                var subs = ModelWalker.Subgraphs(node).ToList();
+                if (!inT.Contains(ElementType.Float) && !outT.Contains(ElementType.Float) && !view.ImplicitInputs(n).Any(IsFloat) && subs.Count == 0) continue;
+                if (keepOpTypes?.Contains(node.OpType) == true)
+                {
+                    mode[n] = Float16Mode.Float32;
+                    Kept.Add(new KeptNode(node.Name, node.OpType, Float16Mode.Float32, "kept in float32 as asked"));
+                    continue;
+                }
+                if (node.OpType == "Constant" && node.Domain is "" or "ai.onnx" && node.Attribute.FirstOrDefault(a => a.Name == "value") is { T.DataType: (int)ElementType.Float })
+                {
+                    mode[n] = Float16Mode.Native;
+                    outs[n] = [ElementType.Float16];
+                    Native++;
+                    continue;
+                }
+                string reason;
+                if (subs.Count > 0)
+                {
+                    // Each body converted with the types of what it computes; the node keeps a float32 interface.
+                    var converted = new List<(AttributeProto, int, GraphProto)>();
+                    bool all = true;
+                    foreach (var a in node.Attribute)
+                    {
+                        var graphs = a.G is not null ? [a.G] : a.Graphs.ToList();
+                        for (int k = 0; k < graphs.Count; k++)
+                        {
+                            var b = graphs[k];
+                            var reads = GraphView.OuterReferences(b).ToList();
+                            var bodyTypes = subgraphTypes?.Invoke(b, types);
+                            if (bodyTypes is null) { all = false; continue; }
+                            var merged = new Dictionary<string, ValueSpec>(types, StringComparer.Ordinal);
+                            foreach (var (key, v) in bodyTypes) merged[key] = v;
+                            converted.Add((a, a.G is not null ? -1 : k, Graph(b, merged, $"_b{++_bodies}", null, reads)));
+                        }
+                    }
+                    bodies[n] = converted;
+                    reason = all ? "control flow: its bodies compute in float16 inside, between float32 edges" : "has subgraphs whose types could not be inferred (they compute in float32)";
+                }
+                else if (!inT.Contains(ElementType.Float)) reason = "makes float32 from other types";
+                else
+                {
+                    var allHalf = inT.Select(t => t == ElementType.Float ? ElementType.Float16 : t).ToArray();
+                    var first = inT.Select((t, i) => i == 0 && t == ElementType.Float ? ElementType.Float16 : t).ToArray();
+                    foreach (var candidate in first.SequenceEqual(allHalf) || first.SequenceEqual(inT) ? [allHalf] : new[] { allHalf, first })
+                        if (probe.OutputTypes(node, candidate) is { } r && Fits(r, outT))
+                        {
+                            mode[n] = Float16Mode.Native;
+                            wants[n] = candidate;
+                            outs[n] = r.ToArray();
+                            Native++;
+                            goto next;
+                        }
+                    reason = "no float16 kernel";
+                }
+                mode[n] = Float16Mode.Float32Compute;
+                wants[n] = inT;
+                outs[n] = outT;
+                Kept.Add(new KeptNode(node.Name, node.OpType, Float16Mode.Float32Compute, reason));
+            next:;
             }
-            var name = t == ElementType.Float16 ? x + Suffix : x;
-            if (produced.Contains(name)) return name;
-            if (sourceInits.TryGetValue(x, out var init))
+
+            // 2. Emit the graph in topological order; versions of tensors are made on demand.
+            var g = graph.Clone();
+            var interfaceNames = graph.Input.Select(i => i.Name).Concat(outer ?? []).ToList();
+            var produced = new HashSet<string>(interfaceNames, StringComparer.Ordinal);
+            // An initializer that is also a graph input is a default the caller may override: it stays as it is (float32,
+            // still the input's default) and is cast like any input. Only constant weights become float16 initializers.
+            var inputNames = graph.Input.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+            var sourceInits = graph.Initializer.Where(t => !inputNames.Contains(t.Name)).ToDictionary(t => t.Name, StringComparer.Ordinal);
+            var initializers = graph.Initializer.Where(t => t.DataType != (int)ElementType.Float || inputNames.Contains(t.Name)).ToList();
+            foreach (var t in initializers) produced.Add(t.Name);
+            var nodes = new List<NodeProto>();
+
+            void Cast(string from, string to, ElementType type)
             {
-                var half = ToHalf(model.ReadTensor(init), ref clamped);
-                initializers.Add(TensorProtos.FromTensorData(name, t == ElementType.Float16 ? half : ToFloat(half)));
-                produced.Add(name);
+                var cast = new NodeProto { OpType = "Cast", Name = "polynet_cast_" + to };
+                cast.Input.Add(from);
+                cast.Output.Add(to);
+                cast.Attribute.Add(ModelBuilder.MakeAttribute("to", (long)type));
+                nodes.Add(cast);
+                produced.Add(to);
+                Casts++;
+            }
+
+            // Tensors whose float32 version holds exact float32 values: the graph's inputs (and a body's outer reads),
+            // and outputs of float32 nodes.
+            var exact32 = new HashSet<string>(interfaceNames, StringComparer.Ordinal);
+
+            // The name of X's version of type t, producing it first if needed. With rounded, a float32 version that went
+            // through float16 (what a node of a float16 engine reads).
+            string Ensure(string x, ElementType t, bool rounded = false)
+            {
+                if (!IsFloat(x)) return x;
+                if (t == ElementType.Float && rounded && exact32.Contains(x))
+                {
+                    var r = x + roundedSuffix;
+                    if (!produced.Contains(r)) Cast(Ensure(x, ElementType.Float16), r, ElementType.Float);
+                    return r;
+                }
+                var name = t == ElementType.Float16 ? x + half : x;
+                if (produced.Contains(name)) return name;
+                if (sourceInits.TryGetValue(x, out var init))
+                {
+                    var h = ToHalf(model.ReadTensor(init), ref Clamped);
+                    initializers.Add(TensorProtos.FromTensorData(name, t == ElementType.Float16 ? h : ToFloat(h)));
+                    produced.Add(name);
+                    return name;
+                }
+                Cast(t == ElementType.Float16 ? x : x + half, name, t);
                 return name;
             }
-            Cast(t == ElementType.Float16 ? x : x + Suffix, name, t);
-            return name;
-        }
 
-        foreach (var n in order)
-        {
-            var node = graph.Node[n].Clone();
-            var m = mode[n];
-            if (m is null)
+            foreach (var n in order)
             {
+                var node = graph.Node[n].Clone();
+                var m = mode[n];
+                if (m is null)
+                {
+                    nodes.Add(node);
+                    foreach (var o in node.Output) produced.Add(o);
+                    continue;
+                }
+                if (bodies.TryGetValue(n, out var converted))
+                    foreach (var (attribute, index, body) in converted)
+                    {
+                        var a = node.Attribute.First(x => x.Name == attribute.Name);
+                        if (index < 0) a.G = body;
+                        else a.Graphs[index] = body;
+                    }
+                for (int j = 0; j < node.Input.Count; j++)
+                {
+                    var x = node.Input[j];
+                    if (x.Length == 0 || !IsFloat(x)) continue;
+                    if ((m == Float16Mode.Float32 || (m != Float16Mode.Native && IsParameter(node, j))) && sourceInits.TryGetValue(x, out var init))
+                    {
+                        if (produced.Add(x + exactSuffix)) initializers.Add(CloneNamed(init, x + exactSuffix));
+                        node.Input[j] = x + exactSuffix;
+                    }
+                    else node.Input[j] = Ensure(x, m == Float16Mode.Native ? wants[n][j] : ElementType.Float, rounded: m == Float16Mode.Float32Compute);
+                }
+                // Bodies read outer tensors by their own names, in float32: a node kept in float32 reads exact weights.
+                foreach (var x in view.ImplicitInputs(n))
+                {
+                    if (m == Float16Mode.Float32 && IsFloat(x) && sourceInits.TryGetValue(x, out var exactInit) && produced.Add(x)) initializers.Add(exactInit.Clone());
+                    else Ensure(x, ElementType.Float);
+                }
+                var rounded = new List<string>();
+                for (int k = 0; k < node.Output.Count; k++)
+                {
+                    var o = node.Output[k];
+                    if (o.Length == 0 || !IsFloat(o)) { if (o.Length > 0) produced.Add(o); continue; }
+                    switch (m)
+                    {
+                        case Float16Mode.Native:
+                            node.Output[k] = outs[n][k] == ElementType.Float16 ? o + half : o;
+                            break;
+                        case Float16Mode.Float32Compute:
+                            node.Output[k] = o + raw;
+                            rounded.Add(o);
+                            break;
+                        default:
+                            node.Output[k] = o;
+                            exact32.Add(o);
+                            break;
+                    }
+                    produced.Add(node.Output[k]);
+                }
+                if (node.OpType == "Constant" && m == Float16Mode.Native)
+                {
+                    var a = node.Attribute.First(a => a.Name == "value");
+                    a.T = TensorProtos.FromTensorData(a.T.Name, ToHalf(model.ReadTensor(a.T), ref Clamped));
+                }
                 nodes.Add(node);
-                foreach (var o in node.Output) produced.Add(o);
-                continue;
+                foreach (var o in rounded) Cast(o + raw, o + half, ElementType.Float16);
             }
-            for (int j = 0; j < node.Input.Count; j++)
+            foreach (var o in graph.Output) Ensure(o.Name, Orig(o.Name));
+            foreach (var e in expose ?? [])
             {
-                var x = node.Input[j];
-                if (x.Length == 0 || !IsFloat(x)) continue;
-                if ((m == Float16Mode.Float32 || (m != Float16Mode.Native && IsParameter(node, j))) && sourceInits.TryGetValue(x, out var init))
-                {
-                    if (produced.Add(x + Exact)) initializers.Add(CloneNamed(init, x + Exact));
-                    node.Input[j] = x + Exact;
-                }
-                else node.Input[j] = Ensure(x, m == Float16Mode.Native ? wants[n][j] : ElementType.Float, rounded: m == Float16Mode.Float32Compute);
+                Ensure(e, Orig(e));
+                if (g.Output.All(o => o.Name != e))
+                    g.Output.Add(new ValueInfoProto { Name = e, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)Orig(e) } } });
             }
-            foreach (var x in view.ImplicitInputs(n)) Ensure(x, ElementType.Float);
-            var rounded = new List<string>();
-            for (int k = 0; k < node.Output.Count; k++)
-            {
-                var o = node.Output[k];
-                if (o.Length == 0 || !IsFloat(o)) { if (o.Length > 0) produced.Add(o); continue; }
-                switch (m)
-                {
-                    case Float16Mode.Native:
-                        node.Output[k] = outs[n][k] == ElementType.Float16 ? o + Suffix : o;
-                        break;
-                    case Float16Mode.Float32Compute:
-                        node.Output[k] = o + Raw;
-                        rounded.Add(o);
-                        break;
-                    default:
-                        node.Output[k] = o;
-                        exact32.Add(o);
-                        break;
-                }
-                produced.Add(node.Output[k]);
-            }
-            if (node.OpType == "Constant" && m == Float16Mode.Native)
-            {
-                var a = node.Attribute.First(a => a.Name == "value");
-                a.T = TensorProtos.FromTensorData(a.T.Name, ToHalf(model.ReadTensor(a.T), ref clamped));
-            }
-            nodes.Add(node);
-            foreach (var o in rounded) Cast(o + Raw, o + Suffix, ElementType.Float16);
-        }
-        foreach (var o in graph.Output) Ensure(o.Name, Orig(o.Name));
-        foreach (var e in expose ?? [])
-        {
-            Ensure(e, Orig(e));
-            if (g.Output.All(o => o.Name != e))
-                g.Output.Add(new ValueInfoProto { Name = e, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)Orig(e) } } });
-        }
 
-        g.Node.Clear();
-        g.Node.AddRange(nodes);
-        g.Initializer.Clear();
-        g.Initializer.AddRange(initializers);
-        var infos = g.ValueInfo.Where(v => !IsFloat(v.Name)).ToList();
-        g.ValueInfo.Clear();
-        g.ValueInfo.AddRange(infos);
-        return new Float16Result { Model = model.WithProto(proto), Kept = kept, Native = native, Casts = casts, ClampedWeights = clamped };
+            g.Node.Clear();
+            g.Node.AddRange(nodes);
+            g.Initializer.Clear();
+            g.Initializer.AddRange(initializers);
+            var infos = g.ValueInfo.Where(v => !IsFloat(v.Name)).ToList();
+            g.ValueInfo.Clear();
+            g.ValueInfo.AddRange(infos);
+            return g;
+        }
     }
 
     /// <summary>Float inputs that parameterize an op rather than carry data; rounding them would change shapes.</summary>

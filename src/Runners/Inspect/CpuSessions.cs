@@ -96,6 +96,51 @@ public static class OrtTypes
         return h.GetHashAndReset();
     }
 
+    /// <summary>
+    /// The types of what a subgraph computes, given the types of what it reads from outside: the body as a model of
+    /// its own (its formal inputs, then the outer tensors it reads, as graph inputs), inferred like a main graph.
+    /// Null when an outer tensor's type is unknown or ONNX Runtime cannot build the body on its own.
+    /// </summary>
+    public static IReadOnlyDictionary<string, ValueSpec>? InferBody(OnnxModel model, GraphProto body, IReadOnlyDictionary<string, ValueSpec> outer)
+    {
+        var g = body.Clone();
+        foreach (var name in GraphView.OuterReferences(body))
+        {
+            if (!outer.TryGetValue(name, out var spec) || spec.ElementType == ElementType.Undefined) return null;
+            g.Input.Add(Subgraph.ToValueInfo(spec));
+        }
+        var proto = new ModelProto { IrVersion = model.Proto.IrVersion, Graph = g };
+        proto.OpsetImport.AddRange(model.Proto.OpsetImport.Select(o => o.Clone()));
+        proto.Functions.AddRange(model.Proto.Functions.Select(f => f.Clone()));
+        try
+        {
+            return Infer(OnnxModel.FromProto(proto, model.BaseDirectory, $"a body in {model.DisplayName}"));
+        }
+        catch (RunnerException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Types of every tensor of the model, bodies included (names are unique across an ONNX model's scopes).</summary>
+    public static IReadOnlyDictionary<string, ValueSpec> InferAll(OnnxModel model)
+    {
+        var all = new Dictionary<string, ValueSpec>(Infer(model), StringComparer.Ordinal);
+        void Visit(GraphProto g, IReadOnlyDictionary<string, ValueSpec> scope)
+        {
+            foreach (var n in g.Node)
+                foreach (var b in ModelWalker.Subgraphs(n))
+                {
+                    if (InferBody(model, b, scope) is not { } inner) continue;
+                    var merged = new Dictionary<string, ValueSpec>(scope, StringComparer.Ordinal);
+                    foreach (var (k, v) in inner) { merged[k] = v; all.TryAdd(k, v); }
+                    Visit(b, merged);
+                }
+        }
+        Visit(model.Graph, all);
+        return all;
+    }
+
     private static IReadOnlyDictionary<string, ValueSpec> InferUncached(OnnxModel model)
     {
         var result = new Dictionary<string, ValueSpec>(StringComparer.Ordinal);

@@ -127,12 +127,15 @@ public abstract class OrtRunner : IBindableRunner
         if (_precision != "fp16")
             return Context.ExtraOutputs.Count == 0 ? null : ModelOutputs.Expose(model, Context.ExtraOutputs);
         var keep = (Keys.Get("fp32_ops") ?? "").Split('+', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
-        var types = OrtTypes.Infer(model);
-        var r = Float16Conversion.Convert(model, types, new OrtKernelProbe(model, requireNative: Float16NeedsNativeKernels), Context.ExtraOutputs, keep);
+        var (hoisted, constants) = ConstantHoisting.Apply(model);
+        var types = OrtTypes.Infer(hoisted);
+        var r = Float16Conversion.Convert(hoisted, types, new OrtKernelProbe(hoisted, requireNative: Float16NeedsNativeKernels), Context.ExtraOutputs, keep,
+            (body, outer) => OrtTypes.InferBody(hoisted, body, outer));
         var compute32 = r.Kept.Where(k => k.Mode == Float16Mode.Float32Compute).ToList();
         var asked = r.Kept.Where(k => k.Mode == Float16Mode.Float32).ToList();
         Note($"{(Float16NeedsNativeKernels ? "float16 emulation" : "float16")}: {r.Native} node(s) on float16 kernels, {compute32.Count} computing in float32 between float16 tensors, {asked.Count} kept in float32 as asked, {r.Casts} cast(s)"
-             + (r.ClampedWeights > 0 ? $", {r.ClampedWeights} weight value(s) beyond ±65504 clamped" : ""));
+             + (r.ClampedWeights > 0 ? $", {r.ClampedWeights} weight value(s) beyond ±65504 clamped" : "")
+             + (constants > 0 ? $" (weights include {constants} Constant node(s))" : ""));
         if (compute32.Count > 0)
             Note("in float32 between float16 tensors: " + string.Join(", ", compute32.GroupBy(k => (k.OpType, k.Reason)).Select(grp => $"{grp.Key.OpType} ×{grp.Count()} ({grp.Key.Reason})")));
         if (asked.Count > 0)

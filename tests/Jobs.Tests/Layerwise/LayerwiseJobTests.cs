@@ -2,7 +2,9 @@ using PolyNet.FixtureMaker;
 using PolyNet.Jobs.Layerwise;
 using PolyNet.Jobs.Runs;
 using PolyNet.Onnx;
+using PolyNet.Runners.Inputs;
 using PolyNet.Runners.Specs;
+using PolyNet.Tests;
 using Xunit;
 
 namespace PolyNet.Jobs.Tests.Layerwise;
@@ -60,6 +62,36 @@ public class LayerwiseJobTests
         // ORT folds each BatchNormalization into its Conv at the default level; exposing the Conv's output prevents it.
         var r = Run(new MarkOptions { Names = ["conv1_out", "conv2_out"] }, OnnxModel.FromProto(Fixtures.ConvNet()), "onnxrt:opt=disable");
         Assert.Contains(r.Layerwise!.Notes, n => n.StartsWith("onnxrt: with 2 tensor(s) marked as outputs its final outputs differ from the unmarked run", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Inside_an_If_the_first_divergence_and_the_culprit_are_named_in_the_branch_the_sample_takes()
+    {
+        var r = RunJob.Execute(new RunJobOptions
+        {
+            Model = Graphs.WithIf(), Runners = [RunnerSpec.Parse("onnxrt"), RunnerSpec.Parse("onnxrt:precision=fp16")], ValueRanges = ValueRanges.Parse(["big:[1,1]"]),
+            Marks = new MarkOptions { All = true },
+        }, new MemoryJobLog());
+        var layers = r.Layerwise!;
+        Assert.Contains(layers.Notes, n => n.StartsWith("1 If node(s) compared inside, as this sample takes them: choose (then branch, 9 node(s))", StringComparison.Ordinal));
+        var cand = layers.Candidates[0];
+        Assert.Contains(cand.Tensors, t => t.Tensor == "then_shift_out");
+        Assert.Equal("then_exp_out", cand.FirstDivergenceTensor);
+        Assert.Equal("then_exp", cand.Localization!.Culprits.First().NodeName);
+        // The else branch is not what this sample runs: its tensors are not there.
+        Assert.DoesNotContain(cand.Tensors, t => t.Tensor.StartsWith("else_", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_marked_tensor_of_a_branch_the_sample_does_not_take_is_named_not_compared()
+    {
+        var r = RunJob.Execute(new RunJobOptions
+        {
+            Model = Graphs.WithIf(), Runners = [RunnerSpec.Parse("onnxrt"), RunnerSpec.Parse("onnxrt:precision=fp16")], ValueRanges = ValueRanges.Parse(["big:[1,1]"]),
+            Marks = new MarkOptions { Names = ["then_exp_out", "else_neg_out"], Localize = false },
+        }, new MemoryJobLog());
+        Assert.Equal(["then_exp_out"], r.Layerwise!.Candidates[0].Tensors.Select(t => t.Tensor));
+        Assert.Contains(r.Layerwise.Notes, n => n.Contains("not compared: else_neg_out", StringComparison.Ordinal));
     }
 
     [Theory]

@@ -113,4 +113,42 @@ public class Float16RunnerTests
         foreach (var t in model.Graph.Node.SelectMany(n => n.Output)) Assert.True(types.ContainsKey(t), t);
         Assert.Equal(ElementType.Int64, types["count"].ElementType);
     }
+
+    private static TensorData[] RunWithIf(string spec, bool big)
+    {
+        var xs = Enumerable.Range(0, 64).Select(i => 0.6f + i * 0.0061f).ToArray();
+        using var r = RunnerRegistry.Create(RunnerSpec.Parse(spec), new RunnerContext { Model = Graphs.WithIf() });
+        r.Activate();
+        var y = r.Infer(new ValueMap { { "x", TensorData.Create<float>([1, 64], xs) }, { "big", TensorData.Scalar(big) } }).Tensor("y");
+        return [y, TensorData.Create<float>([1, 64], xs)];
+    }
+
+    [Fact]
+    public void Bodies_compute_in_float16_as_the_main_graph_does_and_their_constant_weights_are_weights()
+    {
+        var fp32 = RunWithIf("onnxrt", big: true)[0].ToArray<float>();
+        var fp16 = RunWithIf("onnxrt:precision=fp16", big: true)[0].ToArray<float>();
+        var kept = RunWithIf("onnxrt:precision=fp16,fp32_ops=If", big: true)[0].ToArray<float>();
+        // Inside the then-branch, x + 8 is rounded to float16 before Exp: results move by far more than float32's rounding.
+        int off = Enumerable.Range(0, 64).Count(i => Math.Abs(fp16[i] - fp32[i]) > 1e-3 * Math.Abs(fp32[i]));
+        Assert.True(off > 16, $"only {off} of 64 outputs differ beyond 1e-3: the branch was not converted");
+        // Kept in float32, the If (and what its branches read) computes exactly as float32 does; only the Mul after it
+        // rounds to float16 (·2 is exact in float16, so the output is float32's rounded once).
+        Assert.Equal(fp32.Select(R), kept);
+        using var r = RunnerRegistry.Create(RunnerSpec.Parse("onnxrt:precision=fp16"), new RunnerContext { Model = Graphs.WithIf() });
+        r.Activate();
+        Assert.Contains(r.Notes, n => n.Contains("1 weight value(s) beyond ±65504 clamped", StringComparison.Ordinal) && n.Contains("weights include 2 Constant node(s)", StringComparison.Ordinal));
+        Assert.Contains(r.Notes, n => n.Contains("If ×1 (control flow: its bodies compute in float16 inside", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_types_of_a_body_are_inferred_from_the_outer_tensors_it_reads()
+    {
+        var model = Graphs.WithIf();
+        var all = OrtTypes.InferAll(model);
+        Assert.Equal(ElementType.Float, all["then_exp_out"].ElementType);
+        Assert.Equal([1L, 64L], all["then_exp_out"].Shape!.Dims.Select(d => d.Value!.Value));
+        Assert.Equal(ElementType.Float, all["else_neg_out"].ElementType);
+        Assert.False(OrtTypes.Infer(model).ContainsKey("then_exp_out"));
+    }
 }
