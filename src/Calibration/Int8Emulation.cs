@@ -24,8 +24,8 @@ public sealed class Int8Result
 /// as TensorRT derives weight scales; they are not in the cache; per tensor before opset 13, whose DequantizeLinear has
 /// no axis). Opset 10 or later (QuantizeLinear's first version). Graph outputs keep their float values (TensorRT's
 /// outputs are float unless asked otherwise): a tensor no node reads is not quantized. Entries with a scale of zero, NaN, infinity or a negative sign are left
-/// out (a zero scale would divide by zero) and reported. Consumers that read a tensor from inside a subgraph (If, Loop,
-/// Scan) read it unquantized.
+/// out (a zero scale would divide by zero) and reported. Subgraphs (If, Loop, Scan bodies) are quantized as the main
+/// graph is: their nodes read cached tensors, their own or outer ones, through Q/DQ pairs, and their weights quantized.
 /// </summary>
 public static class Int8Emulation
 {
@@ -44,11 +44,15 @@ public static class Int8Emulation
         long opset = proto.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx")?.Version ?? 0;
         if (opset < 10)
             throw new InvalidInputException($"{model.DisplayName}: INT8 emulation needs QuantizeLinear (ONNX opset 10 or later); the model imports opset {opset}");
-        // Every name the graph uses, so the names added here never collide with one (a counter is appended if needed).
+        // Every name the model uses, in every scope, so the names added here never collide with one (ONNX forbids a
+        // body to define a name of an outer scope; a counter is appended if needed).
         var used = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var v in g.Input.Concat(g.Output).Concat(g.ValueInfo)) used.Add(v.Name);
-        foreach (var t in g.Initializer) used.Add(t.Name);
-        foreach (var n in g.Node) { used.UnionWith(n.Output); used.Add(n.Name); }
+        foreach (var sub in ModelWalker.GraphAndSubgraphs(g))
+        {
+            foreach (var v in sub.Input.Concat(sub.Output).Concat(sub.ValueInfo)) used.Add(v.Name);
+            foreach (var t in sub.Initializer) used.Add(t.Name);
+            foreach (var n in sub.Node) { used.UnionWith(n.Output); used.Add(n.Name); }
+        }
         string Fresh(string name)
         {
             var candidate = name;
@@ -57,31 +61,15 @@ public static class Int8Emulation
         }
         var skipped = new List<string>();
         var quantized = new List<string>();
-        var rename = new Dictionary<string, string>(StringComparer.Ordinal);
-        var newNodes = new List<NodeProto>();
-        var consumed = g.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
+        var usable = new List<CacheEntry>();
+        var consumedAnywhere = ModelWalker.GraphAndSubgraphs(g).SelectMany(x => x.Node).SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
         foreach (var e in cache.Entries)
         {
             if (!floatTensors.Contains(e.Name)) { skipped.Add($"{e.Name}: not a float tensor of the model"); continue; }
-            if (!consumed.Contains(e.Name)) { skipped.Add($"{e.Name}: read by no node (a graph output stays float, as TensorRT's do)"); continue; }
+            if (!consumedAnywhere.Contains(e.Name)) { skipped.Add($"{e.Name}: read by no node (a graph output stays float, as TensorRT's do)"); continue; }
             float s = e.Scale;
             if (!(s > 0) || !float.IsFinite(s) || float.IsSubnormal(s)) { skipped.Add($"{e.Name}: scale {s} cannot quantize"); continue; }
-            string scale = Fresh(e.Name + "__int8_scale"), zero = Fresh(e.Name + "__int8_zero"), int8 = Fresh(e.Name + "__int8"), dqOut = Fresh(e.Name + "__dq");
-            g.Initializer.Add(TensorProtos.FromTensorData(scale, TensorData.Scalar(s)));
-            g.Initializer.Add(TensorProtos.FromTensorData(zero, TensorData.Scalar((sbyte)0)));
-            var q = new NodeProto { OpType = "QuantizeLinear", Name = Fresh(e.Name + "__quantize"), Input = { e.Name, scale, zero }, Output = { int8 } };
-            var dq = new NodeProto { OpType = "DequantizeLinear", Name = Fresh(e.Name + "__dequantize"), Input = { int8, scale, zero }, Output = { dqOut } };
-            newNodes.Add(q);
-            newNodes.Add(dq);
-            rename[e.Name] = dqOut;
-            if (selector is not null)
-            {
-                string index = Fresh(e.Name + "__int8_index"), chosen = Fresh(e.Name + "__int8_chosen"), picked = Fresh(e.Name + "__int8_picked");
-                g.Initializer.Add(TensorProtos.FromTensorData(index, TensorData.Scalar((long)quantized.Count)));
-                newNodes.Add(new NodeProto { OpType = "Equal", Name = Fresh(e.Name + "__int8_is_selected"), Input = { selector, index }, Output = { chosen } });
-                newNodes.Add(new NodeProto { OpType = "Where", Name = Fresh(e.Name + "__int8_select"), Input = { chosen, selectQuantizes ? dqOut : e.Name, selectQuantizes ? e.Name : dqOut }, Output = { picked } });
-                rename[e.Name] = picked;
-            }
+            usable.Add(e);
             quantized.Add(e.Name);
         }
         if (selector is not null)
@@ -90,42 +78,75 @@ public static class Int8Emulation
             g.Input.Add(ModelBuilder.MakeValueInfo(selector, ElementType.Int64, []));
         }
         int weightCount = 0;
-        var inits = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
-        foreach (var t in g.Initializer) inits.TryAdd(t.Name, t);
-        var weightNames = new Dictionary<(string, int), string>();
-        foreach (var n in g.Node)
+
+        // Each graph quantizes what its own nodes read: a tensor the cache gives a range (made here or in an outer
+        // scope) gets a Q/DQ pair in every graph that reads it, and its readers there read the pair; weights of Conv,
+        // MatMul and Gemm are quantized where they are read, from this graph's initializers or an outer one's.
+        void Quantize(GraphProto graph, IReadOnlyDictionary<string, TensorProto> outerInits, IReadOnlyCollection<string> outerNames)
         {
-            for (int j = 0; j < n.Input.Count; j++)
+            var consumed = graph.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
+            var rename = new Dictionary<string, string>(StringComparer.Ordinal);
+            var newNodes = new List<NodeProto>();
+            foreach (var e in usable)
             {
-                if (rename.TryGetValue(n.Input[j], out var r)) n.Input[j] = r;
+                if (!consumed.Contains(e.Name)) continue;
+                float s = e.Scale;
+                string scale = Fresh(e.Name + "__int8_scale"), zero = Fresh(e.Name + "__int8_zero"), int8 = Fresh(e.Name + "__int8"), dqOut = Fresh(e.Name + "__dq");
+                graph.Initializer.Add(TensorProtos.FromTensorData(scale, TensorData.Scalar(s)));
+                graph.Initializer.Add(TensorProtos.FromTensorData(zero, TensorData.Scalar((sbyte)0)));
+                newNodes.Add(new NodeProto { OpType = "QuantizeLinear", Name = Fresh(e.Name + "__quantize"), Input = { e.Name, scale, zero }, Output = { int8 } });
+                newNodes.Add(new NodeProto { OpType = "DequantizeLinear", Name = Fresh(e.Name + "__dequantize"), Input = { int8, scale, zero }, Output = { dqOut } });
+                rename[e.Name] = dqOut;
+                if (selector is not null)
+                {
+                    string index = Fresh(e.Name + "__int8_index"), chosen = Fresh(e.Name + "__int8_chosen"), picked = Fresh(e.Name + "__int8_picked");
+                    graph.Initializer.Add(TensorProtos.FromTensorData(index, TensorData.Scalar((long)quantized.IndexOf(e.Name))));
+                    newNodes.Add(new NodeProto { OpType = "Equal", Name = Fresh(e.Name + "__int8_is_selected"), Input = { selector, index }, Output = { chosen } });
+                    newNodes.Add(new NodeProto { OpType = "Where", Name = Fresh(e.Name + "__int8_select"), Input = { chosen, selectQuantizes ? dqOut : e.Name, selectQuantizes ? e.Name : dqOut }, Output = { picked } });
+                    rename[e.Name] = picked;
+                }
             }
-            if (!weights) continue;
-            if (n.Input.Count < 2 || !inits.TryGetValue(n.Input[1], out var w) || w.DataType != (int)ElementType.Float || w.Dims.Count < 2) continue;
-            // The output-channel axis: Conv's weight is [M, C, k...]; MatMul's [..., K, N]; Gemm's [K, N] or [N, K] (transB).
-            int? axisOf = n.OpType switch
+            var inits = new Dictionary<string, TensorProto>(outerInits, StringComparer.Ordinal);
+            foreach (var t in graph.Initializer) inits[t.Name] = t;
+            var weightNames = new Dictionary<(string, int), string>();
+            foreach (var n in graph.Node)
             {
-                "Conv" => 0,
-                "MatMul" => w.Dims.Count - 1,
-                "Gemm" => n.Attribute.FirstOrDefault(a => a.Name == "transB")?.I == 1 ? 0 : 1,
-                _ => null,
-            };
-            if (axisOf is not { } axis) continue;
-            // Per channel needs DequantizeLinear's axis (opset 13); before, one scale for the whole tensor.
-            int key = opset >= 13 ? axis : -1;
-            if (!weightNames.TryGetValue((w.Name, key), out var dqName))
-            {
-                dqName = QuantizeWeight(model, g, w, key, newNodes, Fresh);
-                weightNames[(w.Name, key)] = dqName;
-                weightCount++;
+                for (int j = 0; j < n.Input.Count; j++)
+                    if (rename.TryGetValue(n.Input[j], out var r)) n.Input[j] = r;
+                if (weights && n.Input.Count >= 2 && inits.TryGetValue(n.Input[1], out var w) && w.DataType == (int)ElementType.Float && w.Dims.Count >= 2)
+                {
+                    // The output-channel axis: Conv's weight is [M, C, k...]; MatMul's [..., K, N]; Gemm's [K, N] or [N, K] (transB).
+                    int? axisOf = n.OpType switch
+                    {
+                        "Conv" => 0,
+                        "MatMul" => w.Dims.Count - 1,
+                        "Gemm" => n.Attribute.FirstOrDefault(a => a.Name == "transB")?.I == 1 ? 0 : 1,
+                        _ => null,
+                    };
+                    if (axisOf is { } axis)
+                    {
+                        // Per channel needs DequantizeLinear's axis (opset 13); before, one scale for the whole tensor.
+                        int key = opset >= 13 ? axis : -1;
+                        if (!weightNames.TryGetValue((w.Name, key), out var dqName))
+                        {
+                            dqName = QuantizeWeight(model, graph, w, key, newNodes, Fresh);
+                            weightNames[(w.Name, key)] = dqName;
+                            weightCount++;
+                        }
+                        n.Input[1] = dqName;
+                    }
+                }
+                foreach (var sub in ModelWalker.Subgraphs(n))
+                    Quantize(sub, inits, outerNames.Concat(graph.Input.Select(i => i.Name)).Concat(inits.Keys).Concat(graph.Node.SelectMany(x => x.Output)).ToHashSet(StringComparer.Ordinal));
             }
-            n.Input[1] = dqName;
+            var nodes = newNodes.Concat(graph.Node).ToList();
+            graph.Node.Clear();
+            graph.Node.AddRange(nodes);
+            var sorted = new GraphView(graph).TopologicalOrder(outerNames).Select(i => graph.Node[i]).ToList();
+            graph.Node.Clear();
+            graph.Node.AddRange(sorted);
         }
-        var nodes = newNodes.Concat(g.Node).ToList();
-        g.Node.Clear();
-        g.Node.AddRange(nodes);
-        var sorted = new GraphView(g).TopologicalOrder().Select(i => g.Node[i]).ToList();
-        g.Node.Clear();
-        g.Node.AddRange(sorted);
+        Quantize(g, new Dictionary<string, TensorProto>(), []);
         return new Int8Result { Model = model.WithProto(proto), Quantized = quantized, Weights = weightCount, PerChannel = opset >= 13, Skipped = skipped };
     }
 

@@ -147,4 +147,22 @@ public class Int8EmulationTests
             Assert.Equal(1L, res.Model.ReadTensor(g.Initializer.Single(t => t.Name == "h__int8_index")).Span<long>()[0]);
         }
     }
+
+    [Fact]
+    public void Bodies_read_cached_tensors_through_their_own_pairs_their_own_and_outer_ones_alike()
+    {
+        var model = PolyNet.Tests.Graphs.WithIf();
+        var q = Int8Emulation.Apply(model, Cache(("x", 0x3c010204), ("then_shift_out", 0x3e000000)), new HashSet<string>(["x", "then_shift_out", "chosen", "y"]));
+        Assert.Equal(["x", "then_shift_out"], q.Quantized);
+        var then = q.Model.Graph.Node.Single(n => n.OpType == "If").Attribute.Single(a => a.Name == "then_branch").G;
+        // The branch reads the outer x and its own then_shift_out through pairs of its own.
+        Assert.Equal("x__dq", then.Node.Single(n => n.Name == "then_scale").Input[0]);
+        Assert.Equal("then_shift_out__dq", then.Node.Single(n => n.Name == "then_exp").Input[0]);
+        Assert.Equal(2, then.Node.Count(n => n.OpType == "QuantizeLinear"));
+        var otherwise = q.Model.Graph.Node.Single(n => n.OpType == "If").Attribute.Single(a => a.Name == "else_branch").G;
+        Assert.Equal("x__dq_1", otherwise.Node.Single(n => n.Name == "else_neg").Input[0]);
+        // Names stay unique across scopes, and each body is in an order its values allow.
+        var names = PolyNet.Onnx.ModelWalker.GraphAndSubgraphs(q.Model.Graph).SelectMany(g => g.Node.SelectMany(n => n.Output)).ToList();
+        Assert.Equal(names.Count, names.Distinct().Count());
+    }
 }

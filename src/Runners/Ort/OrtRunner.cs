@@ -117,17 +117,17 @@ public abstract class OrtRunner : IBindableRunner
     /// <summary>The model to run if it differs from the file (null: run the file as is): marked tensors exposed, converted to float16 with precision=fp16.</summary>
     protected virtual OnnxModel? PrepareModel(OnnxModel model)
     {
+        var (hoisted, constants) = _precision is "int8" or "fp16" ? ConstantHoisting.Apply(model) : (model, 0);
         if (_precision == "int8")
         {
-            var q = Calibration.Int8Emulation.Apply(model, _cache!, Int8Tensors(model));
-            Note($"int8 emulation: {q.Quantized.Count} tensor(s) quantized with ranges from {Keys.Get("calib")} ({(_cache!.Version is { } v ? $"TensorRT {v} {_cache.Algorithm}" : _cache.Format.ToString())}), {q.Weights} weight tensor(s) {(q.PerChannel ? "per channel" : "per tensor (opset < 13)")}"
+            var q = Calibration.Int8Emulation.Apply(hoisted, _cache!, Int8Tensors(hoisted));
+            Note($"int8 emulation: {q.Quantized.Count} tensor(s) quantized with ranges from {Keys.Get("calib")} ({(_cache!.Version is { } v ? $"TensorRT {v} {_cache.Algorithm}" : _cache.Format.ToString())}), {q.Weights} weight tensor(s) {(q.PerChannel ? "per channel" : "per tensor (opset < 13)")}{(constants > 0 ? $" (weights include {constants} Constant node(s))" : "")}"
                  + (q.Skipped.Count > 0 ? $"; {q.Skipped.Count} cache entr{(q.Skipped.Count == 1 ? "y" : "ies")} not used ({string.Join("; ", q.Skipped.Take(3))}{(q.Skipped.Count > 3 ? "; ..." : "")})" : ""));
             return Context.ExtraOutputs.Count == 0 ? q.Model : ModelOutputs.Expose(q.Model, Context.ExtraOutputs);
         }
         if (_precision != "fp16")
             return Context.ExtraOutputs.Count == 0 ? null : ModelOutputs.Expose(model, Context.ExtraOutputs);
         var keep = (Keys.Get("fp32_ops") ?? "").Split('+', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
-        var (hoisted, constants) = ConstantHoisting.Apply(model);
         var types = OrtTypes.Infer(hoisted);
         var r = Float16Conversion.Convert(hoisted, types, new OrtKernelProbe(hoisted, requireNative: Float16NeedsNativeKernels), Context.ExtraOutputs, keep,
             (body, outer) => OrtTypes.InferBody(hoisted, body, outer));
@@ -149,9 +149,9 @@ public abstract class OrtRunner : IBindableRunner
     /// </summary>
     public static HashSet<string> Int8Tensors(OnnxModel model)
     {
-        var constants = model.Graph.Initializer.Select(i => i.Name)
-            .Concat(model.Graph.Node.Where(n => n.OpType == "Constant").SelectMany(n => n.Output)).ToHashSet(StringComparer.Ordinal);
-        return OrtTypes.Infer(model).Where(kv => kv.Value.Kind == ValueKind.Tensor && kv.Value.ElementType == ElementType.Float && !constants.Contains(kv.Key))
+        var graphs = ModelWalker.GraphAndSubgraphs(model.Graph).ToList();
+        var constants = graphs.SelectMany(g => g.Initializer.Select(i => i.Name).Concat(g.Node.Where(n => n.OpType == "Constant").SelectMany(n => n.Output))).ToHashSet(StringComparer.Ordinal);
+        return (graphs.Count > 1 ? OrtTypes.InferAll(model) : OrtTypes.Infer(model)).Where(kv => kv.Value.Kind == ValueKind.Tensor && kv.Value.ElementType == ElementType.Float && !constants.Contains(kv.Key))
             .Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
     }
 
