@@ -10,10 +10,14 @@ namespace PolyNet.Compare;
 public sealed record ElementError(long FlatIndex, string Index, double Reference, double Candidate, double Abs, double Rel);
 
 /// <summary>The error of one channel (index along <see cref="Explanation.ChannelAxis"/>).</summary>
-public sealed record ChannelError(long Channel, long Count, long Mismatches, double MaxAbs, double MeanAbs);
+/// <param name="NonFinite">Elements whose error is not a number (NaN or infinity on one side only): <see cref="MaxAbs"/> and
+/// <see cref="MeanAbs"/> are over the other elements, NaN when there are none.</param>
+public sealed record ChannelError(long Channel, long Count, long Mismatches, double MaxAbs, double MeanAbs, long NonFinite = 0);
 
 /// <summary>The error of the elements whose |reference| lies in [Low, High).</summary>
-public sealed record MagnitudeBand(double Low, double High, long Count, long Mismatches, double MeanAbs, double MaxAbs, double MeanRel);
+/// <param name="NonFinite">Elements of the band whose candidate is NaN or infinite (the reference is finite in every band):
+/// the means and the maximum are over the other elements, NaN when there are none.</param>
+public sealed record MagnitudeBand(double Low, double High, long Count, long Mismatches, double MeanAbs, double MaxAbs, double MeanRel, long NonFinite = 0);
 
 /// <summary>
 /// |cand − ref| over a 2-D slice (the last two dimensions, at the leading indices of the worst element), max-pooled to at
@@ -109,22 +113,31 @@ public sealed record Explanation
         var worstList = new List<ElementError>();
         while (worst.TryDequeue(out var idx, out _))
         {
-            double rv = r.GetDouble(idx), cv = c.GetDouble(idx), abs = ErrorMath.AbsError(rv, cv);
-            worstList.Add(new ElementError(idx, shape.FormatIndex(idx), rv, cv, abs, ErrorMath.RelError(abs, rv)));
+            double rv = r.GetDouble(idx), cv = c.GetDouble(idx), abs = ErrorMath.ReportedAbs(rv, cv);
+            worstList.Add(new ElementError(idx, shape.FormatIndex(idx), rv, cv, abs, ErrorMath.ReportedRel(abs, rv)));
         }
         worstList.Reverse();
+        // Errors that are not numbers make the passes' maxima infinite and leave the means over too many elements:
+        // where there are any (rarely), one more pass counts them, and the means and maxima cover the finite errors.
+        var chNonFinite = new long[channels];
+        var bandNonFinite = new long[256];
+        if (bandMax.Any(double.IsInfinity) || chMax.Any(double.IsInfinity))
+            FiniteOnly(r, c, channels, inner, chNonFinite, chMax, chSum, bandNonFinite, bandMax, bandSum, bandRel);
+        static double Mean(double sum, long count, long nonFinite) => count - nonFinite > 0 ? sum / (count - nonFinite) : double.NaN;
         var bands = new List<MagnitudeBand>();
         for (int e = 0; e < 255; e++)
         {
             if (bandCount[e] == 0) continue;
             double low = e == 0 ? 0 : Math.ScaleB(1.0, e - 127), high = Math.ScaleB(1.0, e - 126);
-            bands.Add(new MagnitudeBand(low, high, bandCount[e], bandMis[e], bandSum[e] / bandCount[e], bandMax[e], bandRel[e] / bandCount[e]));
+            bands.Add(new MagnitudeBand(low, high, bandCount[e], bandMis[e], Mean(bandSum[e], bandCount[e], bandNonFinite[e]),
+                bandNonFinite[e] == bandCount[e] ? double.NaN : bandMax[e], Mean(bandRel[e], bandCount[e], bandNonFinite[e]), bandNonFinite[e]));
         }
         return new Explanation
         {
             Worst = worstList,
             ChannelAxis = axis,
-            Channels = Enumerable.Range(0, (int)channels).Select(ch => new ChannelError(ch, chCount[ch], chMis[ch], chMax[ch], chCount[ch] == 0 ? 0 : chSum[ch] / chCount[ch])).ToList(),
+            Channels = Enumerable.Range(0, (int)channels).Select(ch => new ChannelError(ch, chCount[ch], chMis[ch], chNonFinite[ch] == chCount[ch] && chCount[ch] > 0 ? double.NaN : chMax[ch],
+                chCount[ch] == 0 ? 0 : Mean(chSum[ch], chCount[ch], chNonFinite[ch]), chNonFinite[ch])).ToList(),
             Magnitudes = MergeBands(bands, 16),
             Heatmap = worstList.Count > 0 ? MakeHeatmap(r, c, worstList[0].FlatIndex) : null,
         };
@@ -333,6 +346,33 @@ public sealed record Explanation
 
     private static bool IsFloatLike(ElementType t) => t is ElementType.Float or ElementType.Float16 or ElementType.BFloat16;
 
+    /// <summary>Per channel and band: how many errors are not numbers, and the maxima and sums of the others (scalar; only for data with such errors).</summary>
+    private static void FiniteOnly(TensorData r, TensorData c, long channels, long inner, long[] chNonFinite, double[] chMax, double[] chSum,
+        long[] bandNonFinite, double[] bandMax, double[] bandSum, double[] bandRel)
+    {
+        Array.Clear(chMax); Array.Clear(chSum); Array.Clear(bandMax); Array.Clear(bandSum); Array.Clear(bandRel);
+        for (long i = 0; i < r.ElementCount; i++)
+        {
+            double rv = r.GetDouble(i), cv = c.GetDouble(i), abs = ErrorMath.AbsError(rv, cv), rel = ErrorMath.RelError(abs, rv);
+            bool finite = double.IsFinite(abs);
+            if (channels > 0)
+            {
+                long ch = i / inner % channels;
+                if (!finite) chNonFinite[ch]++;
+                else { chSum[ch] += abs; chMax[ch] = Math.Max(chMax[ch], abs); }
+            }
+            if (!double.IsFinite(rv)) continue;
+            int band = (int)(BitConverter.SingleToUInt32Bits(Math.Abs((float)rv)) >> 23);
+            if (!finite) bandNonFinite[band]++;
+            else
+            {
+                bandSum[band] += abs;
+                bandMax[band] = Math.Max(bandMax[band], abs);
+                if (double.IsFinite(rel)) bandRel[band] += rel;
+            }
+        }
+    }
+
     private static List<MagnitudeBand> MergeBands(List<MagnitudeBand> bands, int max)
     {
         while (bands.Count > max)
@@ -343,9 +383,10 @@ public sealed record Explanation
                 if (i + 1 == bands.Count) { merged.Add(bands[i]); break; }
                 var x = bands[i];
                 var y = bands[i + 1];
-                long count = x.Count + y.Count;
-                merged.Add(new MagnitudeBand(x.Low, y.High, count, x.Mismatches + y.Mismatches,
-                    (x.MeanAbs * x.Count + y.MeanAbs * y.Count) / count, Math.Max(x.MaxAbs, y.MaxAbs), (x.MeanRel * x.Count + y.MeanRel * y.Count) / count));
+                long count = x.Count + y.Count, fx = x.Count - x.NonFinite, fy = y.Count - y.NonFinite;
+                double Mix(double a, double b) => fx + fy == 0 ? double.NaN : ((fx > 0 ? a * fx : 0) + (fy > 0 ? b * fy : 0)) / (fx + fy);
+                double MaxOf(double a, double b) => double.IsNaN(a) ? b : double.IsNaN(b) ? a : Math.Max(a, b);
+                merged.Add(new MagnitudeBand(x.Low, y.High, count, x.Mismatches + y.Mismatches, Mix(x.MeanAbs, y.MeanAbs), MaxOf(x.MaxAbs, y.MaxAbs), Mix(x.MeanRel, y.MeanRel), x.NonFinite + y.NonFinite));
             }
             bands = merged;
         }

@@ -100,6 +100,18 @@ public sealed class ToleranceSet
             MaxMismatchPercentPerOutput.GetValueOrDefault(output, MaxMismatchPercent)), source);
     }
 
+    /// <summary>Settings that change no verdict: a mismatch allowance without the elementwise check, a quantile without the quantile check.</summary>
+    public IReadOnlyList<string> Ineffective()
+    {
+        var stats = StatPerOutput.Values.Append(Stat).ToHashSet();
+        var notes = new List<string>();
+        if ((MaxMismatchPercent > 0 || MaxMismatchPercentPerOutput.Count > 0) && !stats.Contains(ErrorStat.Elemwise))
+            notes.Add("--max-mismatch-percent applies to --check-error-stat elemwise; with the statistics asked for it changes nothing");
+        if (Quantile != 0.99 && !stats.Contains(ErrorStat.Quantile))
+            notes.Add("--error-quantile applies to --check-error-stat quantile; without it it changes nothing");
+        return notes;
+    }
+
     /// <summary>True when <paramref name="output"/> has its own atol or rtol.</summary>
     public bool HasOverride(string output) => AtolPerOutput.ContainsKey(output) || RtolPerOutput.ContainsKey(output);
 

@@ -69,6 +69,7 @@ public static class BenchJob
             using var runner = create(spec, new RunnerContext { Model = o.Model, Log = log.ForRunner(spec) });
             log.Progress($"{runner.Name}: activating ...");
             runner.Activate();
+            foreach (var w in runner.Warnings) log.Warning(w);
             log.Progress($"{runner.Name}: ready in {Format.Duration(runner.ActivationTime)}{(runner.Notes.Count > 0 ? " (" + string.Join("; ", runner.Notes) + ")" : "")}");
             BoundRun? bound = null;
             try

@@ -47,7 +47,7 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
         if (!o.Passed || verbose)
         {
             w.WriteLine($"        robust rel error (|ref| floored at {F(m.RobustFloor)}): max {F(m.RobustRelError.Max)}, mean {F(m.RobustRelError.Mean)}");
-            w.WriteLine($"        {m.Mismatches} of {m.Count} elements ({F(m.MismatchPercent)}%) out of tolerance; cosine similarity {Cos(m.CosineSimilarity)}, relative L2 error {F(m.RelativeL2)}, SNR {F(m.SnrDb)} dB, PSNR {F(m.PsnrDb)} dB");
+            w.WriteLine($"        {m.Mismatches} of {m.Count} elements ({F(m.MismatchPercent)}%) out of tolerance; cosine similarity {Cos(m.CosineSimilarity)}, relative L2 error {F(m.RelativeL2)}, SNR {F(m.SnrDb)} dB, PSNR {F(m.PsnrDb)} dB{Over(m)}");
             if (m.NanReference + m.NanCandidate + m.InfReference + m.InfCandidate > 0)
                 w.WriteLine($"        non-finite values: reference {m.NanReference} NaN, {m.InfReference} inf; candidate {m.NanCandidate} NaN, {m.InfCandidate} inf");
             w.WriteLine($"        reference: {Values(m.Reference)}");
@@ -155,7 +155,7 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
         {
             w.WriteLine("        error against |reference|:");
             foreach (var b in x.Magnitudes)
-                w.WriteLine($"          |ref| in [{F(b.Low)}, {F(b.High)}): {b.Count,10} elements, {b.Mismatches,8} out of tolerance, mean abs {F(b.MeanAbs)}, max abs {F(b.MaxAbs)}, mean rel {F(b.MeanRel)}");
+                w.WriteLine($"          |ref| in [{F(b.Low)}, {F(b.High)}): {b.Count,10} elements, {b.Mismatches,8} out of tolerance, mean abs {F(b.MeanAbs)}, max abs {F(b.MaxAbs)}, mean rel {F(b.MeanRel)}{(b.NonFinite > 0 ? $" (over the finite errors; {b.NonFinite} NaN or infinite)" : "")}");
         }
     }
 
@@ -176,6 +176,11 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
 
     private static string Values(Distribution d)
         => $"min {F(d.Min)}, max {F(d.Max)}, mean {F(d.Mean)}, std {F(d.Std)}, median {F(d.Median)}";
+
+    /// <summary>What the similarity measures cover, when non-finite values left some elements out.</summary>
+    public static string Over(ComparisonMetrics m) => m.SimilarityExcluded == 0 ? ""
+        : m.SimilarityPairs == 0 ? " (no element is finite on both sides: nothing to measure)"
+        : $" (over the {m.SimilarityPairs} elements finite on both sides; {m.SimilarityExcluded} left out)";
 
     private static string Cos(double c) => c >= 0.99 ? c.ToString("0.000000000", System.Globalization.CultureInfo.InvariantCulture) : F(c);
 

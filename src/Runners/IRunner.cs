@@ -38,6 +38,9 @@ public interface IRunner : IDisposable
     /// <summary>The arithmetic the runner computes in (it sets the comparator's default tolerances).</summary>
     ComputePrecision Precision { get; }
 
+    /// <summary>What the user should hear as a warning: a setting that changes nothing, a cache that matches little.</summary>
+    IReadOnlyList<string> Warnings => [];
+
     /// <summary>Exposed intermediate tensors the last <see cref="Infer"/> could not return, by name, with the reason.</summary>
     IReadOnlyDictionary<string, string> Unreadable => new Dictionary<string, string>();
 }

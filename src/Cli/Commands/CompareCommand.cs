@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PolyNet.Compare;
+using PolyNet.Jobs;
 using PolyNet.Jobs.Runs;
 using PolyNet.Reports;
 
@@ -32,6 +33,7 @@ internal static class CompareCommand
     {
         Onnx.AtomicFile.CheckTargets(s.Reports.Select(r => r.Path).ToList(), s.Files);
         var log = new WriterLog(output, error, s.Verbose, s.Quiet);
+        foreach (var w in s.Tolerances.Ineffective()) log.Warning(w);
         var text = new TextReport(output, s.Verbose);
         var r = CompareJob.Execute(s.Files, s.Tolerances, s.Options, log, p =>
         {

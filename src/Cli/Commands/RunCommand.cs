@@ -113,11 +113,16 @@ internal static class RunCommand
                 throw new InvalidInputException("nothing to compare: give two or more --runner configurations (e.g. --runner onnxrt --runner onnxrt:opt=disable), or one with --load-outputs");
             specs.Add(RunnerRegistry.Reference());
         }
-        if (specs.Count == 1 && s.LoadOutputs is null && s.SaveOutputs is null)
-            throw new InvalidInputException($"nothing to compare: one runner ({specs[0].Text}) and no --load-outputs; add a second --runner, compare with stored outputs, or --save-outputs to keep this runner's outputs for a later 'polynet compare'");
+        if (specs.Count == 1 && s.LoadOutputs is null && s.SaveOutputs is null && s.SaveInputs is null)
+            throw new InvalidInputException($"nothing to compare: one runner ({specs[0].Text}) and no --load-outputs; add a second --runner, compare with stored outputs, or --save-outputs (--save-inputs) to keep this runner's outputs (its inputs) for later");
         AtomicFile.CheckTargets([.. s.Reports.Select(r => r.Path), s.SaveInputs, s.SaveOutputs], [s.Model, s.LoadInputs, s.LoadOutputs]);
         RunnerSpec.MakeNamesUnique(specs);
         var log = new WriterLog(output, error, s.Verbose, s.Quiet);
+        // Settings that would change nothing are said, never silently ignored.
+        if (s.LoadInputs is not null)
+            foreach (var (given, option) in new[] { (s.ValRanges.Count > 0, "--val-range"), (s.InputShapes.Count > 0, "--input-shapes"), (s.Iterations != 1, "--iterations"), (s.Seed != 1, "--seed") })
+                if (given) log.Warning($"{option} applies to generated inputs; with --load-inputs it changes nothing");
+        foreach (var w in s.Tolerances.Ineffective()) log.Warning(w);
         OrtRuntime.Initialize(s.OrtLibrary);
         var model = OnnxModel.Load(s.Model);
         log.Info($"model: {s.Model} (opset {model.OpsetVersion()?.ToString() ?? "?"}, {model.Graph.Node.Count} nodes)");

@@ -178,7 +178,10 @@ internal static class ComparisonEngine
         long finiteAbs = n - a.InfAbs;
         var robust = n == 0 ? Distribution.Empty : new Distribution(n, 0, rob.Max, n - rob.Inf > 0 ? rob.Sum / (n - rob.Inf) : double.NaN,
             double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
-        double mse = finiteAbs > 0 ? a.SumAbsSq / finiteAbs : double.NaN;
+        // Cosine, relative L2, SNR and PSNR are sums over pairs finite on both sides; with none, there is nothing to
+        // measure (NaN, never a perfect score for a broken output).
+        long pairs = a.RefFinite == n && a.CandFinite == n ? n : FinitePairs(reference, candidate);
+        double mse = pairs > 0 ? a.SumAbsSq / pairs : double.NaN;
         return new ComparisonMetrics
         {
             Count = n,
@@ -195,10 +198,11 @@ internal static class ComparisonEngine
             WorstRel = n == 0 ? null : Worst(reference, candidate, a.MaxRelIndex),
             NeededAtol = a.NeedAtol,
             NeededRtol = a.NeedRtol,
-            CosineSimilarity = a.RefSq == 0 && a.CandSq == 0 ? 1 : a.Dot / Math.Sqrt(a.RefSq * a.CandSq),
-            RelativeL2 = a.RefSq == 0 ? (a.SumAbsSq == 0 ? 0 : double.PositiveInfinity) : Math.Sqrt(a.SumAbsSq / a.RefSq),
-            SnrDb = a.SumAbsSq == 0 ? double.PositiveInfinity : 10 * Math.Log10(a.RefSq / a.SumAbsSq),
-            PsnrDb = mse == 0 ? double.PositiveInfinity : 10 * Math.Log10(peakRef * peakRef / mse),
+            SimilarityPairs = pairs,
+            CosineSimilarity = pairs == 0 && n > 0 ? double.NaN : a.RefSq == 0 && a.CandSq == 0 ? 1 : a.Dot / Math.Sqrt(a.RefSq * a.CandSq),
+            RelativeL2 = pairs == 0 && n > 0 ? double.NaN : a.RefSq == 0 ? (a.SumAbsSq == 0 ? 0 : double.PositiveInfinity) : Math.Sqrt(a.SumAbsSq / a.RefSq),
+            SnrDb = pairs == 0 && n > 0 ? double.NaN : a.SumAbsSq == 0 ? double.PositiveInfinity : 10 * Math.Log10(a.RefSq / a.SumAbsSq),
+            PsnrDb = pairs == 0 && n > 0 ? double.NaN : mse == 0 ? double.PositiveInfinity : 10 * Math.Log10(peakRef * peakRef / mse),
             NanReference = a.NanRef,
             NanCandidate = a.NanCand,
             InfReference = n - a.RefFinite - a.NanRef,
@@ -237,12 +241,21 @@ internal static class ComparisonEngine
         return new Distribution(count, min, max, mean, std, quant(0.5), quant(0.9), quant(0.95), quant(0.99), quant(userQ));
     }
 
+    /// <summary>Pairs finite on both sides (only called when a side has non-finite values).</summary>
+    private static long FinitePairs(TensorData r, TensorData c)
+    {
+        long pairs = 0;
+        for (long i = 0; i < r.ElementCount; i++)
+            if (double.IsFinite(r.GetDouble(i)) && double.IsFinite(c.GetDouble(i))) pairs++;
+        return pairs;
+    }
+
     private static WorstElement Worst(TensorData r, TensorData c, long index)
     {
         if (index < 0) index = 0;
         double rv = r.GetDouble(index), cv = c.GetDouble(index);
-        double abs = ErrorMath.AbsError(rv, cv);
-        return new WorstElement(index, r.Shape.FormatIndex(index), r.FormatElement(index), c.FormatElement(index), abs, ErrorMath.RelError(abs, rv));
+        double abs = ErrorMath.ReportedAbs(rv, cv);
+        return new WorstElement(index, r.Shape.FormatIndex(index), r.FormatElement(index), c.FormatElement(index), abs, ErrorMath.ReportedRel(abs, rv));
     }
 
     /// <summary>How many float32 elements are exactly +0 (one vector scan, in parallel).</summary>

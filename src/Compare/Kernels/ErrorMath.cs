@@ -21,6 +21,15 @@ public static class ErrorMath
         return Math.Abs(c - r);
     }
 
+    /// <summary>
+    /// The error as reports show it: NaN when exactly one side is NaN (the kernels count such an element with the
+    /// infinite errors, as a mismatch, but no number measures how far a NaN is from a number); otherwise <see cref="AbsError"/>.
+    /// </summary>
+    public static double ReportedAbs(double r, double c) => double.IsNaN(r) != double.IsNaN(c) ? double.NaN : AbsError(r, c);
+
+    /// <summary>The relative error as reports show it (NaN where <see cref="ReportedAbs"/> is).</summary>
+    public static double ReportedRel(double abs, double r) => double.IsNaN(abs) ? double.NaN : RelError(abs, r);
+
     public static double RelError(double abs, double r)
     {
         if (abs == 0) return 0;

@@ -50,6 +50,13 @@ public sealed record ComparisonMetrics
     public double NeededAtol { get; init; }
     /// <summary>Smallest rtol that passes every element with the configured atol (elemwise rule).</summary>
     public double NeededRtol { get; init; }
+    /// <summary>
+    /// Pairs finite on both sides: cosine similarity, relative L2, SNR and PSNR are computed over these alone (elements
+    /// non-finite on a side are left out, and counted in <see cref="SimilarityExcluded"/>); all four are NaN when there
+    /// are none.
+    /// </summary>
+    public long SimilarityPairs { get; init; }
+    public long SimilarityExcluded => Count - SimilarityPairs;
     public double CosineSimilarity { get; init; }
     /// <summary>‖cand − ref‖₂ / ‖ref‖₂ over elements finite on both sides.</summary>
     public double RelativeL2 { get; init; }

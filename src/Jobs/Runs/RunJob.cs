@@ -138,6 +138,7 @@ public static class RunJob
             {
                 log.Progress($"{r.Name}: activating ...");
                 r.Activate();
+                foreach (var w in r.Warnings) log.Warning(w);
                 log.Progress($"{r.Name}: ready in {Format.Duration(r.ActivationTime)}{(r.Notes.Count > 0 ? " (" + string.Join("; ", r.Notes) + ")" : "")}");
             }
             var inputs = runners.Count > 0 ? runners[0].Inputs : o.Model.Inputs;

@@ -102,6 +102,10 @@ public abstract class OrtRunner : IBindableRunner
 
     protected void Note(string note) => _notes.Add(note);
 
+    private readonly List<string> _warnings = [];
+    public IReadOnlyList<string> Warnings => _warnings;
+    protected void Warn(string warning) => _warnings.Add($"{Name}: {warning}");
+
     private int OptimizationLevel => Keys.GetChoice("opt", "disable", "basic", "extended", "layout", "all") switch
     {
         "disable" => 0,
@@ -123,6 +127,9 @@ public abstract class OrtRunner : IBindableRunner
             var q = Calibration.Int8Emulation.Apply(hoisted, _cache!, Int8Tensors(hoisted));
             Note($"int8 emulation: {q.Quantized.Count} tensor(s) quantized with ranges from {Keys.Get("calib")} ({(_cache!.Version is { } v ? $"TensorRT {v} {_cache.Algorithm}" : _cache.Format.ToString())}), {q.Weights} weight tensor(s) {(q.PerChannel ? "per channel" : "per tensor (opset < 13)")}{(constants > 0 ? $" (weights include {constants} Constant node(s))" : "")}"
                  + (q.Skipped.Count > 0 ? $"; {q.Skipped.Count} cache entr{(q.Skipped.Count == 1 ? "y" : "ies")} not used ({string.Join("; ", q.Skipped.Take(3))}{(q.Skipped.Count > 3 ? "; ..." : "")})" : ""));
+            if (q.Quantized.Count == 0)
+                throw new InvalidInputException($"{Keys.Get("calib")}: none of its {_cache!.Entries.Count} entries names a float tensor {model.DisplayName} reads ({string.Join("; ", q.Skipped.Take(3))}{(q.Skipped.Count > 3 ? "; ..." : "")}): INT8 emulation with this cache would quantize no activation (a cache for another model or export?)");
+            if (q.Skipped.Count > 0) Warn($"{q.Skipped.Count} of {_cache!.Entries.Count} calibration cache entries are not used: {string.Join("; ", q.Skipped.Take(3))}{(q.Skipped.Count > 3 ? "; ..." : "")}");
             return Context.ExtraOutputs.Count == 0 ? q.Model : ModelOutputs.Expose(q.Model, Context.ExtraOutputs);
         }
         if (_precision != "fp16")
@@ -132,6 +139,11 @@ public abstract class OrtRunner : IBindableRunner
         var r = Float16Conversion.Convert(hoisted, types, new OrtKernelProbe(hoisted, requireNative: Float16NeedsNativeKernels), Context.ExtraOutputs, keep,
             (body, outer) => OrtTypes.InferBody(hoisted, body, outer));
         var compute32 = r.Kept.Where(k => k.Mode == Float16Mode.Float32Compute).ToList();
+        var present = ModelWalker.GraphAndSubgraphs(hoisted.Graph).SelectMany(g => g.Node).Select(n => n.OpType).ToHashSet(StringComparer.Ordinal);
+        foreach (var op in keep.Where(k => !present.Contains(k)))
+            Warn($"fp32_ops: the model has no {op} node{Names.Suggest(op, present)}; that entry changes nothing");
+        if (r.Native == 0 && compute32.Count == 0 && r.Kept.Count == 0)
+            Warn("float16 emulation changes nothing: the model computes no float32 tensor");
         var asked = r.Kept.Where(k => k.Mode == Float16Mode.Float32).ToList();
         Note($"{(Float16NeedsNativeKernels ? "float16 emulation" : "float16")}: {r.Native} node(s) on float16 kernels, {compute32.Count} computing in float32 between float16 tensors, {asked.Count} kept in float32 as asked, {r.Casts} cast(s)"
              + (r.ClampedWeights > 0 ? $", {r.ClampedWeights} weight value(s) beyond ±65504 clamped" : "")
