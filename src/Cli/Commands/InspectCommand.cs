@@ -105,9 +105,16 @@ internal static class InspectCommand
         foreach (var i in model.Outputs) o.WriteLine($"      {i}");
         var g = p.Graph;
         var summary = ModelSummary.Of(model);
-        o.WriteLine($"    nodes: {summary.Nodes} ({string.Join(", ", summary.OpTypes.Select(x => $"{x.OpType} {x.Count}"))})");
-        o.WriteLine($"    initializers: {summary.Initializers.Count}, {Size(summary.InlineBytes + summary.ExternalBytes)} ({Size(summary.InlineBytes)} in the model, {Size(summary.ExternalBytes)} external)");
-        foreach (var i in summary.Initializers.OrderByDescending(x => x.Bytes).Take(5))
+        static string Ops(IReadOnlyList<(string OpType, int Count)> ops) => string.Join(", ", ops.Select(x => $"{x.OpType} {x.Count}"));
+        o.WriteLine($"    nodes: {summary.Nodes} ({Ops(summary.OpTypes)})");
+        if (summary.Bodies > 0)
+            o.WriteLine($"    inside {summary.Bodies} bod{(summary.Bodies == 1 ? "y" : "ies")} (If branches, Loop and Scan bodies): {summary.BodyNodes} more node(s) ({Ops(summary.BodyOpTypes)}), {summary.Nodes + summary.BodyNodes} in all");
+        long Sum(IEnumerable<InitializerSize> x) => x.Sum(i => i.Bytes);
+        o.WriteLine($"    initializers: {summary.Initializers.Count}, {Size(summary.InlineBytes + summary.ExternalBytes)} ({Size(summary.InlineBytes)} in the model, {Size(summary.ExternalBytes)} external)"
+            + (summary.BodyInitializers.Count > 0 ? $"; {summary.BodyInitializers.Count} more inside bodies, {Size(Sum(summary.BodyInitializers))}" : ""));
+        if (summary.ConstantWeights.Count > 0)
+            o.WriteLine($"    weights in Constant nodes: {summary.ConstantWeights.Count}, {Size(Sum(summary.ConstantWeights))} (emulation and inspection treat them as weights)");
+        foreach (var i in summary.Initializers.Concat(summary.BodyInitializers).Concat(summary.ConstantWeights).OrderByDescending(x => x.Bytes).Take(5))
             o.WriteLine($"      {i.Name}: {Size(i.Bytes)}{(i.External ? " (external)" : "")}");
         if (summary.ExternalFiles.Count > 0) o.WriteLine($"    external data files: {string.Join(", ", summary.ExternalFiles)}");
         if (layers)

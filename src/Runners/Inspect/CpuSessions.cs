@@ -107,7 +107,8 @@ public static class OrtTypes
         foreach (var name in GraphView.OuterReferences(body))
         {
             if (!outer.TryGetValue(name, out var spec) || spec.ElementType == ElementType.Undefined) return null;
-            g.Input.Add(Subgraph.ToValueInfo(spec));
+            // ONNX Runtime reports an unknown shape as no dimensions, like a scalar's: a rank-0 shape is not trusted.
+            g.Input.Add(Subgraph.ToValueInfo(spec.Shape is { Rank: 0 } ? spec with { Shape = null } : spec));
         }
         var proto = new ModelProto { IrVersion = model.Proto.IrVersion, Graph = g };
         proto.OpsetImport.AddRange(model.Proto.OpsetImport.Select(o => o.Clone()));
