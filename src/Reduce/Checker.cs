@@ -19,7 +19,10 @@ public sealed class Checker(ReduceOptions o, IReadOnlyDictionary<string, ValueSp
 
     public Subject Prepare(IReadOnlyList<int> nodes)
     {
-        var graph = Subgraph.OfNodes(o.Model, nodes, types, _view);
+        // The whole graph is the model itself, not a copy re-typed from inference (which may know less than the model).
+        var graph = nodes.Count == o.Model.Graph.Node.Count
+            ? new Extracted(o.Model, o.Model.Inputs.Select(i => i.Name).ToList(), o.Model.Outputs.Select(x => x.Name).ToList(), nodes)
+            : Subgraph.OfNodes(o.Model, nodes, types, _view);
         foreach (var i in graph.Inputs)
             if (!types.TryGetValue(i, out var t) || t.ElementType == ElementType.Undefined)
                 throw new UnresolvedException($"the type of cut tensor '{i}' is unknown");

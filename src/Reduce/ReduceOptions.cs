@@ -21,7 +21,7 @@ public enum Strategy
 public sealed record ExternalCheck(string Command, IReadOnlyList<int> FailCodes, IReadOnlyList<Regex> FailRegex, TimeSpan Timeout);
 
 /// <summary>Everything `polynet reduce` needs, checked.</summary>
-public sealed class ReduceOptions
+public sealed record ReduceOptions
 {
     public required OnnxModel Model { get; init; }
     /// <summary>Runs the whole model to give every cut tensor its value (default: the reference kind).</summary>

@@ -5,6 +5,7 @@ using PolyNet.Jobs;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
 using PolyNet.Onnx.Proto;
+using PolyNet.Jobs.Layerwise;
 using PolyNet.Onnx.Transforms;
 using PolyNet.Reduce.Steps;
 using PolyNet.Runners;
@@ -68,6 +69,29 @@ public static class Reducer
         var inProcess = new InProcessSteps(o.Tolerances, o.Compare, o.CreateRunner, log);
         var isolated = new IsolatedSteps(workDir, o.WorkerCommand ?? IsolatedSteps.DefaultWorker(), o.Tolerances, o.Compare, o.OrtLibrary, o.WorkerTimeout);
         IStepRunner steps = o.Isolate ? isolated : inProcess;
+        // Control flow: If nodes the samples all take the same way are replaced by their branch, so the reduction can
+        // end inside one (the reduced model then computes what the original does for inputs that take those branches).
+        if (model.Graph.Node.Any(n => n.OpType == "If" && n.Domain is "" or "ai.onnx"))
+        {
+            try
+            {
+                var flat = Flattening.ForSamples(model, o.Samples, (m, tensors) => steps.Values(m, o.Reference, o.Samples, tensors), log);
+                if (flat.Inlined.Count > 0)
+                {
+                    o = o with { Model = flat.Model };
+                    model = flat.Model;
+                    view = new GraphView(model.Graph);
+                    order = view.TopologicalOrder().ToList();
+                    notes.Add($"{flat.Inlined.Count} If node(s) replaced by the branch every sample takes, so the reduction can end inside one: {string.Join(", ", flat.Inlined.Take(4).Select(i => $"{i.Node} ({i.Branch})"))}{(flat.Inlined.Count > 4 ? ", ..." : "")}");
+                    log.Info(notes[^1]);
+                }
+            }
+            catch (RunnerException e)
+            {
+                notes.Add($"the If nodes stay whole: the reference could not tell which branches the samples take ({e.Message})");
+                log.Warning(notes[^1]);
+            }
+        }
         var types = TypeTable.For(model, steps);
         var values = new ReferenceValues(o, types, () => steps);
         var checker = new Checker(o, types, values, steps);

@@ -80,6 +80,25 @@ public class ReducerTests
     }
 
     [Fact]
+    public void An_if_every_sample_takes_the_same_way_is_replaced_by_its_branch_so_the_reduction_ends_inside_it()
+    {
+        using var dir = new TempDir();
+        var model = Graphs.WithIf();
+        var xs = Enumerable.Range(0, 64).Select(i => (i - 32) / 32f).ToArray();
+        var sample = new ValueMap { { "x", TensorData.Create<float>([1, 64], xs) }, { "big", TensorData.Scalar(true) } };
+        var tight = new PolyNet.Compare.ToleranceSet();
+        tight.AddAtol("1e-5");
+        tight.AddRtol("1e-5");
+        var o = Options(model, dir, Condition.Accuracy, "onnxrt:precision=fp16") with { Samples = [sample], Tolerances = tight };
+        var r = Reducer.Run(o, new MemoryJobLog(), TestContext.Current.CancellationToken);
+        Assert.Contains(r.Notes, n => n.Contains("1 If node(s) replaced by the branch every sample takes", StringComparison.Ordinal) && n.Contains("choose (then", StringComparison.Ordinal));
+        Assert.NotEmpty(r.ReducedNodeNames);
+        Assert.All(r.ReducedNodeNames, n => Assert.StartsWith("'then_", n));
+        var reduced = OnnxModel.Load(r.ReducedModel);
+        Assert.DoesNotContain(reduced.Graph.Node, n => n.OpType == "If");
+    }
+
+    [Fact]
     public void Bisect_and_linear_find_the_same_culprit_with_polygraphys_counts()
     {
         using var dir = new TempDir();

@@ -26,33 +26,45 @@ public static class Flattening
 {
     public const int MaxRounds = 16;
 
-    public static Flattened ForSample(LayerwiseRequest o, ValueMap feeds, IJobLog log)
+    public static Flattened ForSample(LayerwiseRequest o, ValueMap feeds, IJobLog log) => ForSamples(o, [feeds], log);
+
+    /// <summary>As <see cref="ForSample"/>, inlining only the If nodes that every sample takes the same way.</summary>
+    public static Flattened ForSamples(LayerwiseRequest o, IReadOnlyList<ValueMap> samples, IJobLog log)
+        => ForSamples(o.Model, samples, (model, tensors) =>
+        {
+            using var r = o.CreateRunner(o.Runners[0], new RunnerContext { Model = model, ExtraOutputs = tensors, Log = log.ForRunner(o.Runners[0]) });
+            r.Activate();
+            return samples.Select(r.Infer).ToList();
+        }, log);
+
+    /// <param name="fetch">The reference's values of the given tensors of a model, per sample (one run per sample).</param>
+    public static Flattened ForSamples(OnnxModel model, IReadOnlyList<ValueMap> samples, Func<OnnxModel, IReadOnlyList<string>, IReadOnlyList<ValueMap>> fetch, IJobLog log)
     {
-        var model = o.Model;
         var inlined = new List<InlinedIf>();
         int runs = 0;
         for (int round = 0; round < MaxRounds; round++)
         {
             var conditions = IfInlining.Conditions(model);
             if (conditions.Count == 0) break;
-            var values = new Dictionary<string, OnnxValue>(StringComparer.Ordinal);
             var view = new GraphView(model.Graph);
-            foreach (var c in conditions)
+            var outputs = model.Graph.Output.Select(x => x.Name).ToHashSet(StringComparer.Ordinal);
+            var wanted = conditions.Where(c => !view.Initializers.ContainsKey(c) && !view.GraphInputNames.Contains(c)).ToList();
+            var fetched = wanted.Count > 0 ? fetch(model, wanted.Where(w => !outputs.Contains(w)).ToList()) : samples.Select(_ => new ValueMap()).ToList();
+            if (wanted.Count > 0) runs += samples.Count;
+            var perSample = new List<Dictionary<string, bool>>();
+            for (int s = 0; s < samples.Count; s++)
             {
-                if (feeds.TryGetValue(c, out var f)) values[c] = f;
-                else if (view.Initializers.TryGetValue(c, out var init)) values[c] = model.ReadTensor(init);
+                var values = new Dictionary<string, OnnxValue>(StringComparer.Ordinal);
+                foreach (var c in conditions)
+                {
+                    if (samples[s].TryGetValue(c, out var f)) values[c] = f;
+                    else if (view.Initializers.TryGetValue(c, out var init)) values[c] = model.ReadTensor(init);
+                    else if (fetched[s].TryGetValue(c, out var v)) values[c] = v;
+                }
+                perSample.Add(values.Where(kv => kv.Value is TensorData { ElementType: ElementType.Bool, ElementCount: 1 })
+                    .ToDictionary(kv => kv.Key, kv => ((TensorData)kv.Value).Span<bool>()[0], StringComparer.Ordinal));
             }
-            var fetch = conditions.Where(c => !values.ContainsKey(c)).ToList();
-            if (fetch.Count > 0)
-            {
-                using var r = o.CreateRunner(o.Runners[0], new RunnerContext { Model = model, ExtraOutputs = fetch, Log = log.ForRunner(o.Runners[0]) });
-                r.Activate();
-                foreach (var (k, v) in r.Infer(feeds)) values[k] = v;
-                runs++;
-            }
-            var taken = new Dictionary<string, bool>(StringComparer.Ordinal);
-            foreach (var (k, v) in values)
-                if (v is TensorData { ElementType: ElementType.Bool, ElementCount: 1 } t) taken[k] = t.Span<bool>()[0];
+            var taken = perSample[0].Where(kv => perSample.All(p => p.TryGetValue(kv.Key, out var b) && b == kv.Value)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
             var (next, done) = IfInlining.Inline(model, taken);
             if (done.Count == 0) break;
             model = next;

@@ -31,7 +31,7 @@ public sealed record ModelSummary(IReadOnlyList<(string OpType, int Count)> OpTy
         var all = bodies.Prepend(g).ToList();
         var sizes = g.Initializer.Select(t => new InitializerSize(t.Name, Bytes(t), ExternalData.IsExternal(t))).ToList();
         var files = all.SelectMany(x => x.Initializer).Where(ExternalData.IsExternal).Select(t => ExternalData.Parse(t, model.DisplayName).Location).Distinct().ToList();
-        var constants = all.SelectMany(x => x.Node).Where(Transforms.ConstantHoisting.IsTensorConstant)
+        var constants = all.SelectMany(x => x.Node).Where(ModelWalker.IsTensorConstant)
             .Select(n => n.Attribute[0].T).Select(t => new InitializerSize(t.Name, Bytes(t), ExternalData.IsExternal(t))).ToList();
         return new ModelSummary(Ops(g.Node), g.Node.Count, sizes, files, bodies.Count, Ops(bodies.SelectMany(b => b.Node)),
             bodies.SelectMany(b => b.Initializer).Select(t => new InitializerSize(t.Name, Bytes(t), ExternalData.IsExternal(t))).ToList(), constants);

@@ -80,4 +80,8 @@ public static class ModelWalker
         if (s.Values is not null) yield return s.Values;
         if (s.Indices is not null) yield return s.Indices;
     }
+
+    /// <summary>A Constant node whose value is a dense tensor (its `value` attribute).</summary>
+    public static bool IsTensorConstant(NodeProto n)
+        => n.OpType == "Constant" && n.Domain is "" or "ai.onnx" && n.Attribute.Count == 1 && n.Attribute[0].Name == "value" && n.Attribute[0].T is not null;
 }

@@ -14,7 +14,7 @@ public static class ConstantHoisting
     public static (OnnxModel Model, int Hoisted) Apply(OnnxModel model)
     {
         int count = 0;
-        if (!ModelWalker.AllGraphs(model.Proto).Any(g => g.Node.Any(IsTensorConstant))) return (model, 0);
+        if (!ModelWalker.AllGraphs(model.Proto).Any(g => g.Node.Any(ModelWalker.IsTensorConstant))) return (model, 0);
         var proto = model.Proto.Clone();
         foreach (var g in ModelWalker.GraphAndSubgraphs(proto.Graph).ToList())
         {
@@ -22,7 +22,7 @@ public static class ConstantHoisting
             var keep = new List<NodeProto>();
             foreach (var n in g.Node)
             {
-                if (IsTensorConstant(n) && n.Output.Count == 1 && !outputs.Contains(n.Output[0]))
+                if (ModelWalker.IsTensorConstant(n) && n.Output.Count == 1 && !outputs.Contains(n.Output[0]))
                 {
                     var t = n.Attribute.First(a => a.Name == "value").T.Clone();
                     t.Name = n.Output[0];
@@ -36,8 +36,4 @@ public static class ConstantHoisting
         }
         return (model.WithProto(proto), count);
     }
-
-    /// <summary>A Constant node whose value is a dense tensor (its `value` attribute).</summary>
-    public static bool IsTensorConstant(NodeProto n)
-        => n.OpType == "Constant" && n.Domain is "" or "ai.onnx" && n.Attribute.Count == 1 && n.Attribute[0].Name == "value" && n.Attribute[0].T is not null;
 }

@@ -113,17 +113,19 @@ public static class Subgraph
         return new Extracted(OnnxModel.FromProto(proto, model.BaseDirectory, model.DisplayName), inputs, outputs, order);
     }
 
-    /// <summary>The value info of <paramref name="name"/>: the model's own if it has a type, else one from <paramref name="types"/>.</summary>
+    /// <summary>The value info of <paramref name="name"/>: the model's own if it has a type, an initializer's exact one, else one from <paramref name="types"/>.</summary>
     private static ValueInfoProto Info(string name, GraphView view, IReadOnlyDictionary<string, ValueSpec>? types, OnnxModel model)
     {
         if (view.ValueInfos.TryGetValue(name, out var vi) && vi.Type is not null && (types is null || HasShape(vi))) return vi.Clone();
-        if (types is not null && types.TryGetValue(name, out var spec) && spec.ElementType != ElementType.Undefined) return ToValueInfo(spec);
-        if (view.Initializers.TryGetValue(name, out var init))
+        if (view.Initializers.TryGetValue(name, out var exact))
         {
-            var tt = new TypeProto.Types.Tensor { ElemType = init.DataType, Shape = new TensorShapeProto() };
-            foreach (var d in init.Dims) tt.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
-            return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = tt } };
+            var et = new TypeProto.Types.Tensor { ElemType = exact.DataType, Shape = new TensorShapeProto() };
+            foreach (var d in exact.Dims) et.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+            return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = et } };
         }
+        // ONNX Runtime reports an unknown shape as no dimensions, like a scalar's: an inferred rank 0 is written as unknown.
+        if (types is not null && types.TryGetValue(name, out var spec) && spec.ElementType != ElementType.Undefined)
+            return ToValueInfo(spec.Shape is { Rank: 0 } && !view.GraphInputNames.Contains(name) ? spec with { Shape = null } : spec);
         return vi?.Clone() ?? new ValueInfoProto { Name = name };
     }
 

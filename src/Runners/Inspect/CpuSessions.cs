@@ -104,11 +104,14 @@ public static class OrtTypes
     public static IReadOnlyDictionary<string, ValueSpec>? InferBody(OnnxModel model, GraphProto body, IReadOnlyDictionary<string, ValueSpec> outer)
     {
         var g = body.Clone();
+        HashSet<string>? scalars = null;
         foreach (var name in GraphView.OuterReferences(body))
         {
             if (!outer.TryGetValue(name, out var spec) || spec.ElementType == ElementType.Undefined) return null;
-            // ONNX Runtime reports an unknown shape as no dimensions, like a scalar's: a rank-0 shape is not trusted.
-            g.Input.Add(Subgraph.ToValueInfo(spec.Shape is { Rank: 0 } ? spec with { Shape = null } : spec));
+            // ONNX Runtime reports an unknown shape as no dimensions, like a scalar's: a rank-0 shape is trusted only
+            // where the model itself declares a scalar (an initializer, a graph input, a Constant node's value).
+            if (spec.Shape is { Rank: 0 } && !(scalars ??= DeclaredScalars(model.Proto)).Contains(name)) spec = spec with { Shape = null };
+            g.Input.Add(Subgraph.ToValueInfo(spec));
         }
         var proto = new ModelProto { IrVersion = model.Proto.IrVersion, Graph = g };
         proto.OpsetImport.AddRange(model.Proto.OpsetImport.Select(o => o.Clone()));
@@ -121,6 +124,20 @@ public static class OrtTypes
         {
             return null;
         }
+    }
+
+    private static HashSet<string> DeclaredScalars(ModelProto model)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var g in ModelWalker.AllGraphs(model))
+        {
+            foreach (var t in g.Initializer) if (t.Dims.Count == 0) names.Add(t.Name);
+            foreach (var i in g.Input)
+                if (i.Type?.TensorType is { Shape: { } shape } && shape.Dim.Count == 0) names.Add(i.Name);
+            foreach (var n in g.Node)
+                if (ModelWalker.IsTensorConstant(n) && n.Output.Count == 1 && n.Attribute[0].T.Dims.Count == 0) names.Add(n.Output[0]);
+        }
+        return names;
     }
 
     /// <summary>Types of every tensor of the model, bodies included (names are unique across an ONNX model's scopes).</summary>
