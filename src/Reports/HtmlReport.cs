@@ -93,8 +93,10 @@ public sealed class HtmlReport : ReportWriter<RunReport>
             foreach (var (name, d) in new[] { ("abs error", m.AbsError), ("rel error", m.RelError), ("reference", m.Reference), ("candidate", m.Candidate) })
                 h.Append($"<tr><th>{name}</th><td>{N(d.Min)}</td><td>{N(d.Max)}</td><td>{N(d.Mean)}</td><td>{N(d.Std)}</td><td>{N(d.Median)}</td><td>{N(d.P90)}</td><td>{N(d.P95)}</td><td>{N(d.P99)}</td></tr>\n");
             h.Append("</table>\n");
+            if (m.NanPairs > 0) h.Append($"<p class=\"hint\">Error statistics{E(TextReport.NanPairs(m))}.</p>\n");
             h.Append($"<p>{m.Mismatches} of {m.Count} elements out of tolerance; cosine similarity {N(m.CosineSimilarity)}, relative L2 error {N(m.RelativeL2)}, SNR {N(m.SnrDb)} dB, PSNR {N(m.PsnrDb)} dB{E(TextReport.Over(m))}; robust relative error (|ref| floored at {N(m.RobustFloor)}) max {N(m.RobustRelError.Max)}, mean {N(m.RobustRelError.Mean)}. ")
-             .Append($"Passes with atol ≥ {N(m.NeededAtol)} (at rtol {N(o.Tolerance.Rtol)}) or rtol ≥ {N(m.NeededRtol)} (at atol {N(o.Tolerance.Atol)}).</p>\n");
+             .Append(m.InfiniteAbsErrors > 0 ? $"No tolerance passes it: {m.InfiniteAbsErrors} element(s) NaN or infinite on one side only.</p>\n"
+                : $"Passes with atol ≥ {N(m.NeededAtol)} (at rtol {N(o.Tolerance.Rtol)}) or rtol ≥ {N(m.NeededRtol)} (at atol {N(o.Tolerance.Atol)}).</p>\n");
             if (o.TopK is { } k) h.Append($"<p>Top-{k.K} agreement over {k.Rows} rows: top-1 {N(k.Top1Percent)}%, identical top-{k.K} sets {N(k.SetsEqualPercent)}%, mean overlap {N(100 * k.MeanOverlap)}%.</p>\n");
             h.Append("<div class=\"figures\">\n");
             if (m.AbsHistogram is { } ah) Bars(h, "absolute error (log scale)", ah.Bins.Select(b => (b.Label, (double)b.Count)).ToList());

@@ -42,8 +42,8 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
             if (m.Mismatches > 0) w.WriteLine($"        {m.Mismatches} of {m.Count} elements differ; max |difference| {F(m.AbsError.Max)}");
             return;
         }
-        w.WriteLine($"        abs error: {Dist(m.AbsError)}");
-        w.WriteLine($"        rel error: {Dist(m.RelError)}");
+        w.WriteLine($"        abs error: {Dist(m.AbsError)}{NanPairs(m)}");
+        w.WriteLine($"        rel error: {Dist(m.RelError)}{NanPairs(m)}");
         if (!o.Passed || verbose)
         {
             w.WriteLine($"        robust rel error (|ref| floored at {F(m.RobustFloor)}): max {F(m.RobustRelError.Max)}, mean {F(m.RobustRelError.Mean)}");
@@ -56,7 +56,9 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
             if (m.RelHistogram is { } rh) HistogramLines("rel error histogram", rh);
             if (o.Explanation is { } x) Where(x);
         }
-        if (!o.Passed || m.AbsError.Max > 0)
+        if (m.InfiniteAbsErrors > 0)
+            w.WriteLine($"        no tolerance would pass it: {m.InfiniteAbsErrors} element(s) NaN or infinite on one side only");
+        else if (!o.Passed || m.AbsError.Max > 0)
             w.WriteLine($"        would pass with atol ≥ {F(m.NeededAtol)} (at rtol {F(o.Tolerance.Rtol)}) or rtol ≥ {F(m.NeededRtol)} (at atol {F(o.Tolerance.Atol)})");
     }
 
@@ -173,6 +175,11 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
 
     private static string Dist(Distribution d)
         => $"max {F(d.Max)}, mean {F(d.Mean)}, median {F(d.Median)}, p90 {F(d.P90)}, p99 {F(d.P99)}";
+
+    /// <summary>What the error statistics cover, when elements NaN on one side only were left out.</summary>
+    public static string NanPairs(ComparisonMetrics m) => m.NanPairs == 0 ? ""
+        : m.AbsError.Count == 0 ? $" (every element is NaN on one side only: no error to measure)"
+        : $" (max nan; the others over the {m.AbsError.Count} element(s) not NaN on one side only, {m.NanPairs} are)";
 
     private static string Values(Distribution d)
         => $"min {F(d.Min)}, max {F(d.Max)}, mean {F(d.Mean)}, std {F(d.Std)}, median {F(d.Median)}";

@@ -48,4 +48,26 @@ public class NonFiniteTests
         Assert.Equal(8, x.Magnitudes.Sum(b => b.NonFinite));
         foreach (var b in x.Magnitudes.Where(b => b.NonFinite < b.Count)) Assert.True(b.MeanAbs > 0 && double.IsFinite(b.MaxAbs), $"{b}");
     }
+    [Theory]
+    [InlineData(64)]
+    [InlineData(1 << 20)]
+    public void Error_quantiles_leave_out_elements_nan_on_one_side_and_the_maximum_is_nan(int n)
+    {
+        // Every 8th candidate is NaN; the others are off by exactly their index's share of 1e-3 of the reference.
+        var r = Enumerable.Range(0, n).Select(i => 1f + (i % 1000)).ToArray();
+        var c = r.Select((v, i) => i % 8 == 0 ? float.NaN : v + 0.25f).ToArray();
+        var m = Compare(r, c).Metrics!;
+        Assert.Equal(n / 8, m.NanPairs);
+        Assert.Equal(n - n / 8, m.AbsError.Count);
+        Assert.True(double.IsNaN(m.AbsError.Max) && double.IsNaN(m.RelError.Max));
+        // Over the numbers, every error is 0.25: no infinity from the NaNs leaks into the median or the p99.
+        Assert.Equal(0.25, m.AbsError.Median, 6);
+        Assert.Equal(0.25, m.AbsError.P99, 6);
+        Assert.Equal(0.25, m.AbsError.Mean, 6);
+        Assert.True(double.IsFinite(m.RelError.P99));
+        Assert.Equal(n / 8, m.AbsHistogram!.Bins.Single(b => double.IsNaN(b.Low)).Count);
+        Assert.DoesNotContain(m.AbsHistogram.Bins, b => double.IsPositiveInfinity(b.Low));
+        Assert.Equal(n, m.AbsHistogram.Bins.Sum(b => b.Count));
+        Assert.Equal(n / 8, m.InfiniteAbsErrors);
+    }
 }

@@ -98,8 +98,14 @@ internal static class ComparisonEngine
         plan.RobustFloor = (float)Math.Max(peakRef * ComparisonMetrics.RobustFloorFraction, float.Epsilon);
 
         Phase("first pass");
+        // Cosine, relative L2, SNR and PSNR are sums over pairs finite on both sides; with none, there is nothing to
+        // measure (NaN, never a perfect score for a broken output). An element NaN on one side only has no error a
+        // number can give: the kernels count its error as +inf (a mismatch, the largest), so the error quantiles over
+        // the other elements are the ranks below those.
+        var (pairs, nanPairs) = a.RefFinite == n && a.CandFinite == n ? (n, 0L) : FinitePairs(reference, candidate);
+
         // ---- radix counts: histograms, and the bins that hold wanted ranks ----------------------------------------
-        long[] counts = [n, n, a.RefFinite, a.CandFinite];
+        long[] counts = [n - nanPairs, n - nanPairs, a.RefFinite, a.CandFinite];
         double[] mins = [a.MinAbs, a.MinRel, a.RefMin, a.CandMin], maxs = [a.MaxAbs, a.MaxRel, a.RefMax, a.CandMax];
         var histogram = Enumerable.Range(0, FusedPlan.Quantities).Select(_ => new long[FusedPlan.HistogramBins]).ToArray();
         var where = new Dictionary<long, (int, long)>[FusedPlan.Quantities];
@@ -175,12 +181,10 @@ internal static class ComparisonEngine
             };
         }
         Phase("quantiles");
-        long finiteAbs = n - a.InfAbs;
+        if (nanPairs > 0)
+            for (int q = 0; q < 2; q++) dists[q] = dists[q] with { Max = double.NaN };
         var robust = n == 0 ? Distribution.Empty : new Distribution(n, 0, rob.Max, n - rob.Inf > 0 ? rob.Sum / (n - rob.Inf) : double.NaN,
             double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
-        // Cosine, relative L2, SNR and PSNR are sums over pairs finite on both sides; with none, there is nothing to
-        // measure (NaN, never a perfect score for a broken output).
-        long pairs = a.RefFinite == n && a.CandFinite == n ? n : FinitePairs(reference, candidate);
         double mse = pairs > 0 ? a.SumAbsSq / pairs : double.NaN;
         return new ComparisonMetrics
         {
@@ -207,8 +211,9 @@ internal static class ComparisonEngine
             NanCandidate = a.NanCand,
             InfReference = n - a.RefFinite - a.NanRef,
             InfCandidate = n - a.CandFinite - a.NanCand,
-            AbsHistogram = OctaveHistogram.ReadErrors(histogram[0], a.ZeroAbs, a.InfAbs),
-            RelHistogram = OctaveHistogram.ReadErrors(histogram[1], a.ZeroAbs, a.InfRel),
+            NanPairs = nanPairs,
+            AbsHistogram = OctaveHistogram.ReadErrors(histogram[0], a.ZeroAbs, a.InfAbs - nanPairs, nanPairs),
+            RelHistogram = OctaveHistogram.ReadErrors(histogram[1], a.ZeroAbs, a.InfRel - nanPairs, nanPairs),
             ReferenceHistogram = OctaveHistogram.ReadValues(histogram[2]),
             CandidateHistogram = OctaveHistogram.ReadValues(histogram[3]),
         };
@@ -241,13 +246,17 @@ internal static class ComparisonEngine
         return new Distribution(count, min, max, mean, std, quant(0.5), quant(0.9), quant(0.95), quant(0.99), quant(userQ));
     }
 
-    /// <summary>Pairs finite on both sides (only called when a side has non-finite values).</summary>
-    private static long FinitePairs(TensorData r, TensorData c)
+    /// <summary>Pairs finite on both sides, and pairs NaN on one side only (only called when a side has non-finite values).</summary>
+    private static (long Finite, long NanOneSide) FinitePairs(TensorData r, TensorData c)
     {
-        long pairs = 0;
+        long pairs = 0, nan = 0;
         for (long i = 0; i < r.ElementCount; i++)
-            if (double.IsFinite(r.GetDouble(i)) && double.IsFinite(c.GetDouble(i))) pairs++;
-        return pairs;
+        {
+            double x = r.GetDouble(i), y = c.GetDouble(i);
+            if (double.IsFinite(x) && double.IsFinite(y)) pairs++;
+            else if (double.IsNaN(x) != double.IsNaN(y)) nan++;
+        }
+        return (pairs, nan);
     }
 
     private static WorstElement Worst(TensorData r, TensorData c, long index)

@@ -12,9 +12,10 @@ internal static class OctaveHistogram
 
     /// <summary>
     /// Errors (non-negative): exact zeros get their own bin (<paramref name="zeros"/> of the exponent-0 count), and
-    /// infinite errors (a NaN or an infinity on one side only) the last bin.
+    /// infinite errors (an infinity on one side only, or of opposite signs) a bin, and elements NaN on one side only
+    /// (no error measures them) the last bin.
     /// </summary>
-    public static Histogram ReadErrors(long[] counts, long zeros, long infinite)
+    public static Histogram ReadErrors(long[] counts, long zeros, long infinite, long nanPairs)
     {
         var segs = new List<(double Low, double High, long Count)>();
         if (counts[0] - zeros > 0) segs.Add((double.Epsilon, Pow2(-126), counts[0] - zeros));
@@ -24,6 +25,7 @@ internal static class OctaveHistogram
         if (zeros > 0) bins.Add(new HistogramBin(0, 0, zeros, "0"));
         bins.AddRange(Merge(segs).Select(Bin));
         if (infinite > 0) bins.Add(new HistogramBin(double.PositiveInfinity, double.PositiveInfinity, infinite, "inf"));
+        if (nanPairs > 0) bins.Add(new HistogramBin(double.NaN, double.NaN, nanPairs, "NaN on one side"));
         return new Histogram(bins, LogScale: true);
     }
 

@@ -22,8 +22,10 @@ public sealed record Histogram(IReadOnlyList<HistogramBin> Bins, bool LogScale)
 public sealed record WorstElement(long FlatIndex, string Index, string Reference, string Candidate, double AbsError, double RelError);
 
 /// <summary>
-/// Every number the comparator computes for one output pair. Error statistics cover finite errors; infinite
-/// errors (a NaN against a number, an infinity against something else) are counted in <see cref="InfiniteAbsErrors"/>.
+/// Every number the comparator computes for one output pair. Infinite errors (a NaN against a number, an infinity
+/// against something else) are counted in <see cref="InfiniteAbsErrors"/>; error means cover the finite errors.
+/// Elements NaN on one side only (<see cref="NanPairs"/>) have no error a number measures: the error quantiles are
+/// over the other elements (their Count says how many), and the maximum is NaN.
 /// </summary>
 public sealed record ComparisonMetrics
 {
@@ -44,6 +46,8 @@ public sealed record ComparisonMetrics
     public double RobustFloor { get; init; }
     public long InfiniteAbsErrors { get; init; }
     public long InfiniteRelErrors { get; init; }
+    /// <summary>Elements NaN on one side only (counted in <see cref="InfiniteAbsErrors"/> too).</summary>
+    public long NanPairs { get; init; }
     public WorstElement? WorstAbs { get; init; }
     public WorstElement? WorstRel { get; init; }
     /// <summary>Smallest atol that passes every element with the configured rtol (elemwise rule).</summary>

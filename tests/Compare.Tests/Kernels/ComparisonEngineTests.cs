@@ -39,6 +39,9 @@ public class ComparisonEngineTests
     private static double[] Sorted(TensorData r, TensorData c, Func<double, double, double> q)
         => Enumerable.Range(0, (int)r.ElementCount).Select(i => q(r.GetDouble(i), c.GetDouble(i))).Where(v => !double.IsNaN(v)).Order().ToArray();
 
+    /// <summary>An error quantity as the distributions define it: none for an element NaN on one side only.</summary>
+    private static Func<double, double, double> Err(Func<double, double, double> q) => (a, b) => double.IsNaN(a) != double.IsNaN(b) ? double.NaN : q(a, b);
+
     private static double NumpyQuantile(double[] sorted, double p)
     {
         if (sorted.Length == 0) return double.NaN;
@@ -56,7 +59,7 @@ public class ComparisonEngineTests
         {
             var (r, c) = Pair(n, n, specials: true);
             var m = ComparisonEngine.Run(r, c, 1e-4, 1e-3, 0.99);
-            long mismatches = 0, nanR = 0, infAbs = 0;
+            long mismatches = 0, nanR = 0, infAbs = 0, nanPairs = 0;
             double maxAbs = n == 0 ? -1 : 0;
             for (int i = 0; i < n; i++)
             {
@@ -65,14 +68,18 @@ public class ComparisonEngineTests
                 if (!ErrorMath.Passes(abs, rv, 1e-4, 1e-3)) mismatches++;
                 if (double.IsNaN(rv)) nanR++;
                 if (double.IsPositiveInfinity(abs)) infAbs++;
+                if (double.IsNaN(rv) != double.IsNaN(cv)) nanPairs++;
                 maxAbs = Math.Max(maxAbs, abs);
             }
             Assert.True(mismatches == m.Mismatches, $"n={n}: mismatches {m.Mismatches} != {mismatches}");
             Assert.Equal(nanR, m.NanReference);
             Assert.Equal(infAbs, m.InfiniteAbsErrors);
+            Assert.Equal(nanPairs, m.NanPairs);
             if (n > 0)
             {
-                Assert.Equal(maxAbs, m.AbsError.Max, 6);
+                // An element NaN on one side only has no error a number measures: the maximum is NaN then.
+                if (nanPairs > 0) Assert.True(double.IsNaN(m.AbsError.Max));
+                else Assert.Equal(maxAbs, m.AbsError.Max, 6);
                 // The worst element is one with the largest error; its error is reported as a number only if it is one.
                 var w = m.WorstAbs!;
                 double wr = r.GetDouble(w.FlatIndex), wc = c.GetDouble(w.FlatIndex);
@@ -91,7 +98,7 @@ public class ComparisonEngineTests
     {
         var (r, c) = Pair(n, 7, specials);
         var m = ComparisonEngine.Run(r, c, 1e-5, 1e-5, 0.75);
-        var abs = Sorted(r, c, (a, b) => FusedKernel.AbsF((float)a, (float)b));
+        var abs = Sorted(r, c, Err((a, b) => FusedKernel.AbsF((float)a, (float)b)));
         var refs = Sorted(r, c, (a, _) => double.IsFinite(a) ? a : double.NaN);
         foreach (var (p, got) in new[] { (0.5, m.AbsError.Median), (0.9, m.AbsError.P90), (0.95, m.AbsError.P95), (0.99, m.AbsError.P99), (0.75, m.AbsError.Quantile) })
             Assert.True(NumpyQuantile(abs, p) == got, $"abs p{p}: {got} vs {NumpyQuantile(abs, p)}");
@@ -118,8 +125,8 @@ public class ComparisonEngineTests
         var (r, _) = Pair(n, 21, specials);
         var (c, _) = Pair(n, 22, specials);
         var m = ComparisonEngine.Run(r, c, 1e-5, 1e-5, 0.1);
-        AssertQuantiles(Sorted(r, c, (a, b) => FusedKernel.AbsF((float)a, (float)b)), m.AbsError, 0.1, "abs");
-        AssertQuantiles(Sorted(r, c, (a, b) => FusedKernel.RelF(FusedKernel.AbsF((float)a, (float)b), Math.Abs((float)a))), m.RelError, 0.1, "rel");
+        AssertQuantiles(Sorted(r, c, Err((a, b) => FusedKernel.AbsF((float)a, (float)b))), m.AbsError, 0.1, "abs");
+        AssertQuantiles(Sorted(r, c, Err((a, b) => FusedKernel.RelF(FusedKernel.AbsF((float)a, (float)b), Math.Abs((float)a)))), m.RelError, 0.1, "rel");
         AssertQuantiles(Sorted(r, c, (a, _) => double.IsFinite(a) ? a : double.NaN), m.Reference, 0.1, "ref");
         AssertQuantiles(Sorted(r, c, (_, b) => double.IsFinite(b) ? b : double.NaN), m.Candidate, 0.1, "cand");
         Assert.True(m.Reference.Quantile < 0);
@@ -178,8 +185,8 @@ public class ComparisonEngineTests
         var rh = TensorData.Create<Half>([n], r.Span<float>().ToArray().Select(v => (Half)v).ToArray());
         var ch = TensorData.Create<Half>([n], c.Span<float>().ToArray().Select(v => (Half)v).ToArray());
         var m = ComparisonEngine.Run(rh, ch, 1e-3, 1e-3, 0.3);
-        AssertQuantiles(Sorted(rh, ch, (a, b) => FusedKernel.AbsF((float)a, (float)b)), m.AbsError, 0.3, "abs");
-        AssertQuantiles(Sorted(rh, ch, (a, b) => FusedKernel.RelF(FusedKernel.AbsF((float)a, (float)b), Math.Abs((float)a))), m.RelError, 0.3, "rel");
+        AssertQuantiles(Sorted(rh, ch, Err((a, b) => FusedKernel.AbsF((float)a, (float)b))), m.AbsError, 0.3, "abs");
+        AssertQuantiles(Sorted(rh, ch, Err((a, b) => FusedKernel.RelF(FusedKernel.AbsF((float)a, (float)b), Math.Abs((float)a)))), m.RelError, 0.3, "rel");
         AssertQuantiles(Sorted(rh, ch, (a, _) => double.IsFinite(a) ? a : double.NaN), m.Reference, 0.3, "ref");
         AssertQuantiles(Sorted(rh, ch, (_, b) => double.IsFinite(b) ? b : double.NaN), m.Candidate, 0.3, "cand");
     }
@@ -240,7 +247,7 @@ public class ComparisonEngineTests
         var m = ComparisonEngine.Run(rt, ct, 1e-5, 1e-5, 0.25);
         // Quantiles are taken at float32 precision: of the float32-rounded quantities.
         AssertQuantiles(Sorted(rt, ct, (a, _) => (float)a), m.Reference, 0.25, "ref");
-        AssertQuantiles(Sorted(rt, ct, (a, b) => (float)ErrorMath.AbsError(a, b)), m.AbsError, 0.25, "abs");
+        AssertQuantiles(Sorted(rt, ct, Err((a, b) => (float)ErrorMath.AbsError(a, b))), m.AbsError, 0.25, "abs");
     }
 
     [Theory]
@@ -333,10 +340,12 @@ public class ComparisonEngineTests
         Assert.Equal(m.Count, m.RelHistogram!.Total);
         Assert.Equal(m.Reference.Count, m.ReferenceHistogram!.Total);
         Assert.Equal(m.Candidate.Count, m.CandidateHistogram!.Total);
-        Assert.Equal(m.InfiniteAbsErrors, m.AbsHistogram.Bins.Single(b => b.Label == "inf").Count);
+        Assert.Equal(m.InfiniteAbsErrors - m.NanPairs, m.AbsHistogram.Bins.Single(b => b.Label == "inf").Count);
+        Assert.True(m.NanPairs > 0);
+        Assert.Equal(m.NanPairs, m.AbsHistogram.Bins.Single(b => double.IsNaN(b.Low)).Count);
         // Octave bins: each finite error lies in [Low, High) of exactly the bin that counts it.
         var abs = Enumerable.Range(0, (int)m.Count).Select(i => (double)FusedKernel.AbsF(r.Span<float>()[i], c.Span<float>()[i])).ToArray();
-        foreach (var b in m.AbsHistogram.Bins.Where(b => b.Label is not ("0" or "inf")))
+        foreach (var b in m.AbsHistogram.Bins.Where(b => b.Label is not ("0" or "inf") && !double.IsNaN(b.Low)))
             Assert.Equal(abs.Count(v => v >= b.Low && v < b.High), b.Count);
     }
 }
