@@ -128,7 +128,8 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
         int outputs = r.Pairs.Sum(p => p.Outputs.Count + p.MissingInCandidate.Count);
         int failedOutputs = r.Pairs.Sum(p => p.Outputs.Count(o => !o.Passed) + p.MissingInCandidate.Count);
         foreach (var run in r.Runners)
-            w.WriteLine($"[I] {run.Name}: activation {Format.Duration(run.Activation)}, inference mean {Format.Duration(run.MeanInference)} over {run.Inferences.Count} run(s)");
+            w.WriteLine($"[I] {run.Name}: activation {Format.Duration(run.Activation)}, {Timing(run)}");
+        if (r.PeakMemory > 0 && verbose) w.WriteLine($"[I] peak memory: {Format.Bytes(r.PeakMemory)} resident (the whole process)");
         foreach (var f in r.FilesWritten) w.WriteLine($"[I] wrote {f}");
         if (pairs == 0)
             w.WriteLine($"[I] RAN | {r.Runners.Count} runner configuration(s) over {r.Samples} sample(s); nothing compared");
@@ -175,6 +176,17 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
 
     private static string Dist(Distribution d)
         => $"max {F(d.Max)}, mean {F(d.Mean)}, median {F(d.Median)}, p90 {F(d.P90)}, p99 {F(d.P99)}";
+
+    /// <summary>
+    /// Inference times: the first run is cold (ONNX Runtime allocates and warms up on it), so it is given apart from
+    /// the mean of the others; `polynet bench` measures steady latency.
+    /// </summary>
+    public static string Timing(Jobs.Runs.RunnerSummary run) => run.Inferences.Count switch
+    {
+        0 => "no inference",
+        1 => $"first inference {Format.Duration(run.Inferences[0])} (cold: includes warm-up; polynet bench measures steady latency)",
+        _ => $"first inference {Format.Duration(run.Inferences[0])} (cold), then mean {Format.Duration(TimeSpan.FromTicks((long)run.Inferences.Skip(1).Average(t => t.Ticks)))} over {run.Inferences.Count - 1} run(s)",
+    };
 
     /// <summary>What the error statistics cover, when elements NaN on one side only were left out.</summary>
     public static string NanPairs(ComparisonMetrics m) => m.NanPairs == 0 ? ""

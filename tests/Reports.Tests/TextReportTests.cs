@@ -45,7 +45,9 @@ public class TextReportTests
     {
         var result = new RunJobResult { Runners = [new RunnerSummary("ref", [], TimeSpan.FromMilliseconds(3), [TimeSpan.FromMilliseconds(1)])], Pairs = [Pair(0), Pair(0.5f)], Samples = 1 };
         var text = Render(r => r.Summary(result));
-        Assert.Contains("[I] ref: activation 3 ms, inference mean 1 ms over 1 run(s)", text);
+        Assert.Contains("[I] ref: activation 3 ms, first inference 1 ms (cold: includes warm-up; polynet bench measures steady latency)", text);
+        var three = Render(r => r.Summary(result with { Runners = [new RunnerSummary("ref", [], TimeSpan.FromMilliseconds(3), [TimeSpan.FromMilliseconds(9), TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(2)])] }));
+        Assert.Contains("[I] ref: activation 3 ms, first inference 9 ms (cold), then mean 1.5 ms over 2 run(s)", three);
         Assert.Contains("[E] FAILED | 1 of 2 output comparison(s) failed in 1 of 2 comparison(s); first: 'cand' vs 'ref' on y: 1 of 4 elements (25%) out of tolerance", text);
         var passed = Render(r => r.Summary(result with { Pairs = [Pair(0)] }));
         Assert.Contains("[I] PASSED | 1 comparison(s) of 1 runner configuration(s) over 1 sample(s): all 1 output comparison(s) within tolerance", passed);

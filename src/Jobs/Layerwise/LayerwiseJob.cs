@@ -168,7 +168,7 @@ public static class LayerwiseJob
             }
             else keep = false;
             values = null;
-            if (used > 64L << 20) Reclaim();
+            if (used > 64L << 20) ValueMemory.Reclaim();
         }
         if (missing.Count > 0)
             notes.Add($"{missing.Count} tensor(s) not returned and not compared: {string.Join(", ", missing.Take(8))}{(missing.Count > 8 ? ", ..." : "")}");
@@ -183,13 +183,6 @@ public static class LayerwiseJob
             Candidates = results.Select((r, i) => new CandidateLayers { Candidate = candidates[i + 1], ReferencePrecision = precisions[0], Tensors = r }).ToList(),
             Notes = notes,
         };
-    }
-
-    /// <summary>Gives the memory of dropped values back to the system, so that the next chunk does not add to it.</summary>
-    private static void Reclaim()
-    {
-        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
     private static long Bytes(OnnxValue v) => v switch

@@ -37,6 +37,10 @@ public sealed record LocalizationResult
     public required IReadOnlyDictionary<string, IReadOnlyList<OutputExplanation>> ExplainedEach { get; init; }
     /// <summary>Model runs localization took after the layerwise pass.</summary>
     public required int Runs { get; init; }
+    /// <summary>Groups the diverging nodes were run in, to keep their values within --max-memory.</summary>
+    public int Groups { get; init; } = 1;
+    /// <summary>What localization could not do (said, never silently skipped).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
 }
 
 /// <summary>
@@ -46,71 +50,125 @@ public sealed record LocalizationResult
 /// runs the model with the culprits' outputs cut and fed the reference's values, to measure how much of each final
 /// output's error they explain. Runs after the layerwise pass: 0 or 1 to get the reference's values (none when the
 /// pass kept them), 1 for the isolated nodes, 1 for the explanation (1 more per culprit when there are 2 or 3):
-/// at most 3 for a single culprit.
+/// at most 3 for a single culprit. When the values involved exceed --max-memory, the nodes are run in groups that
+/// fit it (2 runs per group), and only the culprits' outputs are kept for the explanation.
 /// </summary>
 public static class Localizer
 {
     public const int MaxSeparateExplanations = 3;
 
     public static LocalizationResult Execute(LayerwiseRequest o, RunnerSpec candidate, CandidateLayers layers, ValueMap feeds,
-        ValueMap referenceOutputs, ValueMap candidateOutputs, ValueMap? referenceValues, IJobLog log)
+        ValueMap referenceOutputs, ValueMap candidateOutputs, ValueMap? referenceValues, IJobLog log, long maxMemory = long.MaxValue)
     {
         var model = o.Model;
         var view = new GraphView(model.Graph);
         int runs = 0;
         var diverging = layers.Diverging.GroupBy(t => t.Node).Select(g => g.First()).OrderBy(t => t.Position).ToList();
-
-        // Reference values of every input and output of the diverging nodes.
-        var needed = diverging.SelectMany(t => view.AllInputs(t.Node).Concat(view.Nodes[t.Node].Output.Where(x => x.Length > 0)))
-            .Where(x => !view.Initializers.ContainsKey(x) && !feeds.ContainsKey(x)).Distinct(StringComparer.Ordinal).ToList();
-        var reference = new ValueMap();
-        foreach (var (k, v) in feeds) reference.Set(k, v);
-        foreach (var (k, v) in referenceOutputs) reference.Set(k, v);
-        foreach (var x in needed)
-            if (referenceValues?.TryGetValue(x, out var v) == true) reference.Set(x, v);
-        var fetch = needed.Where(x => !reference.ContainsKey(x)).ToList();
-        if (fetch.Count > 0)
-        {
-            using var r = o.CreateRunner(o.Runners[0], new RunnerContext { Model = model, ExtraOutputs = fetch, Log = log.ForRunner(o.Runners[0]) });
-            r.Activate();
-            foreach (var (k, v) in r.Infer(feeds)) reference.Set(k, v);
-            runs++;
-        }
         var types = OrtTypes.Infer(model);
+        var notes = new List<string>();
 
-        // One model holding a copy of each diverging node, fed the reference's values.
-        var (isolated, isoFeeds, outputsOf, skipped) = Isolate(model, view, diverging, reference, types);
+        // Sizes of the values involved, from what the layerwise pass saw (exact for every marked tensor).
+        var bytes = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var t in layers.Tensors)
+            if (t.Comparison.ReferenceShape is { } shape && t.Comparison.ReferenceType is not (ElementType.Undefined or ElementType.String))
+                bytes[t.Tensor] = t.Comparison.ReferenceType.StorageBytes(shape.ElementCount);
+        long Size(string x) => bytes.GetValueOrDefault(x);
+        List<string> Needed(TensorResult t) => view.AllInputs(t.Node).Concat(view.Nodes[t.Node].Output.Where(x => x.Length > 0))
+            .Where(x => !view.Initializers.ContainsKey(x) && !feeds.ContainsKey(x) && !referenceOutputs.ContainsKey(x)).Distinct(StringComparer.Ordinal).ToList();
+
+        // The diverging nodes in groups whose values fit --max-memory: the reference's inputs and outputs of the
+        // group's nodes, and the candidate's outputs of their copies. One group (two runs) unless the values are large.
         var verdicts = new List<NodeVerdict>();
-        ValueMap isoOut = new();
+        var culpritValues = new ValueMap();
+        long culpritBytes = 0;
+        bool explainable = true;
         ComputePrecision refPrecision = layers.ReferencePrecision, candPrecision = ComputePrecision.Fp32;
-        if (outputsOf.Count > 0)
+        int next = 0, groups = 0;
+        while (next < diverging.Count)
         {
-            using var c = o.CreateRunner(candidate, new RunnerContext { Model = isolated, Log = log.ForRunner(candidate) });
-            c.Activate();
-            isoOut = c.Infer(isoFeeds);
-            candPrecision = c.Precision;
-            runs++;
-        }
-        foreach (var t in diverging)
-        {
-            if (skipped.TryGetValue(t.Node, out var why))
+            var group = new List<TensorResult>();
+            var held = new HashSet<string>(StringComparer.Ordinal);
+            long used = 0;
+            while (next < diverging.Count)
             {
-                verdicts.Add(new NodeVerdict(t.Position, t.Node, t.NodeName, t.OpType, t.Tensor, null, null, why));
-                continue;
+                var t = diverging[next];
+                var extra = Needed(t).Where(x => !held.Contains(x)).ToList();
+                long cost = extra.Sum(Size) + view.Nodes[t.Node].Output.Sum(Size);
+                if (group.Count > 0 && used + cost > maxMemory) break;
+                group.Add(t);
+                held.UnionWith(extra);
+                used += cost;
+                next++;
             }
-            OutputComparison? worst = null;
-            bool introduces = false;
-            foreach (var (orig, iso) in outputsOf[t.Node])
+            groups++;
+            RunGroup(group, held);
+            if (used > 64L << 20) ValueMemory.Reclaim();
+        }
+        if (groups > 1) log.Verbose($"localization ({candidate.Name}): {diverging.Count} diverging node(s) run in {groups} group(s) to stay within --max-memory");
+
+        // The reference's and the candidate's values of a group live only while it runs.
+        void RunGroup(List<TensorResult> group, HashSet<string> held)
+        {
+            var reference = new ValueMap();
+            foreach (var (k, v) in feeds) reference.Set(k, v);
+            foreach (var (k, v) in referenceOutputs) reference.Set(k, v);
+            foreach (var x in held)
+                if (referenceValues?.TryGetValue(x, out var v) == true) reference.Set(x, v);
+            var fetch = held.Where(x => !reference.ContainsKey(x)).ToList();
+            if (fetch.Count > 0)
             {
-                if (!reference.TryGetValue(orig, out var rv) || !isoOut.TryGetValue(iso, out var cv)) continue;
-                var pair = PairComparer.Compare(0, "reference", new ValueMap { { orig, rv } }, candidate.Name, new ValueMap { { orig, cv } }, o.Tolerances, o.Compare.ForIntermediates(), onlyShared: true, refPrecision, candPrecision);
-                foreach (var oc in pair.Outputs)
+                using var r = o.CreateRunner(o.Runners[0], new RunnerContext { Model = model, ExtraOutputs = fetch, Log = log.ForRunner(o.Runners[0]) });
+                r.Activate();
+                foreach (var (k, v) in r.Infer(feeds)) reference.Set(k, v);
+                runs++;
+            }
+
+            // One model holding a copy of each node of the group, fed the reference's values.
+            var (isolated, isoFeeds, outputsOf, skipped) = Isolate(model, view, group, reference, types);
+            ValueMap isoOut = new();
+            if (outputsOf.Count > 0)
+            {
+                using var c = o.CreateRunner(candidate, new RunnerContext { Model = isolated, Log = log.ForRunner(candidate) });
+                c.Activate();
+                isoOut = c.Infer(isoFeeds);
+                candPrecision = c.Precision;
+                runs++;
+            }
+            foreach (var t in group)
+            {
+                if (skipped.TryGetValue(t.Node, out var why))
                 {
-                    if (!oc.Passed) introduces = true;
-                    if (worst is null || (!oc.Passed && worst.Passed)) worst = oc;
+                    verdicts.Add(new NodeVerdict(t.Position, t.Node, t.NodeName, t.OpType, t.Tensor, null, null, why));
+                    continue;
+                }
+                OutputComparison? worst = null;
+                bool introduces = false;
+                foreach (var (orig, iso) in outputsOf[t.Node])
+                {
+                    if (!reference.TryGetValue(orig, out var rv) || !isoOut.TryGetValue(iso, out var cv)) continue;
+                    var pair = PairComparer.Compare(0, "reference", new ValueMap { { orig, rv } }, candidate.Name, new ValueMap { { orig, cv } }, o.Tolerances, o.Compare.ForIntermediates(), onlyShared: true, refPrecision, candPrecision);
+                    foreach (var oc in pair.Outputs)
+                    {
+                        if (!oc.Passed) introduces = true;
+                        if (worst is null || (!oc.Passed && worst.Passed)) worst = oc;
+                    }
+                }
+                verdicts.Add(new NodeVerdict(t.Position, t.Node, t.NodeName, t.OpType, t.Tensor, worst is null ? null : introduces, worst));
+                // A culprit's outputs are kept for the explanation below, while they fit half the bound.
+                if (introduces && explainable)
+                    foreach (var x in view.Nodes[t.Node].Output.Where(x => x.Length > 0 && reference.ContainsKey(x) && !culpritValues.ContainsKey(x)))
+                    {
+                        culpritBytes += Size(x);
+                        culpritValues.Set(x, reference[x]);
+                    }
+                if (explainable && culpritBytes > maxMemory / 2)
+                {
+                    explainable = false;
+                    culpritValues = new ValueMap();
+                    notes.Add($"localization ({candidate.Name}): the culprits' outputs hold more than half of --max-memory ({Format.Bytes(maxMemory)}): how much of the final error they explain was not measured");
+                    log.Warning(notes[^1]);
                 }
             }
-            verdicts.Add(new NodeVerdict(t.Position, t.Node, t.NodeName, t.OpType, t.Tensor, worst is null ? null : introduces, worst));
         }
         var culprits = verdicts.Where(v => v.Introduces == true).ToList();
         log.Info($"localization ({candidate.Name}): {culprits.Count} of {verdicts.Count} diverging node(s) introduce error");
@@ -118,14 +176,15 @@ public static class Localizer
         // How much of the final error goes away with the culprits fixed (all at once, then each when there are a few).
         IReadOnlyList<OutputExplanation> joint = [];
         var each = new Dictionary<string, IReadOnlyList<OutputExplanation>>(StringComparer.Ordinal);
-        if (culprits.Count > 0)
+        if (culprits.Count > 0 && explainable)
         {
-            joint = Explain(o, candidate, culprits.Select(c => c.Node).ToList(), view, feeds, reference, referenceOutputs, candidateOutputs, types, log, ref runs);
+            foreach (var (k, v) in referenceOutputs) culpritValues.Set(k, v);
+            joint = Explain(o, candidate, culprits.Select(c => c.Node).ToList(), view, feeds, culpritValues, referenceOutputs, candidateOutputs, types, log, ref runs);
             if (culprits.Count is > 1 and <= MaxSeparateExplanations)
                 foreach (var c in culprits)
-                    each[c.NodeLabel] = Explain(o, candidate, [c.Node], view, feeds, reference, referenceOutputs, candidateOutputs, types, log, ref runs);
+                    each[c.NodeLabel] = Explain(o, candidate, [c.Node], view, feeds, culpritValues, referenceOutputs, candidateOutputs, types, log, ref runs);
         }
-        return new LocalizationResult { Nodes = verdicts, Explained = joint, ExplainedEach = each, Runs = runs };
+        return new LocalizationResult { Nodes = verdicts, Explained = joint, ExplainedEach = each, Runs = runs, Groups = groups, Notes = notes };
     }
 
     /// <summary>Copies of the nodes, inputs renamed "iso{node}:{tensor}" (initializers shared), outputs "iso{node}/{tensor}".</summary>

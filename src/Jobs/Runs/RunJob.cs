@@ -67,6 +67,9 @@ public sealed record RunJobResult
     public LayerwiseResult? Layerwise { get; init; }
     /// <summary>Why the layerwise pass could not run, when it was asked for and could not (the comparison itself stands).</summary>
     public string? LayerwiseProblem { get; init; }
+    /// <summary>The most memory the process held resident by the end of the job (all runners, the layerwise pass, localization).</summary>
+    [JsonPropertyName("peak_memory_bytes")]
+    public long PeakMemory { get; init; }
     public bool Passed => Pairs.All(p => p.Passed);
 }
 
@@ -79,6 +82,16 @@ public sealed record RunJobResult
 public static class RunJob
 {
     public static RunJobResult Execute(RunJobOptions o, IJobLog log, Action<PairResult>? onPair = null)
+        => ExecuteAll(o, log, onPair) with { PeakMemory = PeakMemory() };
+
+    /// <summary>The most memory this process has held resident so far (Linux's VmHWM; elsewhere the peak working set).</summary>
+    public static long PeakMemory()
+    {
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        return self.PeakWorkingSet64;
+    }
+
+    private static RunJobResult ExecuteAll(RunJobOptions o, IJobLog log, Action<PairResult>? onPair)
     {
         if (o.Marks is not null)
         {
@@ -107,7 +120,9 @@ public static class RunJob
                     if (cand.FirstDivergence is null) continue;
                     try
                     {
-                        localized[k] = cand with { Localization = Localizer.Execute(request, o.Runners[k + 1], cand, feeds, finals[layers.Reference], finals[cand.Candidate], referenceValues, log) };
+                        var loc = Localizer.Execute(request, o.Runners[k + 1], cand, feeds, finals[layers.Reference], finals[cand.Candidate], referenceValues, log, o.Marks.MaxMemory);
+                        localized[k] = cand with { Localization = loc };
+                        notes.AddRange(loc.Notes);
                     }
                     catch (RunnerException e)
                     {

@@ -32,7 +32,8 @@ internal sealed partial class ReportJson : JsonSerializerContext
 /// <summary>`polynet run --json` and `polynet compare --json`.</summary>
 /// <param name="Model">The model, or the files compared.</param>
 public sealed record RunReportDocument(string Tool, string? Version, string Model, bool Passed, int Samples, IReadOnlyList<RunnerSummary> Runners,
-    IReadOnlyList<PairResult> Comparisons, IReadOnlyList<string> FilesWritten, LayerwiseResult? Layerwise);
+    IReadOnlyList<PairResult> Comparisons, IReadOnlyList<string> FilesWritten, LayerwiseResult? Layerwise, string? LayerwiseProblem,
+    [property: JsonPropertyName("peak_memory_bytes")] long PeakMemory);
 
 /// <summary>`polynet suite run --json`. Paths are relative to the suite file.</summary>
 public sealed record SuiteReportDocument(string Tool, string? Version, string Suite, string File, bool Passed, bool Interrupted, int ExitCode,

@@ -49,6 +49,29 @@ public class LayerwiseJobTests
     }
 
     [Fact]
+    public void Under_a_small_memory_bound_localization_runs_the_diverging_nodes_in_groups_with_the_same_verdicts()
+    {
+        var whole = Run(new MarkOptions { All = true }).Layerwise!.Candidates[0].Localization!;
+        // 600 bytes: a diverging node's input and output (128 B each) and its copy's output, one node at a time.
+        var grouped = Run(new MarkOptions { All = true, MaxMemory = 600 }).Layerwise!.Candidates[0].Localization!;
+        Assert.Equal(1, whole.Groups);
+        Assert.True(grouped.Groups > 1, $"{grouped.Groups} group(s)");
+        Assert.Equal(whole.Nodes.Select(n => (n.NodeName, n.Introduces)), grouped.Nodes.Select(n => (n.NodeName, n.Introduces)));
+        Assert.Equal(whole.Explained.Select(e => (e.Output, e.After)), grouped.Explained.Select(e => (e.Output, e.After)));
+        Assert.Empty(grouped.Notes);
+    }
+
+    [Fact]
+    public void Culprit_values_beyond_half_the_bound_are_not_explained_and_that_is_said()
+    {
+        var r = Run(new MarkOptions { All = true, MaxMemory = 200 });
+        var loc = r.Layerwise!.Candidates[0].Localization!;
+        Assert.Equal(["exp"], loc.Culprits.Select(c => c.NodeName));
+        Assert.Empty(loc.Explained);
+        Assert.Contains(r.Layerwise.Notes, n => n.Contains("the culprits' outputs hold more than half of --max-memory", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Marked_tensors_are_compared_in_topological_order_whatever_order_they_are_given_in()
     {
         var layers = Run(new MarkOptions { Names = ["mix_out", "relu_out"], Localize = false }).Layerwise!;
