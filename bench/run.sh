@@ -5,6 +5,7 @@
 #   ./bench/run.sh load       loading a 1 GiB model with external data vs reading its bytes
 #   ./bench/run.sh compare    the full comparison report on 50 million float32 elements vs one pass and numpy
 #   ./bench/run.sh reduce     model runs and checks of polynet reduce on generated graphs of 100, 1,000 and 10,000 nodes
+#   ./bench/run.sh memory     peak memory of --mark-all on IS-Net (the largest corpus model) at --max-memory 1G and 4G (minutes; not in "all")
 # Results go to stdout and to bench/results/*.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,4 +80,30 @@ fi
 if [ "$what" = all ] || [ "$what" = reduce ]; then
   echo "== reduce: model runs and checks on generated graphs (counts; Polygraphy's from its bisect and linear modes' formulas)"
   $B reduce 100 1000 10000 | tee "$out/reduce.txt"
+fi
+
+if [ "$what" = memory ]; then
+  # Not in "all": minutes per run. IS-Net int8 at 1024x1024, the corpus's largest activations (./setup.sh --test fetches it).
+  m=.deps/corpus/isnet_int8.onnx
+  [ -s "$m" ] || { echo "bench: $m is missing: run ./setup.sh --test" >&2; exit 2; }
+  echo "== memory: peak resident memory of --mark-all on IS-Net int8 1x3x1024x1024 (onnxrt vs onnxrt:opt=disable), by --max-memory"
+  ./polynet run "$m" --runner onnxrt onnxrt:opt=disable --quiet --json "$out/memory_plain.json" >/dev/null || true
+  for mm in ${MAX_MEMORY:-1G 4G}; do
+    s=$(date +%s)
+    ./polynet run "$m" --runner onnxrt onnxrt:opt=disable --mark-all --max-memory "$mm" --quiet --json "$out/memory_$mm.json" >/dev/null || true
+    e=$(date +%s)
+    python3 - "$out/memory_plain.json" "$out/memory_$mm.json" "$mm" "$((e - s))" <<'PY'
+import json, sys
+plain, marked = (json.load(open(p)) for p in sys.argv[1:3])
+mm, wall = sys.argv[3], float(sys.argv[4])
+units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+bound_mm = float(mm[:-1]) * units[mm[-1].upper()]
+lw = marked.get("layerwise") or {}
+base, peak = plain["peak_memory_bytes"], marked["peak_memory_bytes"]
+bound = base + 2 * bound_mm + (512 << 20)
+print(f"--max-memory {mm}: {lw.get('marked', 0)} tensors in {lw.get('chunks', 0)} chunk(s), {lw.get('runs', 0)} model runs, "
+      f"peak {peak / (1 << 30):.2f} GiB (plain run {base / (1 << 30):.2f} GiB; rule: <= {bound / (1 << 30):.2f} GiB, "
+      f"{'holds' if peak <= bound else 'BROKEN'}), wall {wall:.0f} s")
+PY
+  done | tee "$out/memory.txt"
 fi

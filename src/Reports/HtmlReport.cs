@@ -186,26 +186,45 @@ public sealed class HtmlReport : ReportWriter<RunReport>
     }
 
     /// <summary>An SVG bar chart; with <paramref name="logY"/> bar heights follow log10 of the value.</summary>
+    /// <summary>
+    /// A bar chart: up to 32 bars as horizontal rows, each labelled in a readable size with its value at the bar's
+    /// end (histograms read like the terminal's); more bars as narrow columns, labelled on hover.
+    /// </summary>
     private static void Bars(StringBuilder h, string caption, IReadOnlyList<(string Label, double Value)> bars, bool logY = false)
     {
         if (bars.Count == 0) return;
-        const int width = 420, height = 200, left = 8, bottom = 60, top = 14;
         double Transform(double v) => logY ? (v > 0 ? Math.Log10(v) : double.NaN) : v;
         var tv = bars.Select(b => Transform(b.Value)).ToArray();
         var finite = tv.Where(double.IsFinite).ToArray();
         double hi = finite.Length > 0 ? finite.Max() : 1, lo = logY ? (finite.Length > 0 ? Math.Min(finite.Min(), hi - 1) - 0.5 : 0) : 0;
         if (hi <= lo) hi = lo + 1;
-        double bw = (double)(width - 2 * left) / bars.Count;
-        h.Append($"<figure data-figure=\"bars\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\">");
-        h.Append($"<line x1=\"{left}\" y1=\"{height - bottom}\" x2=\"{width - left}\" y2=\"{height - bottom}\" stroke=\"#888\"/>");
-        for (int i = 0; i < bars.Count; i++)
+        double Fraction(int i) => Math.Clamp(((double.IsFinite(tv[i]) ? tv[i] : lo) - lo) / (hi - lo), 0, 1);
+        if (bars.Count <= 32)
         {
-            double v = double.IsFinite(tv[i]) ? tv[i] : lo;
-            double bh = Math.Max(bars[i].Value > 0 ? 1 : 0, (v - lo) / (hi - lo) * (height - bottom - top));
-            double x = left + i * bw;
-            h.Append(CultureInfo.InvariantCulture, $"<rect x=\"{x + 1:0.##}\" y=\"{height - bottom - bh:0.##}\" width=\"{Math.Max(1, bw - 2):0.##}\" height=\"{bh:0.##}\" fill=\"#3b528b\"><title>{E(bars[i].Label)}: {E(Format.Number(bars[i].Value))}</title></rect>");
-            if (bars.Count <= 32)
-                h.Append(CultureInfo.InvariantCulture, $"<text x=\"{x + bw / 2:0.##}\" y=\"{height - bottom + 6}\" font-size=\"8\" transform=\"rotate(60 {x + bw / 2:0.##} {height - bottom + 6})\">{E(bars[i].Label)}</text>");
+            const int width = 460, row = 17, labelWidth = 150, valueWidth = 64;
+            int height = bars.Count * row + 4;
+            double span = width - labelWidth - valueWidth;
+            h.Append($"<figure data-figure=\"bars\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" font-size=\"11\">");
+            for (int i = 0; i < bars.Count; i++)
+            {
+                double y = 2 + i * row, bw = Math.Max(bars[i].Value > 0 ? 1 : 0, Fraction(i) * span);
+                h.Append(CultureInfo.InvariantCulture, $"<text x=\"{labelWidth - 6}\" y=\"{y + 12:0.##}\" text-anchor=\"end\">{E(bars[i].Label)}</text>");
+                h.Append(CultureInfo.InvariantCulture, $"<rect x=\"{labelWidth}\" y=\"{y + 2:0.##}\" width=\"{bw:0.##}\" height=\"{row - 4}\" fill=\"#3b528b\"><title>{E(bars[i].Label)}: {E(Format.Number(bars[i].Value))}</title></rect>");
+                h.Append(CultureInfo.InvariantCulture, $"<text x=\"{labelWidth + bw + 4:0.##}\" y=\"{y + 12:0.##}\" fill=\"#444\">{E(Format.Number(bars[i].Value))}</text>");
+            }
+        }
+        else
+        {
+            const int width = 460, height = 160, left = 8, bottom = 8, top = 10;
+            double bw = (double)(width - 2 * left) / bars.Count;
+            h.Append($"<figure data-figure=\"bars\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\">");
+            h.Append($"<line x1=\"{left}\" y1=\"{height - bottom}\" x2=\"{width - left}\" y2=\"{height - bottom}\" stroke=\"#888\"/>");
+            for (int i = 0; i < bars.Count; i++)
+            {
+                double bh = Math.Max(bars[i].Value > 0 ? 1 : 0, Fraction(i) * (height - bottom - top));
+                double x = left + i * bw;
+                h.Append(CultureInfo.InvariantCulture, $"<rect x=\"{x + 1:0.##}\" y=\"{height - bottom - bh:0.##}\" width=\"{Math.Max(1, bw - 2):0.##}\" height=\"{bh:0.##}\" fill=\"#3b528b\"><title>{E(bars[i].Label)}: {E(Format.Number(bars[i].Value))}</title></rect>");
+            }
         }
         h.Append("</svg><figcaption>").Append(E(caption)).Append("</figcaption></figure>\n");
     }
@@ -237,13 +256,14 @@ public sealed class HtmlReport : ReportWriter<RunReport>
     private const string Css = """
         body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
         h1 .pass, h2 .pass, h3 .pass, td .pass { color: #1a7f37; } h1 .fail, h2 .fail, h3 .fail, .problem { color: #cf222e; }
-        table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.85em; }
+        table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.85em; display: block; max-width: 100%; overflow-x: auto; }
+        td { overflow-wrap: anywhere; max-width: 40em; }
         th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; }
         th { background: #f3f3f3; } td:nth-child(-n+5) { text-align: left; }
         tr.fail td { background: #fff0f0; } tr.pass td { background: #f4fff4; }
         section.output { border-top: 2px solid #ddd; margin-top: 1.2em; }
         .figures { display: flex; flex-wrap: wrap; gap: 12px; }
-        figure { margin: 0; } figcaption { font-size: 0.8em; color: #555; max-width: 420px; }
+        figure { margin: 0; } figcaption { font-size: 0.8em; color: #555; max-width: 460px; }
         img { image-rendering: pixelated; border: 1px solid #ccc; }
         .cmd { font-family: monospace; } .hint { background: #fff8c5; padding: 4px; }
         """;

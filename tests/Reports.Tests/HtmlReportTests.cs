@@ -37,6 +37,20 @@ public class HtmlReportTests
     }
 
     [Fact]
+    public void Histogram_bins_are_labelled_in_readable_text_with_their_counts_and_wide_tables_scroll()
+    {
+        var result = Sample();
+        var html = HtmlReport.Render([new ReportSection("t", result)], "polynet run m.onnx");
+        var bins = result.Pairs[0].Outputs[0].Metrics!.AbsHistogram!.Bins;
+        // Each bin's label is upright text of its own (no rotated 8-pixel labels), and its count stands beside the bar.
+        foreach (var b in bins)
+            Assert.Contains($"text-anchor=\"end\">{System.Net.WebUtility.HtmlEncode(b.Label)}</text>", html);
+        Assert.DoesNotContain("rotate(", html);
+        Assert.Contains("font-size=\"11\"", html);
+        Assert.Contains("overflow-x: auto", html);
+    }
+
+    [Fact]
     public void The_heat_map_is_a_valid_png_with_the_error_where_it_is()
     {
         if (Python.WhyUnavailable is { } why) Assert.Skip(why);
