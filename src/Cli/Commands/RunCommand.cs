@@ -125,7 +125,8 @@ internal static class RunCommand
         foreach (var w in s.Tolerances.Ineffective()) log.Warning(w);
         OrtRuntime.Initialize(s.OrtLibrary);
         var model = OnnxModel.Load(s.Model);
-        log.Info($"model: {s.Model} (opset {model.OpsetVersion()?.ToString() ?? "?"}, {model.Graph.Node.Count} nodes)");
+        int inBodies = ModelWalker.GraphAndSubgraphs(model.Graph).Skip(1).Sum(g => g.Node.Count);
+        log.Info($"model: {s.Model} (opset {model.OpsetVersion()?.ToString() ?? "?"}, {model.Graph.Node.Count} nodes{(inBodies > 0 ? $", {inBodies} more inside If/Loop/Scan bodies" : "")})");
         var options = new RunJobOptions
         {
             Model = model,

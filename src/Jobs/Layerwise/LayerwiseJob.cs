@@ -111,6 +111,27 @@ public static class LayerwiseJob
             while (next < tensors.Count && (next == start || used + sizes[tensors[next]] <= perRunner)) used += sizes[tensors[next++]];
             var chunk = tensors.GetRange(start, next - start);
             chunks++;
+            RunChunk(chunk);
+            if (used > 64L << 20) ValueMemory.Reclaim();
+        }
+        if (missing.Count > 0)
+            notes.Add($"{missing.Count} tensor(s) not returned and not compared: {string.Join(", ", missing.Take(8))}{(missing.Count > 8 ? ", ..." : "")}");
+        referenceValues = keep && chunks == 1 ? keptReference : null;
+        return new LayerwiseResult
+        {
+            Sample = sample,
+            Reference = candidates[0],
+            Marked = tensors.Count,
+            Chunks = chunks,
+            Runs = runs,
+            Candidates = results.Select((r, i) => new CandidateLayers { Candidate = candidates[i + 1], ReferencePrecision = precisions[0], Tensors = r }).ToList(),
+            Notes = notes,
+        };
+
+        // One chunk: every runner's values of its tensors, compared and dropped. Its values live only while it runs
+        // (a method of its own, so that no local of the loop keeps the last chunk's values alive into the next).
+        void RunChunk(List<string> chunk)
+        {
             var values = new ValueMap?[o.Runners.Count];
             for (int k = 0; k < o.Runners.Count; k++)
             {
@@ -167,22 +188,7 @@ public static class LayerwiseJob
                     if (all.TryGetValue(t, out var v)) keptReference.Add(t, v);
             }
             else keep = false;
-            values = null;
-            if (used > 64L << 20) ValueMemory.Reclaim();
         }
-        if (missing.Count > 0)
-            notes.Add($"{missing.Count} tensor(s) not returned and not compared: {string.Join(", ", missing.Take(8))}{(missing.Count > 8 ? ", ..." : "")}");
-        referenceValues = keep && chunks == 1 ? keptReference : null;
-        return new LayerwiseResult
-        {
-            Sample = sample,
-            Reference = candidates[0],
-            Marked = tensors.Count,
-            Chunks = chunks,
-            Runs = runs,
-            Candidates = results.Select((r, i) => new CandidateLayers { Candidate = candidates[i + 1], ReferencePrecision = precisions[0], Tensors = r }).ToList(),
-            Notes = notes,
-        };
     }
 
     private static long Bytes(OnnxValue v) => v switch

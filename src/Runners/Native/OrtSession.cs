@@ -153,8 +153,10 @@ public sealed unsafe class OrtSession : IDisposable
                 api.Run(_session, runOptions, pn, pv, inN.Length, po, outNames.Length, pov);
             LastNativeRunTime = System.Diagnostics.Stopwatch.GetElapsedTime(start);
 
-            // ORT hands the outputs over: own them at once, so they are released whatever happens next.
-            foreach (var p in outValues) owned.Add(OrtApi.OwnValue(p));
+            // ORT hands the outputs over: own them at once, so they are released whatever happens next; each is
+            // released as soon as it is copied out, so that many large outputs are never all held twice.
+            var outHandles = outValues.Select(OrtApi.OwnValue).ToArray();
+            owned.AddRange(outHandles);
             var result = new ValueMap();
             var unreadable = new Dictionary<string, string>(StringComparer.Ordinal);
             for (int k = 0; k < outIdx.Length; k++)
@@ -167,6 +169,10 @@ public sealed unsafe class OrtSession : IDisposable
                 catch (PolyNetException e) when (tolerate?.Contains(spec.Name) == true)
                 {
                     unreadable[spec.Name] = e.Message;
+                }
+                finally
+                {
+                    outHandles[k].Dispose();
                 }
             }
             LastUnreadable = unreadable;
