@@ -29,9 +29,16 @@ public static class JobLogExtensions
     public static void Warning(this IJobLog log, string message) => log.Write(LogLevel.Warning, message);
     public static void Verbose(this IJobLog log, string message) => log.Write(LogLevel.Verbose, message);
 
-    /// <summary>A runner's own messages (ONNX Runtime's) into the job log: errors as warnings, the rest as verbose lines, each naming the runner.</summary>
+    /// <summary>
+    /// A runner's own messages (ONNX Runtime's) into the job log: errors as warnings, the rest as verbose lines, each
+    /// naming the runner. A failed node's error ("Non-zero status code returned while running ...") is what the failed
+    /// call returns too, and becomes the error PolyNet reports: logged again it would be said twice, so it is verbose.
+    /// </summary>
     public static Action<Runners.Native.OrtLogLevel, string> ForRunner(this IJobLog log, Runners.Specs.RunnerSpec runner)
-        => (level, message) => log.Write(level >= Runners.Native.OrtLogLevel.Error ? LogLevel.Warning : LogLevel.Verbose, $"[ORT {level}] {runner.Name}: {message}");
+        => (level, message) => log.Write(level >= Runners.Native.OrtLogLevel.Error && !message.StartsWith(FailedNode, StringComparison.Ordinal) ? LogLevel.Warning : LogLevel.Verbose,
+            $"[ORT {level}] {runner.Name}: {message}");
+
+    private const string FailedNode = "Non-zero status code returned while running";
 }
 
 /// <summary>A log that keeps everything in memory (tests, and callers that print later). Thread-safe.</summary>

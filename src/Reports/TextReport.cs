@@ -118,7 +118,16 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
     }
 
     private static string Pct(double f) => double.IsNaN(f) ? "n/a" : (100 * f).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "%";
-    private static string Cut(string s, int n) => s.Length <= n ? s : s[..(n - 1)] + "…";
+    /// <summary>
+    /// A name cut to n characters in its middle: exported names share long prefixes ("/model/encoder/layers.3/...") and
+    /// differ at the end, so the end is kept (two thirds) with the start.
+    /// </summary>
+    public static string Cut(string s, int n)
+    {
+        if (s.Length <= n) return s;
+        int head = (n - 1) / 3, tail = n - 1 - head;
+        return s[..head] + "…" + s[^tail..];
+    }
 
     public void Summary(RunJobResult r)
     {

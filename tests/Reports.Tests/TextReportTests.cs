@@ -65,4 +65,15 @@ public class TextReportTests
         Assert.Matches(@"scale \(Mul\)\s+inherits", text);
         Assert.Matches(@"fixing exp \(Exp\) \(its output replaced by the reference's\) removes \d+(\.\d)?% of y's error", text);
     }
+    [Fact]
+    public void Long_names_are_cut_in_the_middle_so_the_end_that_tells_them_apart_stays()
+    {
+        var a = TextReport.Cut("/model/encoder/layers.10/self_attn/MatMul_output_0", 30);
+        var b = TextReport.Cut("/model/encoder/layers.10/self_attn/MatMul_output_1", 30);
+        Assert.Equal(30, a.Length);
+        Assert.StartsWith("/model/", a);
+        Assert.EndsWith("attn/MatMul_output_0", a);
+        Assert.NotEqual(a, b);
+        Assert.Equal("short", TextReport.Cut("short", 30));
+    }
 }

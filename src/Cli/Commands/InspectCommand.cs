@@ -95,7 +95,22 @@ internal static class InspectCommand
 
     public static int Model(string path, bool layers, bool attributes, bool ortCheck, string? ortLibrary, TextWriter o, TextWriter e)
     {
-        var model = OnnxModel.Load(path);
+        OnnxModel model;
+        string? broken = null;
+        try
+        {
+            model = OnnxModel.Load(path);
+        }
+        catch (InvalidInputException bad)
+        {
+            // A graph whose side files are missing or broken is still described, and the problem said before and
+            // after (exit 2: the model cannot be run as it is); any other problem with the file is the error it is.
+            try { model = OnnxModel.Load(path, ExternalDataMode.Unchecked); }
+            catch (InvalidInputException) { throw bad; }
+            broken = bad.Message;
+            e.WriteLine($"[W] {broken}: the graph is described below; its external weights were not read{(ortCheck ? " and ONNX Runtime's check is skipped" : "")}");
+            ortCheck = false;
+        }
         var p = model.Proto;
         o.WriteLine($"[I] {path}: ONNX IR version {p.IrVersion}, producer {(string.IsNullOrEmpty(p.ProducerName) ? "(none)" : $"{p.ProducerName} {p.ProducerVersion}")}, graph '{p.Graph.Name}'");
         o.WriteLine($"    opsets: {string.Join(", ", p.OpsetImport.Select(x => $"{(string.IsNullOrEmpty(x.Domain) ? "ai.onnx" : x.Domain)} {x.Version}"))}");
@@ -138,7 +153,9 @@ internal static class InspectCommand
                 o.WriteLine($"    ONNX Runtime's CPU provider cannot run node #{u.Index} {(string.IsNullOrEmpty(u.Name) ? "(unnamed)" : $"'{u.Name}'")} ({u.OpType}){(u.Downstream > 0 ? $"; {u.Downstream} node(s) after it were not checked" : "")}: {u.Reason}");
             if (r.OtherError is { } err) o.WriteLine($"    ONNX Runtime cannot load the model: {err}");
         }
-        return ExitCodes.Success;
+        if (broken is null) return ExitCodes.Success;
+        e.WriteLine($"polynet: error: {broken}");
+        return ExitCodes.BadInput;
     }
 
     private static string Attr(AttributeProto a) => a.Type switch

@@ -21,7 +21,7 @@ public static class Format
         if (double.IsNegativeInfinity(v)) return "-inf";
         if (v == 0) return "0";
         double a = Math.Abs(v);
-        return a is >= 1e-3 and < 1e5 ? v.ToString("G4", CultureInfo.InvariantCulture) : v.ToString("0.###e+00", CultureInfo.InvariantCulture);
+        return a is >= 1e-3 and < 1e4 ? v.ToString("G4", CultureInfo.InvariantCulture) : v.ToString("0.###e+00", CultureInfo.InvariantCulture);
     }
 
     /// <summary>Durations as people read them: "12.5 ms", "3.20 s".</summary>

@@ -139,12 +139,33 @@ public static class RunJob
         }
     }
 
+    /// <summary>
+    /// When generated integer inputs took the default range [0, 1] (ids, indices, lengths, a sample rate rarely live
+    /// there), what to try: the runner's error is often the model refusing such values.
+    /// </summary>
+    private static string? GeneratedIntegerHint(RunJobOptions o, IReadOnlyList<ValueSpec> inputs)
+    {
+        if (o.Samples is not null || o.LoadInputs.Count > 0) return null;
+        var defaulted = inputs.Where(i => i.ElementType.IsInteger() && !o.ValueRanges.Named.ContainsKey(i.Name)).Select(i => i.Name).ToList();
+        if (defaulted.Count == 0 || o.ValueRanges.Default != (0, 1)) return null;
+        return $"the generated integer input(s) {string.Join(", ", defaulted.Select(n => $"'{n}'"))} hold values in [0, 1]; if the model needs others (ids, indices, lengths, a sample rate), give them with --val-range {defaulted[0]}:[LO,HI] or load real inputs with --load-inputs";
+    }
+
     /// <summary>The comparison proper; with marks, also picks the sample to go layerwise on (the first that fails, else 0).</summary>
     private static RunJobResult ExecuteMain(RunJobOptions o, IJobLog log, Action<PairResult>? onPair, out (int Sample, ValueMap Feeds, Dictionary<string, ValueMap> Finals, bool Failed)? chosen)
     {
         chosen = null;
         if (o.Runners.Count == 0 && o.LoadOutputs is null)
             throw new InvalidInputException("nothing to compare: give at least one --runner (and a second one, or --load-outputs)");
+        // What can be checked against the model is checked before any session is built (seconds, for a large model).
+        if (o.Samples is null && o.LoadInputs.Count == 0)
+        {
+            o.InputShapes.Validate(o.Model.Inputs);
+            o.ValueRanges.Validate(o.Model.Inputs.Select(i => i.Name));
+        }
+        var unknown = o.Tolerances.UnknownNames(o.Model.Outputs.Select(x => x.Name).Concat(o.Marks is null ? [] : o.Model.Graph.Node.SelectMany(n => n.Output)));
+        if (unknown.Count > 0)
+            throw new InvalidInputException($"tolerance given for '{unknown[0]}', which is not an output of {o.Model.DisplayName} (outputs: {string.Join(", ", o.Model.Outputs.Select(x => x.Name))})");
         var runners = new List<IRunner>();
         try
         {
@@ -158,9 +179,6 @@ public static class RunJob
             }
             var inputs = runners.Count > 0 ? runners[0].Inputs : o.Model.Inputs;
             var outputs = runners.Count > 0 ? runners[0].Outputs : o.Model.Outputs;
-            var unknown = o.Tolerances.UnknownNames(outputs.Select(x => x.Name).Concat(o.Marks is null ? [] : o.Model.Graph.Node.SelectMany(n => n.Output)));
-            if (unknown.Count > 0)
-                throw new InvalidInputException($"tolerance given for '{unknown[0]}', which is not an output of {o.Model.DisplayName} (outputs: {string.Join(", ", outputs.Select(x => x.Name))})");
 
             var samples = o.Samples?.ToList() ?? InputSamples.LoadOrGenerate(o.LoadInputs, inputs, o.Seed, o.Iterations, o.ValueRanges, o.InputShapes, log);
             var expected = o.LoadOutputs is null ? null : DataFiles.Load(o.LoadOutputs, DataRole.Outputs, outputs);
@@ -176,7 +194,9 @@ public static class RunJob
                 var results = new List<ValueMap>();
                 for (int k = 0; k < runners.Count; k++)
                 {
-                    var outs = runners[k].Infer(samples[s]);
+                    ValueMap outs;
+                    try { outs = runners[k].Infer(samples[s]); }
+                    catch (RunnerException e) when (GeneratedIntegerHint(o, inputs) is { } hint) { throw new RunnerException($"{e.Message} ({hint})", e); }
                     timings[k].Add(runners[k].LastInferenceTime);
                     log.Verbose($"{runners[k].Name}: sample {s}: inference in {Format.Duration(runners[k].LastInferenceTime)}");
                     results.Add(outs);

@@ -14,6 +14,11 @@ public enum ExternalDataMode
     /// files. The bytes are memory-mapped, not copied: loading costs almost nothing and pages are read on first use.
     /// </summary>
     Load,
+    /// <summary>
+    /// Leave references unchecked: for describing a model's graph when its side files are missing or broken (nothing
+    /// that reads the weights may use such a model).
+    /// </summary>
+    Unchecked,
 }
 
 /// <summary>How <see cref="OnnxModel.Save"/> stores tensors.</summary>
@@ -137,6 +142,7 @@ public sealed class OnnxModel
 
     private void CheckExternalData(ExternalDataMode mode)
     {
+        if (mode == ExternalDataMode.Unchecked) return;
         var maps = new Dictionary<string, System.IO.MemoryMappedFiles.MemoryMappedFile>(StringComparer.Ordinal);
         try
         {

@@ -37,7 +37,7 @@ public sealed class RunnerSpec
             foreach (var part in rest.Split(','))
             {
                 int eq = part.IndexOf('=');
-                if (eq <= 0) throw new InvalidInputException($"--runner {text}: '{part}' is not key=value");
+                if (eq <= 0) throw new InvalidInputException($"--runner {text}: '{part}' is not key=value{Hint(part.Trim())}");
                 var key = part[..eq].Trim();
                 var value = part[(eq + 1)..].Trim();
                 if (key == "name") name = value;
@@ -46,6 +46,16 @@ public sealed class RunnerSpec
         }
         return new RunnerSpec(t, kind, options, name ?? t);
     }
+
+    /// <summary>A bare word that is a known value of a key: the key=value it most likely means.</summary>
+    private static string Hint(string word) => word.ToLowerInvariant() switch
+    {
+        "fp16" or "float16" or "half" => " (did you mean precision=fp16?)",
+        "int8" => " (did you mean precision=int8,calib=CACHE?)",
+        "fp32" or "float32" => " (did you mean precision=fp32?)",
+        "tf32" => " (did you mean tf32=1?)",
+        _ => " (write key=value; `polynet runners` lists each kind's keys)",
+    };
 
     /// <summary>Gives duplicate names a "#2", "#3" suffix so every configuration in a run has its own label.</summary>
     public static void MakeNamesUnique(IReadOnlyList<RunnerSpec> specs)

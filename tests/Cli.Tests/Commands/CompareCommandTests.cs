@@ -129,4 +129,19 @@ public class InspectCommandTests
         var bad = Run("inspect", "model", Path.Combine(dir, "model.onnx"));
         Assert.Contains("ONNX Runtime's CPU provider cannot run node #0 (unnamed) (PRelu): Could not find an implementation for PRelu(6) node with name '#0'", bad.Out);
     }
+    [Fact]
+    public void Model_whose_external_data_is_missing_is_described_and_said_to_be_broken()
+    {
+        using var dir = new TempDir();
+        var copy = dir.File("mlp_external.onnx");
+        File.Copy(TestPaths.Model("external/mlp_external.onnx"), copy); // without its .data file
+        var r = Run("inspect", "model", copy);
+        Assert.Equal(2, r.Code);
+        Assert.Contains("nodes: 4 (Gemm 2, Relu 1, Softmax 1)", r.Out);
+        Assert.Contains("external data files: mlp_external.onnx.data", r.Out);
+        Assert.Contains("the graph is described below; its external weights were not read and ONNX Runtime's check is skipped", r.Err);
+        Assert.Contains("polynet: error: ", r.Err);
+        Assert.Contains("mlp_external.onnx.data", r.Err);
+        Assert.DoesNotContain("   at ", r.Err);
+    }
 }

@@ -152,4 +152,24 @@ public class RunCommandBadInputTests
         var c = Run("compare", M("convnet.onnx"), M("convnet.onnx"), "--report", M("convnet.onnx"));
         AssertOneLineError(c, 2, "would overwrite an input");
     }
+    [Fact]
+    public void A_runner_failing_while_running_is_one_error_line_with_the_hint_for_generated_integers()
+    {
+        using var dir = new TempDir();
+        var b = new PolyNet.Onnx.ModelBuilder("reshape_by_input");
+        var x = b.Input("x", PolyNet.Onnx.ElementType.Float, 4);
+        var shape = b.Input("shape", PolyNet.Onnx.ElementType.Int64, 2);
+        b.Node("Reshape", [x, shape], output: "y");
+        b.Output("y", PolyNet.Onnx.ElementType.Float);
+        var path = dir.File("reshape.onnx");
+        b.BuildModel().Save(path);
+        var r = Run("run", path, "--runner", "onnxrt", "onnxrt:opt=disable");
+        Assert.Equal(3, r.Code);
+        // ORT's message once, on the error line, with the hint: a generated shape of zeros and ones cannot hold 4 elements.
+        var line = Assert.Single(r.ErrLines, l => l.StartsWith("polynet: error: ", StringComparison.Ordinal));
+        Assert.Contains("while running Reshape node", line);
+        Assert.Contains("--val-range shape:[LO,HI]", line);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(r.Out + r.Err, "while running Reshape node"));
+        Assert.DoesNotContain("   at ", r.Err);
+    }
 }

@@ -32,6 +32,42 @@ public class RunJobTests
         CreateRunner = create,
     };
 
+    private static OnnxModel Lookup()
+    {
+        var b = new ModelBuilder("lookup");
+        var ids = b.Input("ids", ElementType.Int64, 4);
+        b.Node("Identity", [ids], output: "y");
+        b.Output("y", ElementType.Int64, 4);
+        return b.BuildModel();
+    }
+
+    [Fact]
+    public void A_runner_failing_on_generated_integer_inputs_at_the_default_range_says_to_give_their_range()
+    {
+        var create = FakeRunner.Factory(new() { ["ref"] = _ => throw new RunnerException("ref: index 1 is out of bounds for axis 0 of size 1") });
+        var e = Assert.Throws<RunnerException>(() => RunJob.Execute(new RunJobOptions { Model = Lookup(), Runners = [RunnerSpec.Parse("ref")], CreateRunner = create }, new MemoryJobLog()));
+        Assert.StartsWith("ref: index 1 is out of bounds", e.Message);
+        Assert.Contains("the generated integer input(s) 'ids' hold values in [0, 1]", e.Message);
+        Assert.Contains("--val-range ids:[LO,HI]", e.Message);
+        // Given a range (or real inputs), the runner's error stands alone.
+        var given = Assert.Throws<RunnerException>(() => RunJob.Execute(new RunJobOptions
+        {
+            Model = Lookup(), Runners = [RunnerSpec.Parse("ref")], CreateRunner = create, ValueRanges = ValueRanges.Parse(["ids:[0,0]"]),
+        }, new MemoryJobLog()));
+        Assert.DoesNotContain("--val-range", given.Message);
+    }
+
+    [Fact]
+    public void Input_shapes_and_ranges_naming_no_input_are_refused_before_any_runner_is_made()
+    {
+        var made = new List<FakeRunner>();
+        var create = FakeRunner.Factory(new() { ["ref"] = Outputs(_ => 0) }, made);
+        var e = Assert.Throws<InvalidInputException>(() => RunJob.Execute(Options(create, 1, "ref") with { InputShapes = InputShapes.Parse(["nope:1x3"]) }, new MemoryJobLog()));
+        Assert.Contains("--input-shapes: the model has no input 'nope'", e.Message);
+        Assert.Throws<InvalidInputException>(() => RunJob.Execute(Options(create, 1, "ref") with { ValueRanges = ValueRanges.Parse(["nope:[0,1]"]) }, new MemoryJobLog()));
+        Assert.Empty(made);
+    }
+
     [Fact]
     public void Every_candidate_is_compared_with_the_reference_on_every_sample_as_the_outputs_arrive()
     {

@@ -19,6 +19,7 @@ public class RunnerSpecTests
     [InlineData("", "empty runner spec")]
     [InlineData("onnxrt:", "nothing after ':'")]
     [InlineData("onnxrt:opt", "'opt' is not key=value")]
+    [InlineData("onnxrt:fp16", "'fp16' is not key=value (did you mean precision=fp16?)")]
     [InlineData("onnxrt:=1", "'=1' is not key=value")]
     public void Bad_specs_say_what_is_wrong(string spec, string problem)
         => Assert.Contains(problem, Assert.Throws<InvalidInputException>(() => RunnerSpec.Parse(spec)).Message);
