@@ -70,4 +70,14 @@ public class NonFiniteTests
         Assert.Equal(n, m.AbsHistogram.Bins.Sum(b => b.Count));
         Assert.Equal(n / 8, m.InfiniteAbsErrors);
     }
+    [Fact]
+    public void A_single_element_has_no_cosine_to_flatter_it()
+    {
+        // 0.0094 against 0.132 is 13 times off; the cosine of two one-element vectors of one sign is 1 whatever they hold.
+        var o = TensorComparer.CompareTensors("y", TensorData.Create<float>([1, 1], 0.009435f), TensorData.Create<float>([1, 1], 0.13208f), new Tolerance(1e-3, 1e-3), new CompareOptions());
+        Assert.False(o.Passed);
+        Assert.True(double.IsNaN(o.Metrics!.CosineSimilarity));
+        var two = TensorComparer.CompareTensors("y", TensorData.Create<float>([2], 1f, 2f), TensorData.Create<float>([2], 2f, 4f), new Tolerance(1e-3, 1e-3), new CompareOptions());
+        Assert.InRange(two.Metrics!.CosineSimilarity, 0.999999, 1.0);
+    }
 }

@@ -203,7 +203,8 @@ internal static class ComparisonEngine
             NeededAtol = a.NeedAtol,
             NeededRtol = a.NeedRtol,
             SimilarityPairs = pairs,
-            CosineSimilarity = pairs == 0 && n > 0 ? double.NaN : a.RefSq == 0 && a.CandSq == 0 ? 1 : a.Dot / Math.Sqrt(a.RefSq * a.CandSq),
+            // One element has no direction to compare (its cosine is ±1 whatever the values): NaN, as with none.
+            CosineSimilarity = pairs < 2 && n > 0 ? double.NaN : a.RefSq == 0 && a.CandSq == 0 ? 1 : Math.Clamp(a.Dot / Math.Sqrt(a.RefSq * a.CandSq), -1, 1),
             RelativeL2 = pairs == 0 && n > 0 ? double.NaN : a.RefSq == 0 ? (a.SumAbsSq == 0 ? 0 : double.PositiveInfinity) : Math.Sqrt(a.SumAbsSq / a.RefSq),
             SnrDb = pairs == 0 && n > 0 ? double.NaN : a.SumAbsSq == 0 ? double.PositiveInfinity : 10 * Math.Log10(a.RefSq / a.SumAbsSq),
             PsnrDb = pairs == 0 && n > 0 ? double.NaN : mse == 0 ? double.PositiveInfinity : 10 * Math.Log10(peakRef * peakRef / mse),

@@ -61,6 +61,7 @@ public sealed record ComparisonMetrics
     /// </summary>
     public long SimilarityPairs { get; init; }
     public long SimilarityExcluded => Count - SimilarityPairs;
+    /// <summary>Cosine of the angle between the two sides (within [-1, 1]); NaN with fewer than two pairs, where it says nothing.</summary>
     public double CosineSimilarity { get; init; }
     /// <summary>‖cand − ref‖₂ / ‖ref‖₂ over elements finite on both sides.</summary>
     public double RelativeL2 { get; init; }
