@@ -126,7 +126,7 @@ public sealed class HtmlReport : ReportWriter<RunReport>
     /// <summary>The per-layer error curve of each candidate, the diverging tensors and what localization found.</summary>
     private static void Layerwise(StringBuilder h, Jobs.Layerwise.LayerwiseResult r)
     {
-        h.Append($"<section class=\"layerwise\"><h2>Layerwise comparison <small>sample {r.Sample}, {r.Marked} tensors, {r.Chunks} chunk(s), {r.Runs} model runs</small></h2>\n");
+        h.Append($"<section class=\"layerwise\" id=\"layerwise\"><h2>Layerwise comparison <small>sample {r.Sample}, {r.Marked} tensors, {r.Chunks} chunk(s), {r.Runs} model runs</small></h2>\n");
         foreach (var n in r.Notes) h.Append($"<p class=\"hint\">{E(n)}</p>\n");
         foreach (var c in r.Candidates)
         {
