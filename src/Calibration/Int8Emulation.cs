@@ -4,7 +4,7 @@ using PolyNet.Onnx.Proto;
 namespace PolyNet.Calibration;
 
 /// <summary>What <see cref="Int8Emulation.Apply"/> did.</summary>
-public sealed class Int8Result
+public sealed record Int8Result
 {
     public required OnnxModel Model { get; init; }
     /// <summary>Tensors now quantized (their consumers read them through QuantizeLinear and DequantizeLinear).</summary>

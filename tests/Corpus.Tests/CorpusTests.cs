@@ -16,14 +16,14 @@ public sealed record CandidateVerdict(bool Passed, IReadOnlyList<string> Failing
 public sealed record Expectation(int Nodes, int BodyNodes, int Bodies, int ConstantWeights, IReadOnlyDictionary<string, CandidateVerdict> Candidates);
 
 /// <summary>
-/// Every real model of the corpus, compared as a user would: ONNX Runtime without graph optimizations and FP16
+/// Every real model of the corpus, compared as a user would: ONNX Runtime without graph optimizations and FP16 (engine and naive)
 /// emulation against ONNX Runtime on CPU, every tensor marked (except on the models whose activations are gigabytes),
 /// against the verdicts recorded in expectations.json. A regression on any real model fails here; a change that
 /// rightly changes a verdict is recorded with POLYNET_UPDATE_CORPUS=1 (and reviewed in the diff).
 /// </summary>
 public class CorpusTests
 {
-    private static readonly string[] Candidates = ["onnxrt:opt=disable", "onnxrt:precision=fp16"];
+    private static readonly string[] Candidates = ["onnxrt:opt=disable", "onnxrt:precision=fp16", "onnxrt:precision=fp16-naive"];
     private static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true,

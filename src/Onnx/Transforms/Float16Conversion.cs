@@ -77,17 +77,21 @@ public static class Float16Conversion
     public const string Suffix = "__fp16";
     private const float Max = 65504f;
 
+    /// <param name="engine">
+    /// Model a TensorRT engine's kernels (<see cref="Float16Engine"/>): no float16 rounding inside what TensorRT fuses into
+    /// one kernel, float32 accumulation in reductions and normalizations. False: every tensor between nodes is float16.
+    /// </param>
     public static Float16Result Convert(OnnxModel model, IReadOnlyDictionary<string, ValueSpec> types, IKernelProbe probe,
-        IReadOnlyList<string>? expose = null, IReadOnlySet<string>? keepOpTypes = null, SubgraphTypes? subgraphTypes = null)
+        IReadOnlyList<string>? expose = null, IReadOnlySet<string>? keepOpTypes = null, SubgraphTypes? subgraphTypes = null, bool engine = false)
     {
         var proto = model.Proto.Clone();
-        var state = new State(model, probe, keepOpTypes, subgraphTypes);
+        var state = new State(model, probe, keepOpTypes, subgraphTypes, engine);
         proto.Graph = state.Graph(proto.Graph, types, "", expose, outer: null);
         return new Float16Result { Model = model.WithProto(proto), Kept = state.Kept, Native = state.Native, Casts = state.Casts, ClampedWeights = state.Clamped };
     }
 
     /// <summary>The conversion of one graph and, recursively, its subgraphs; counts are the whole model's.</summary>
-    private sealed class State(OnnxModel model, IKernelProbe probe, IReadOnlySet<string>? keepOpTypes, SubgraphTypes? subgraphTypes)
+    private sealed class State(OnnxModel model, IKernelProbe probe, IReadOnlySet<string>? keepOpTypes, SubgraphTypes? subgraphTypes, bool engine)
     {
         public List<KeptNode> Kept { get; } = [];
         public int Native { get; private set; }
@@ -104,6 +108,10 @@ public static class Float16Conversion
             var order = view.TopologicalOrder(outer);
             ElementType Orig(string t) => t.Length > 0 && types.TryGetValue(t, out var s) && s.Kind == ValueKind.Tensor ? s.ElementType : ElementType.Undefined;
             bool IsFloat(string t) => Orig(t) == ElementType.Float;
+
+            // Engine: tensors inside a fused kernel (never rounded) and nodes that accumulate in float32.
+            var fused = engine ? Float16Engine.FusedEdges(graph, view, IsFloat) : [];
+            var fusedNodes = fused.SelectMany(x => new[] { view.Producer(x)!.Value, view.Consumers(x)[0] }).ToHashSet();
 
             // 1. How each node computes: wanted input types and resulting output types.
             var mode = new Float16Mode?[graph.Node.Count];
@@ -156,6 +164,8 @@ public static class Float16Conversion
                     reason = all ? "control flow: its bodies compute in float16 inside, between float32 edges" : "has subgraphs whose types could not be inferred (they compute in float32)";
                 }
                 else if (!inT.Contains(ElementType.Float)) reason = "makes float32 from other types";
+                else if (fusedNodes.Contains(n)) reason = Float16Engine.FusedReason;
+                else if (engine && Float16Engine.AccumulatesInFloat32(node)) reason = Float16Engine.AccumulateReason;
                 else
                 {
                     var allHalf = inT.Select(t => t == ElementType.Float ? ElementType.Float16 : t).ToArray();
@@ -255,6 +265,7 @@ public static class Float16Conversion
                         if (produced.Add(x + exactSuffix)) initializers.Add(CloneNamed(init, x + exactSuffix));
                         node.Input[j] = x + exactSuffix;
                     }
+                    else if (m == Float16Mode.Float32Compute && fused.Contains(x) && produced.Contains(x + raw)) node.Input[j] = x + raw; // inside a fused kernel: not rounded
                     else node.Input[j] = Ensure(x, m == Float16Mode.Native ? wants[n][j] : ElementType.Float, rounded: m == Float16Mode.Float32Compute);
                 }
                 // Bodies read outer tensors by their own names, in float32: a node kept in float32 reads exact weights.

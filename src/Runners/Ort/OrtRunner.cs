@@ -32,8 +32,8 @@ public abstract class OrtRunner : IBindableRunner
     /// <summary>Keys of runners that can run the model converted to float16 (<see cref="Float16Conversion"/>).</summary>
     public static readonly IReadOnlyList<RunnerKey> PrecisionKeys =
     [
-        new("precision", "fp32|fp16|int8", "fp16: run the model converted to float16 inside (weights and tensors between nodes in float16; inputs and outputs keep their types); int8: quantize every tensor the calibration cache gives a range (Q/DQ pairs) and the weights per channel"),
-        new("fp32_ops", "OP+OP...", "with precision=fp16: op types to keep in float32, e.g. fp32_ops=Exp+Softmax"),
+        new("precision", "fp32|fp16|fp16-naive|int8", "fp16: run the model as a TensorRT float16 engine computes it (BatchNormalization folded in float32, float16 weights and tensors between kernels, no rounding inside Conv/Gemm/MatMul+bias+activation, reductions and normalizations accumulating in float32; inputs and outputs keep their types); fp16-naive: every tensor between nodes in float16, nothing folded or fused (on cuda both are the model converted to float16 on CUDA's float16 kernels); int8: quantize every tensor the calibration cache gives a range (Q/DQ pairs) and the weights per channel, BatchNormalization folded first"),
+        new("fp32_ops", "OP+OP...", "with precision=fp16 or fp16-naive: op types to keep in float32, e.g. fp32_ops=Exp+Softmax"),
         new("calib", "PATH", "with precision=int8: the calibration cache (TensorRT's, or ONNX Runtime's calibration.cache/.json/.flatbuffers)"),
     ];
 
@@ -60,9 +60,9 @@ public abstract class OrtRunner : IBindableRunner
         _ = Keys.GetBool("mem_pattern");
         if (accepted.Any(k => k.Key == "precision"))
         {
-            _precision = Keys.GetChoice("precision", "fp32", "fp16", "int8") ?? "fp32";
-            if (Keys.Get("fp32_ops") is not null && _precision != "fp16")
-                throw new InvalidInputException($"--runner {spec.Text}: fp32_ops applies to precision=fp16 only");
+            _precision = Keys.GetChoice("precision", "fp32", "fp16", "fp16-naive", "int8") ?? "fp32";
+            if (Keys.Get("fp32_ops") is not null && _precision is not ("fp16" or "fp16-naive"))
+                throw new InvalidInputException($"--runner {spec.Text}: fp32_ops applies to precision=fp16 and fp16-naive only");
             if (_precision == "int8")
                 _cache = Calibration.CacheReader.Read(Keys.Get("calib") ?? throw new InvalidInputException($"--runner {spec.Text}: precision=int8 needs the calibration cache: calib=PATH"));
             else if (Keys.Get("calib") is not null)
@@ -91,7 +91,7 @@ public abstract class OrtRunner : IBindableRunner
     public IReadOnlyList<string> Notes => _notes;
     public virtual ComputePrecision Precision => _precision switch
     {
-        "fp16" => ComputePrecision.Fp16,
+        "fp16" or "fp16-naive" => ComputePrecision.Fp16,
         "int8" => ComputePrecision.Int8,
         _ => ComputePrecision.Fp32,
     };
@@ -121,23 +121,47 @@ public abstract class OrtRunner : IBindableRunner
     /// <summary>The model to run if it differs from the file (null: run the file as is): marked tensors exposed, converted to float16 with precision=fp16.</summary>
     protected virtual OnnxModel? PrepareModel(OnnxModel model)
     {
-        var (hoisted, constants) = _precision is "int8" or "fp16" ? ConstantHoisting.Apply(model) : (model, 0);
+        var (hoisted, constants) = _precision is "int8" or "fp16" or "fp16-naive" ? ConstantHoisting.Apply(model) : (model, 0);
+        IReadOnlyList<string> expose = Context.ExtraOutputs;
+        var fusedAway = new HashSet<string>(StringComparer.Ordinal);
+        // The CPU emulates an engine; the CUDA provider's precision=fp16 is its own float16 kernels on the model as converted.
+        bool engine = _precision == "fp16" && Float16NeedsNativeKernels;
+        if (_precision == "int8" || engine)
+        {
+            // As TensorRT's builder does before choosing precisions: BatchNormalization computed away in float32.
+            var rankTypes = OrtTypes.Infer(hoisted);
+            var bn = BatchNormFolding.Apply(hoisted, x => rankTypes.TryGetValue(x, out var t) ? t.Shape?.Rank : null);
+            if (bn.Folded + bn.Scaled > 0)
+            {
+                hoisted = bn.Model;
+                fusedAway.UnionWith(bn.FusedAway);
+                Note($"{bn.Folded + bn.Scaled} BatchNormalization node(s) folded in float32 as TensorRT does ({bn.Folded} into the Conv before them, {bn.Scaled} made a scale and shift)");
+                var gone = expose.Intersect(bn.FusedAway, StringComparer.Ordinal).ToList();
+                if (gone.Count > 0)
+                {
+                    Note($"{gone.Count} marked tensor(s) do not exist in this engine (a Conv's output folded with the BatchNormalization after it): {string.Join(", ", gone.Take(4))}{(gone.Count > 4 ? ", ..." : "")}");
+                    expose = expose.Except(gone, StringComparer.Ordinal).ToList();
+                }
+            }
+        }
         if (_precision == "int8")
         {
             var q = Calibration.Int8Emulation.Apply(hoisted, _cache!, Int8Tensors(hoisted));
+            // A Conv output folded with its BatchNormalization no longer exists, in TensorRT's engine either.
+            q = q with { Skipped = q.Skipped.Select(x => x.IndexOf(':') is int c and > 0 && fusedAway.Contains(x[..c]) ? $"{x[..c]}: folded with the BatchNormalization after it, as TensorRT does" : x).ToList() };
             Note($"int8 emulation: {q.Quantized.Count} tensor(s) quantized with ranges from {Keys.Get("calib")} ({(_cache!.Version is { } v ? $"TensorRT {v} {_cache.Algorithm}" : _cache.Format.ToString())}), {q.Weights} weight tensor(s) {(q.PerChannel ? "per channel" : "per tensor (opset < 13)")}{(constants > 0 ? $" (weights include {constants} Constant node(s))" : "")}"
                  + (q.Skipped.Count > 0 ? $"; {q.Skipped.Count} cache entr{(q.Skipped.Count == 1 ? "y" : "ies")} not used ({string.Join("; ", q.Skipped.Take(3))}{(q.Skipped.Count > 3 ? "; ..." : "")})" : ""));
             if (q.Quantized.Count == 0)
                 throw new InvalidInputException($"{Keys.Get("calib")}: none of its {_cache!.Entries.Count} entries names a float tensor {model.DisplayName} reads ({string.Join("; ", q.Skipped.Take(3))}{(q.Skipped.Count > 3 ? "; ..." : "")}): INT8 emulation with this cache would quantize no activation (a cache for another model or export?)");
             if (q.Skipped.Count > 0) Warn($"{q.Skipped.Count} of {_cache!.Entries.Count} calibration cache entries are not used: {string.Join("; ", q.Skipped.Take(3))}{(q.Skipped.Count > 3 ? "; ..." : "")}");
-            return Context.ExtraOutputs.Count == 0 ? q.Model : ModelOutputs.Expose(q.Model, Context.ExtraOutputs);
+            return expose.Count == 0 ? q.Model : ModelOutputs.Expose(q.Model, expose);
         }
-        if (_precision != "fp16")
+        if (_precision is not ("fp16" or "fp16-naive"))
             return Context.ExtraOutputs.Count == 0 ? null : ModelOutputs.Expose(model, Context.ExtraOutputs);
         var keep = (Keys.Get("fp32_ops") ?? "").Split('+', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
         var types = OrtTypes.Infer(hoisted);
-        var r = Float16Conversion.Convert(hoisted, types, new OrtKernelProbe(hoisted, requireNative: Float16NeedsNativeKernels), Context.ExtraOutputs, keep,
-            (body, outer) => OrtTypes.InferBody(hoisted, body, outer));
+        var r = Float16Conversion.Convert(hoisted, types, new OrtKernelProbe(hoisted, requireNative: Float16NeedsNativeKernels), expose, keep,
+            (body, outer) => OrtTypes.InferBody(hoisted, body, outer), engine);
         var compute32 = r.Kept.Where(k => k.Mode == Float16Mode.Float32Compute).ToList();
         var present = ModelWalker.GraphAndSubgraphs(hoisted.Graph).SelectMany(g => g.Node).Select(n => n.OpType).ToHashSet(StringComparer.Ordinal);
         foreach (var op in keep.Where(k => !present.Contains(k)))

@@ -158,7 +158,10 @@ public class CalibCommandTests
         var r = Run("run", ConvNet, "--runner", "onnxrt", "--runner", $"onnxrt:precision=int8,calib={Calib("convnet.entropy.cache")}",
             "--load-inputs", ConvNetData, "--save-outputs", dir.File("out.json"));
         Assert.True(r.Code == 0, r.Out + r.Err);
-        Assert.Contains("int8 emulation: 10 tensor(s) quantized", r.Out);
+        Assert.Contains("int8 emulation: 8 tensor(s) quantized", r.Out);
+        // As TensorRT does, each BatchNormalization is folded into its Conv first: the Conv outputs (and their cache entries) are gone.
+        Assert.Contains("2 BatchNormalization node(s) folded in float32 as TensorRT does (2 into the Conv before them", r.Out);
+        Assert.Contains("conv1_out: folded with the BatchNormalization after it, as TensorRT does", r.Out + r.Err);
         Assert.Contains("3 weight tensor(s) per channel", r.Out);
         Assert.Contains("[int8 default]", r.Out);
         var results = PolygraphyJson.Read(dir.File("out.json"));

@@ -83,7 +83,7 @@ public class Float16RunnerTests
     public void Fp32_ops_without_fp16_is_an_error_and_precision_is_checked()
     {
         var ctx = new RunnerContext { Model = Chain() };
-        Assert.Contains("fp32_ops applies to precision=fp16 only", Assert.Throws<InvalidInputException>(() => RunnerRegistry.Create(RunnerSpec.Parse("onnxrt:fp32_ops=Exp"), ctx)).Message);
+        Assert.Contains("fp32_ops applies to precision=fp16 and fp16-naive only", Assert.Throws<InvalidInputException>(() => RunnerRegistry.Create(RunnerSpec.Parse("onnxrt:fp32_ops=Exp"), ctx)).Message);
         Assert.Contains("precision=fp8 is not valid (expected fp32|fp16", Assert.Throws<InvalidInputException>(() => RunnerRegistry.Create(RunnerSpec.Parse("onnxrt:precision=fp8"), ctx)).Message);
     }
 
@@ -150,5 +150,69 @@ public class Float16RunnerTests
         Assert.Equal([1L, 64L], all["then_exp_out"].Shape!.Dims.Select(d => d.Value!.Value));
         Assert.Equal(ElementType.Float, all["else_neg_out"].ElementType);
         Assert.False(OrtTypes.Infer(model).ContainsKey("then_exp_out"));
+    }
+    /// <summary>
+    /// x → Conv (with bias) → BatchNormalization whose variance (1e6 to 1e8) is beyond float16's range → Relu → y, and
+    /// a second BatchNormalization after an Add (nothing to fold into), as exports of real detectors have them.
+    /// </summary>
+    private static OnnxModel ConvBatchNorm()
+    {
+        var b = new ModelBuilder("conv_bn", opset: 17);
+        var x = b.Input("x", ElementType.Float, 1, 4, 8, 8);
+        var rng = new Random(3);
+        float[] R(int n, double lo, double hi) => Enumerable.Range(0, n).Select(_ => (float)(lo + rng.NextDouble() * (hi - lo))).ToArray();
+        var w = b.Initializer("w", TensorData.Create<float>([4, 4, 3, 3], R(144, -0.5, 0.5)));
+        var bias = b.Initializer("bias", TensorData.Create<float>([4], R(4, -0.1, 0.1)));
+        var conv = b.Node("Conv", [x, w, bias], new Dictionary<string, object> { ["pads"] = new long[] { 1, 1, 1, 1 } }, name: "conv");
+        // The variance is large, and gamma scaled with it: the output stays near 1.
+        var variance = new float[] { 1e6f, 4e6f, 2.5e7f, 1e8f };
+        var gamma = variance.Select(v => MathF.Sqrt(v) * 0.8f).ToArray();
+        var bn = b.Node("BatchNormalization", [conv, b.Initializer("gamma", TensorData.Create<float>([4], gamma)), b.Initializer("beta", TensorData.Create<float>([4], R(4, -0.2, 0.2))),
+            b.Initializer("mean", TensorData.Create<float>([4], R(4, -0.1, 0.1))), b.Initializer("var", TensorData.Create<float>([4], variance))], name: "bn");
+        var relu = b.Node("Relu", [bn], name: "relu");
+        var shifted = b.Node("Add", [relu, b.Initializer("one", TensorData.Scalar(1f))], name: "shift");
+        b.Node("BatchNormalization", [shifted, b.Initializer("gamma2", TensorData.Create<float>([4], gamma)), b.Initializer("beta2", TensorData.Create<float>([4], R(4, -0.2, 0.2))),
+            b.Initializer("mean2", TensorData.Create<float>([4], R(4, 0.9, 1.1))), b.Initializer("var2", TensorData.Create<float>([4], variance))], name: "bn2", output: "y");
+        b.Output("y", ElementType.Float, 1, 4, 8, 8);
+        return b.BuildModel();
+    }
+
+    private static (float[] Y, IRunner Runner) RunConvBatchNorm(string spec, IReadOnlyList<string>? expose = null)
+    {
+        var xs = Enumerable.Range(0, 256).Select(i => MathF.Sin(i * 0.37f)).ToArray();
+        var r = RunnerRegistry.Create(RunnerSpec.Parse(spec), new RunnerContext { Model = ConvBatchNorm(), ExtraOutputs = expose ?? [] });
+        r.Activate();
+        return (r.Infer(new ValueMap { { "x", TensorData.Create<float>([1, 4, 8, 8], xs) } }).Tensor("y").ToArray<float>(), r);
+    }
+
+    [Fact]
+    public void A_batch_norm_with_variance_beyond_float16_passes_the_engine_emulation_and_fails_the_naive_one()
+    {
+        var (fp32, r32) = RunConvBatchNorm("onnxrt");
+        var (engine, re) = RunConvBatchNorm("onnxrt:precision=fp16");
+        var (naive, rn) = RunConvBatchNorm("onnxrt:precision=fp16-naive");
+        using (r32) using (re) using (rn)
+        {
+            int Off(float[] c) => fp32.Zip(c).Count(p => !(Math.Abs(p.First - p.Second) <= 1e-3 + 1e-3 * Math.Abs(p.First)));
+            Assert.True(Off(engine) <= fp32.Length / 20, $"{Off(engine)} of {fp32.Length} beyond fp16 tolerances with the BatchNormalization folded");
+            Assert.True(Off(naive) > fp32.Length / 2, $"only {Off(naive)} of {fp32.Length} beyond tolerance with the variance clamped to 65504");
+            Assert.Contains(re.Notes, n => n.Contains("2 BatchNormalization node(s) folded in float32 as TensorRT does (1 into the Conv before them, 1 made a scale and shift)", StringComparison.Ordinal));
+            Assert.Contains(rn.Notes, n => n.Contains("weight value(s) beyond ±65504 clamped", StringComparison.Ordinal));
+            Assert.DoesNotContain(re.Notes, n => n.Contains("clamped", StringComparison.Ordinal));
+            Assert.Equal(ComputePrecision.Fp16, rn.Precision);
+        }
+    }
+
+    [Fact]
+    public void In_the_engine_emulation_a_marked_conv_output_folded_away_is_said_not_to_exist()
+    {
+        var (_, r) = RunConvBatchNorm("onnxrt:precision=fp16", expose: ["conv_out", "relu_out"]);
+        using (r)
+        {
+            Assert.Contains(r.Notes, n => n.Contains("1 marked tensor(s) do not exist in this engine", StringComparison.Ordinal) && n.Contains("conv_out", StringComparison.Ordinal));
+            var outs = r.Infer(new ValueMap { { "x", TensorData.Create<float>([1, 4, 8, 8], new float[256]) } });
+            Assert.False(outs.ContainsKey("conv_out"));
+            Assert.True(outs.ContainsKey("relu_out"));
+        }
     }
 }
