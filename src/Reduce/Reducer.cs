@@ -234,8 +234,13 @@ public static class Reducer
             return ([], 0, 0);
         }
         log.Info(a.FirstDivergence is { } f
-            ? $"localization: first divergence {f}; introducing node(s): {(a.Culprits.Count == 0 ? "none" : string.Join(", ", a.CulpritLabels))}"
+            ? $"localization: first divergence {f}; introducing node(s), the one adding most error first: {(a.Culprits.Count == 0 ? "none" : string.Join(", ", a.CulpritLabels.Take(8)) + (a.CulpritLabels.Count > 8 ? ", ..." : ""))}"
             : "localization: no intermediate tensor diverges on the first sample");
+        if (a.Cause is { } cause)
+        {
+            notes.Add($"the failure reduced is that of the culprit adding most of the error: {cause}");
+            log.Info(notes[^1]);
+        }
         return (a.Culprits, a.LayerwiseRuns, a.LocalizationRuns);
     }
 

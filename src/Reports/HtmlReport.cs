@@ -143,11 +143,18 @@ public sealed class HtmlReport : ReportWriter<RunReport>
             h.Append("</table>\n");
             if (c.Localization is { } loc)
             {
-                h.Append($"<h3>Localization <small>{loc.Runs} more model runs</small></h3>\n<table class=\"localization\"><tr><th>node</th><th>tensor</th><th>verdict</th><th>alone: max abs err</th><th>alone: rel L2</th><th>note</th></tr>\n");
-                foreach (var n in loc.Nodes)
+                h.Append($"<h3>Localization <small>{loc.Runs} more model runs{(loc.AttributionRuns > 0 ? $", {loc.AttributionRuns} of them attributing the error" : "")}</small></h3>\n");
+                if (TextReport.Cause(loc) is { } cause) h.Append($"<p class=\"problem\">Cause: {E(cause)}.</p>\n");
+                // Culprits by the share of the worst output's error they add (a bar each), then the nodes that inherit.
+                var rank = loc.Attribution.Select((a, i) => (a.Node, i)).ToDictionary(x => x.Node, x => x.i, StringComparer.Ordinal);
+                var share = loc.Attribution.ToDictionary(a => a.Node, a => a.Share(loc.WorstOutput), StringComparer.Ordinal);
+                h.Append($"<table class=\"localization\"><tr><th>node</th><th>tensor</th><th>verdict</th><th>adds of {E(loc.WorstOutput ?? "the worst output")}'s error</th><th>alone: max abs err</th><th>alone: rel L2</th><th>note</th></tr>\n");
+                foreach (var n in loc.Nodes.OrderBy(n => rank.TryGetValue(n.NodeLabel, out var r) ? r : int.MaxValue))
                 {
                     var m = n.Isolated?.Metrics;
-                    h.Append($"<tr class=\"{(n.Introduces == true ? "fail" : "pass")}\"><td>{E(n.NodeLabel)}</td><td>{E(n.Tensor)}</td><td>{(n.Introduces switch { true => "introduces", false => "inherits", null => "unknown" })}</td><td>{N(m?.AbsError.Max)}</td><td>{N(m?.RelativeL2)}</td><td>{E(n.Note ?? n.Isolated?.Reason ?? "")}</td></tr>\n");
+                    var bar = share.TryGetValue(n.NodeLabel, out var sh) && sh is { } v
+                        ? string.Create(CultureInfo.InvariantCulture, $"<svg width=\"104\" height=\"10\"><rect width=\"{Math.Clamp(v, 0, 1) * 100:0.#}\" height=\"10\" fill=\"#cf222e\"/></svg> {100 * v:0.#}%") : "";
+                    h.Append($"<tr class=\"{(n.Introduces == true ? "fail" : "pass")}\"><td>{E(n.NodeLabel)}</td><td>{E(n.Tensor)}</td><td>{(n.Introduces switch { true => "introduces", false => "inherits", null => "unknown" })}</td><td>{bar}</td><td>{N(m?.AbsError.Max)}</td><td>{N(m?.RelativeL2)}</td><td>{E(n.Note ?? n.Isolated?.Reason ?? "")}</td></tr>\n");
                 }
                 h.Append("</table>\n");
                 if (loc.Explained.Count > 0)
@@ -181,8 +188,13 @@ public sealed class HtmlReport : ReportWriter<RunReport>
          .Append("\"/>");
         for (int i = 0; i < points.Count; i++)
             h.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{X(points[i].t.Position):0.##}\" cy=\"{Py(ys[i]):0.##}\" r=\"{(points.Count > 300 ? 1 : 2.5)}\" fill=\"{(points[i].t.Passed ? "#3b528b" : "#cf222e")}\"><title>{E(points[i].t.Tensor)} ({E(points[i].t.NodeLabel)}): rel L2 {E(Format.Number(points[i].v))}</title></circle>");
+        // The top culprits (by the share of the worst output's error they add), marked and named on the curve.
+        var culprits = c.Localization?.Attribution.Where(a => a.Share(c.Localization.WorstOutput) is > 0.1).Take(3).ToList() ?? [];
+        foreach (var a in culprits)
+            if (points.FindIndex(p => p.t.Tensor == a.Tensor) is int i and >= 0)
+                h.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{X(points[i].t.Position):0.##}\" cy=\"{Py(ys[i]):0.##}\" r=\"6\" fill=\"none\" stroke=\"#000\" stroke-width=\"1.5\"/><text x=\"{X(points[i].t.Position) + 8:0.##}\" y=\"{Py(ys[i]) + 4:0.##}\" font-size=\"10\">{E(a.Node)} {100 * a.Share(c.Localization!.WorstOutput)!.Value:0.#}%</text>");
         h.Append(CultureInfo.InvariantCulture, $"<text x=\"{left}\" y=\"{height - 6}\" font-size=\"9\">topological position 0 … {maxPos}</text>");
-        h.Append("</svg><figcaption>relative L2 error of each intermediate tensor (log scale) in topological order; red: beyond tolerance; dashed: first divergence</figcaption></figure>\n");
+        h.Append($"</svg><figcaption>relative L2 error of each intermediate tensor (log scale) in topological order; red: beyond tolerance; dashed: first divergence{(culprits.Count > 0 ? "; ringed: the culprits adding most of the worst output's error" : "")}</figcaption></figure>\n");
     }
 
     /// <summary>An SVG bar chart; with <paramref name="logY"/> bar heights follow log10 of the value.</summary>

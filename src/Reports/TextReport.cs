@@ -87,16 +87,22 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
                 if (rows.Count < c.Tensors.Count)
                     w.WriteLine($"        ({(rows.Count < failed ? $"first {rows.Count} of {failed} diverging" : $"the {failed} diverging")} tensor(s) shown; --verbose shows all {c.Tensors.Count})");
             }
-            if (c.Localization is { } loc) Localization(loc);
+            if (c.Localization is { } loc) Localization(loc, c.FirstDivergence);
         }
     }
 
-    private void Localization(Jobs.Layerwise.LocalizationResult loc)
+    private void Localization(Jobs.Layerwise.LocalizationResult loc, Jobs.Layerwise.TensorResult? first)
     {
         var culprits = loc.Culprits.ToList();
-        w.WriteLine($"[{(culprits.Count > 0 ? "E" : "I")}] Localization ({loc.Runs} more model run(s)): {culprits.Count} of {loc.Nodes.Count} diverging node(s) introduce error when fed the reference's inputs; the rest inherit it");
+        w.WriteLine($"[{(culprits.Count > 0 ? "E" : "I")}] Localization ({loc.Runs} more model run(s){(loc.AttributionRuns > 0 ? $", {loc.AttributionRuns} of them attributing the error" : "")}): {culprits.Count} of {loc.Nodes.Count} diverging node(s) introduce error when fed the reference's inputs; the rest inherit it");
+        if (Cause(loc) is { } cause)
+            w.WriteLine($"[E] cause: {cause}{(first is null ? "" : $" (first divergence: '{first.Tensor}' from {first.NodeLabel})")}");
+        // Culprits in the order of what they explain (attribution), then the nodes that inherit.
+        var rank = loc.Attribution.Select((a, i) => (a.Node, i)).ToDictionary(x => x.Node, x => x.i, StringComparer.Ordinal);
+        var shares = loc.Attribution.ToDictionary(a => a.Node, a => a.Share(loc.WorstOutput), StringComparer.Ordinal);
         int nw = Math.Clamp(loc.Nodes.Max(n => n.NodeLabel.Length), 4, 48);
-        foreach (var n in loc.Nodes.Where(n => verbose || n.Introduces != false).Concat(loc.Nodes.Where(n => !verbose && n.Introduces == false).Take(verbose ? 0 : 5)))
+        var introducing = loc.Nodes.Where(n => n.Introduces != false).OrderBy(n => rank.TryGetValue(n.NodeLabel, out var r) ? r : int.MaxValue).ToList();
+        foreach (var n in introducing.Concat(loc.Nodes.Where(n => n.Introduces == false).Take(verbose ? int.MaxValue : 5)))
         {
             var m = n.Isolated?.Metrics;
             var what = n.Introduces switch
@@ -106,15 +112,26 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
                 null => "unknown   ",
             };
             var numbers = n.Isolated is null ? n.Note ?? "" : $"alone: {n.Isolated.Reason}{(m is null ? "" : $", max abs {F(m.AbsError.Max)}, rel L2 {F(m.RelativeL2)}")}";
-            w.WriteLine($"        {Cut(n.NodeLabel, nw).PadRight(nw)}  {what}  {numbers}");
+            var share = shares.TryGetValue(n.NodeLabel, out var sh) && sh is { } v ? $"adds {Pct(v)} of {loc.WorstOutput}'s error; " : "";
+            w.WriteLine($"        {Cut(n.NodeLabel, nw).PadRight(nw)}  {what}  {share}{numbers}");
         }
         int hidden = verbose ? 0 : Math.Max(0, loc.Nodes.Count(n => n.Introduces == false) - 5);
         if (hidden > 0) w.WriteLine($"        ({hidden} more inheriting node(s); --verbose lists them)");
         if (loc.Explained.Count > 0)
             w.WriteLine($"        fixing {(culprits.Count == 1 ? culprits[0].NodeLabel : $"the {culprits.Count} culprits")} (its output replaced by the reference's) removes "
                 + string.Join(", ", loc.Explained.Select(e => $"{Pct(e.Explained)} of {e.Output}'s error (rel L2 {F(e.Before)} -> {F(e.After)})")));
-        foreach (var (node, ex) in loc.ExplainedEach)
-            w.WriteLine($"        fixing {node} alone removes " + string.Join(", ", ex.Select(e => $"{Pct(e.Explained)} of {e.Output}'s error")));
+        foreach (var a in loc.Attribution.Where(a => a.Shares is not null && culprits.Count > 1).Take(verbose ? int.MaxValue : 3))
+            w.WriteLine($"        {a.Node} adds " + string.Join(", ", a.Shares!.Select(e => $"{Pct(e.Value)} of {e.Key}'s error")) + " (what fixing it removes once the culprits before it are fixed)");
+    }
+
+    /// <summary>The headline: the culprit adding most of the worst output's error, with its share ("bn_1 adds 99.8% of y's error").</summary>
+    public static string? Cause(Jobs.Layerwise.LocalizationResult loc)
+    {
+        if (loc.Attribution.Count == 0 || loc.Attribution[0].Share(loc.WorstOutput) is not { } top) return null;
+        var also = loc.Attribution.Skip(1).Where(a => a.Share(loc.WorstOutput) is >= 0.1).Take(2).Select(a => $"{a.Node} {Pct(a.Share(loc.WorstOutput)!.Value)}").ToList();
+        var first = loc.Attribution[0];
+        var cascade = first.Cascade is { Count: > 0 } c ? $", with {string.Join(", ", c)} after it overflowing again (fix them together)" : "";
+        return $"{first.Node} adds {Pct(top)} of {loc.WorstOutput}'s error{cascade}{(also.Count > 0 ? $" (next: {string.Join(", ", also)})" : "")}";
     }
 
     private static string Pct(double f) => double.IsNaN(f) ? "n/a" : (100 * f).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "%";

@@ -61,10 +61,16 @@ public class TextReportTests
         var text = Render(t => t.Layerwise(r.Layerwise!));
         Assert.Contains("[E] 'onnxrt:precision=fp16' vs 'onnxrt': 3 of 8 tensor(s) beyond tolerance; first divergence: 'exp_out' from exp (Exp)", text);
         Assert.Matches(@"exp_out\s+exp \(Exp\)\s+1x32\s+\S+\s+\S+\s+FAILED  <- first divergence", text);
-        Assert.Matches(@"exp \(Exp\)\s+INTRODUCES\s+alone: ", text);
+        Assert.Matches(@"exp \(Exp\)\s+INTRODUCES\s+adds \d+(\.\d)?% of y's error; alone: ", text);
         Assert.Matches(@"scale \(Mul\)\s+inherits", text);
         Assert.Matches(@"fixing exp \(Exp\) \(its output replaced by the reference's\) removes \d+(\.\d)?% of y's error", text);
+        // The headline names the culprit with its share, beside the first divergence; the HTML report says the same.
+        Assert.Matches(@"\[E\] cause: exp \(Exp\) adds \d+(\.\d)?% of y's error \(first divergence: 'exp_out' from exp \(Exp\)\)", text);
+        var html = HtmlReport.Render([new ReportSection("t", r)], "polynet run exp_divergence.onnx");
+        Assert.Contains("Cause: exp (Exp) adds ", html);
+        Assert.Contains("ringed: the culprits adding most of the worst output's error", html);
     }
+
     [Fact]
     public void Long_names_are_cut_in_the_middle_so_the_end_that_tells_them_apart_stays()
     {

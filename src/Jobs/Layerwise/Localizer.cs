@@ -25,6 +25,23 @@ public sealed record OutputExplanation(string Output, double Before, double Afte
     public double Explained => Before > 0 && double.IsFinite(Before) ? Math.Clamp(1 - After / Before, 0, 1) : Before > 0 ? (double.IsFinite(After) ? 1 : 0) : double.NaN;
 }
 
+/// <summary>
+/// One culprit's part in the error: the share of each output's error that fixing it removes once the culprits before
+/// it (in topological order) are fixed, which is the error it adds rather than inherits; null where not measured.
+/// The shares of all culprits add up to what fixing them all removes.
+/// </summary>
+/// <param name="OwnError">Relative L2 error of its output when it runs alone on the reference's inputs.</param>
+/// <param name="Cascade">
+/// Culprits right after it whose own error is infinite too, each fed by the one before: values beyond the candidate's
+/// range (float16 overflow) that each of them overflows again even from exact inputs. Fixing the first alone leaves the
+/// others to overflow; the share is theirs together, named by the first.
+/// </param>
+public sealed record Attribution(string Node, string Tensor, double OwnError, IReadOnlyDictionary<string, double>? Shares, IReadOnlyList<string>? Cascade = null)
+{
+    /// <summary>Its share of <paramref name="output"/>'s error, or null when not measured.</summary>
+    public double? Share(string? output) => output is not null && Shares?.TryGetValue(output, out var v) == true ? v : null;
+}
+
 /// <summary>The culprits among a candidate's diverging tensors, with what fixing them does to the final outputs.</summary>
 public sealed record LocalizationResult
 {
@@ -33,8 +50,15 @@ public sealed record LocalizationResult
     public IEnumerable<NodeVerdict> Culprits => Nodes.Where(n => n.Introduces == true);
     /// <summary>With every culprit fixed at once.</summary>
     public required IReadOnlyList<OutputExplanation> Explained { get; init; }
-    /// <summary>Per culprit, when there are several (up to <see cref="Localizer.MaxSeparateExplanations"/>).</summary>
-    public required IReadOnlyDictionary<string, IReadOnlyList<OutputExplanation>> ExplainedEach { get; init; }
+    /// <summary>
+    /// The culprits, the one adding most of the worst output's error first (those whose share was measured by it, the
+    /// others after them by their own error), each with its share of every output's error where measured.
+    /// </summary>
+    public IReadOnlyList<Attribution> Attribution { get; init; } = [];
+    /// <summary>The output with the largest relative error before any fix: the one the ranking is for.</summary>
+    public string? WorstOutput { get; init; }
+    /// <summary>Model runs attribution took beyond the joint explanation.</summary>
+    public int AttributionRuns { get; init; }
     /// <summary>Model runs localization took after the layerwise pass.</summary>
     public required int Runs { get; init; }
     /// <summary>Groups the diverging nodes were run in, to keep their values within --max-memory.</summary>
@@ -55,8 +79,6 @@ public sealed record LocalizationResult
 /// </summary>
 public static class Localizer
 {
-    public const int MaxSeparateExplanations = 3;
-
     public static LocalizationResult Execute(LayerwiseRequest o, RunnerSpec candidate, CandidateLayers layers, ValueMap feeds,
         ValueMap referenceOutputs, ValueMap candidateOutputs, ValueMap? referenceValues, IJobLog log, long maxMemory = long.MaxValue)
     {
@@ -173,18 +195,107 @@ public static class Localizer
         var culprits = verdicts.Where(v => v.Introduces == true).ToList();
         log.Info($"localization ({candidate.Name}): {culprits.Count} of {verdicts.Count} diverging node(s) introduce error");
 
-        // How much of the final error goes away with the culprits fixed (all at once, then each when there are a few).
+        // How much of the final error goes away with the culprits fixed: all at once, then attribution (which of them).
         IReadOnlyList<OutputExplanation> joint = [];
-        var each = new Dictionary<string, IReadOnlyList<OutputExplanation>>(StringComparer.Ordinal);
+        IReadOnlyList<Attribution> ranking = [];
+        string? worst = null;
+        int attributionRuns = 0;
         if (culprits.Count > 0 && explainable)
         {
             foreach (var (k, v) in referenceOutputs) culpritValues.Set(k, v);
-            joint = Explain(o, candidate, culprits.Select(c => c.Node).ToList(), view, feeds, culpritValues, referenceOutputs, candidateOutputs, types, log, ref runs);
-            if (culprits.Count is > 1 and <= MaxSeparateExplanations)
-                foreach (var c in culprits)
-                    each[c.NodeLabel] = Explain(o, candidate, [c.Node], view, feeds, culpritValues, referenceOutputs, candidateOutputs, types, log, ref runs);
+            IReadOnlyList<OutputExplanation> Fix(IReadOnlyList<NodeVerdict> set) => Explain(o, candidate, set.Select(c => c.Node).ToList(), view, feeds, culpritValues, referenceOutputs, candidateOutputs, types, log, ref runs);
+            joint = Fix(culprits);
+            int before = runs;
+            (ranking, worst) = Attribute(culprits, joint, Fix, view);
+            attributionRuns = runs - before;
+            if (ranking.Count > 0 && ranking[0].Share(worst) is { } top)
+                log.Info($"localization ({candidate.Name}): {ranking[0].Node} adds {100 * top:0.#}% of {worst}'s error ({attributionRuns} attribution run(s) for {culprits.Count} culprit(s))");
         }
-        return new LocalizationResult { Nodes = verdicts, Explained = joint, ExplainedEach = each, Runs = runs, Groups = groups, Notes = notes };
+        return new LocalizationResult
+        {
+            Nodes = verdicts, Explained = joint, Runs = runs, Groups = groups, Notes = notes,
+            Attribution = ranking, WorstOutput = worst, AttributionRuns = attributionRuns,
+        };
+    }
+
+    /// <summary>Most runs attribution takes for <paramref name="k"/> culprits: k − 1 up to 8, else 2·⌈log2 k⌉ + 4.</summary>
+    public static int AttributionBudget(int k) => k <= 8 ? Math.Max(0, k - 1) : 2 * (int)Math.Ceiling(Math.Log2(k)) + 4;
+
+    /// <summary>
+    /// How much of each output's error each culprit adds: E(k) is what fixing the first k culprits (topological order)
+    /// removes, so culprit k adds E(k) − E(k−1); E(0) = 0 and E(K) is the joint fix, already measured. A node late in
+    /// the graph that every path to the output crosses removes all of the error when fixed alone, though it inherits
+    /// it; fixed after the culprits before it, it removes only what it adds. Up to 8 culprits, every E(k) is measured
+    /// (K − 1 runs). Beyond, by bisection on k for the worst output (E is close to monotone): where E first reaches half
+    /// of the joint share, then nine tenths, each with the prefix just before it, in at most 2·⌈log2 K⌉ + 4 runs.
+    /// Each run measures every output at once.
+    /// </summary>
+    private static (IReadOnlyList<Attribution> Ranking, string? Worst) Attribute(IReadOnlyList<NodeVerdict> culprits, IReadOnlyList<OutputExplanation> joint,
+        Func<IReadOnlyList<NodeVerdict>, IReadOnlyList<OutputExplanation>> fix, GraphView view)
+    {
+        var worst = joint.Where(e => e.Before > 0).OrderByDescending(e => double.IsNaN(e.Before) ? double.PositiveInfinity : e.Before).FirstOrDefault()?.Output;
+        // Its own error: infinite where it makes values no number measures (an overflow), else its relative L2 error.
+        static double Own(NodeVerdict v) => v.Isolated?.Metrics is not { } m ? 0 : m.InfiniteAbsErrors > 0 || double.IsNaN(m.RelativeL2) ? double.PositiveInfinity : m.RelativeL2;
+        var ordered = culprits.OrderBy(c => c.Position).ToList();
+        int K = ordered.Count;
+        var prefix = new Dictionary<int, Dictionary<string, double>>
+        {
+            [0] = joint.ToDictionary(e => e.Output, _ => 0.0, StringComparer.Ordinal),
+            [K] = joint.ToDictionary(e => e.Output, e => double.IsNaN(e.Explained) ? 0 : e.Explained, StringComparer.Ordinal),
+        };
+        Dictionary<string, double> E(int k)
+        {
+            if (!prefix.TryGetValue(k, out var v))
+                prefix[k] = v = fix(ordered.Take(k).ToList()).ToDictionary(e => e.Output, e => double.IsNaN(e.Explained) ? 0 : e.Explained, StringComparer.Ordinal);
+            return v;
+        }
+        double W(int k) => worst is not null && E(k).TryGetValue(worst, out var v) ? v : 0;
+        if (K <= 8)
+            for (int k = 1; k < K; k++) E(k);
+        else if (worst is not null)
+        {
+            // The first k where the worst output's share reaches a fraction of the joint one: culprit k is a big step.
+            int Crossing(double fraction)
+            {
+                double target = fraction * W(K);
+                int lo = 0, hi = K; // W(lo) < target <= W(hi)
+                while (hi - lo > 1)
+                {
+                    int mid = (lo + hi) / 2;
+                    if (W(mid) >= target) hi = mid; else lo = mid;
+                }
+                return hi;
+            }
+            int a = Crossing(0.5);
+            E(a - 1);
+            int b = Crossing(0.9);
+            E(b - 1);
+        }
+        var ranking = new List<Attribution>();
+        for (int k = 1; k <= K; k++)
+        {
+            var c = ordered[k - 1];
+            Dictionary<string, double>? shares = null;
+            if (prefix.TryGetValue(k, out var after) && prefix.TryGetValue(k - 1, out var before))
+                shares = after.ToDictionary(kv => kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key), StringComparer.Ordinal);
+            ranking.Add(new Attribution(c.NodeLabel, c.Tensor, Own(c), shares));
+        }
+        // An overflow cascade: the share of its last node goes to its first, which starts it.
+        bool Feeds(NodeVerdict a, NodeVerdict b) => view.Nodes[a.Node].Output.Any(x => x.Length > 0 && view.AllInputs(b.Node).Contains(x));
+        for (int k = K - 1; k >= 1; k--)
+        {
+            if (ranking[k].Shares is null || !double.IsPositiveInfinity(ranking[k].OwnError)) continue;
+            int j = k;
+            while (j > 0 && double.IsPositiveInfinity(ranking[j - 1].OwnError) && Feeds(ordered[j - 1], ordered[j])) j--;
+            if (j == k) continue;
+            var shares = ranking[k].Shares;
+            var cascade = Enumerable.Range(j + 1, k - j).Select(i => ordered[i].NodeLabel).ToList();
+            ranking[j] = ranking[j] with { Shares = shares, Cascade = cascade };
+            for (int i = j + 1; i <= k; i++) ranking[i] = ranking[i] with { Shares = null };
+            k = j;
+        }
+        // Measured shares first (largest first), then the others by their own error: a share of nothing ranks as none.
+        return (ranking.OrderByDescending(x => x.Share(worst) is { } v and > 0.01 ? 2 + v : 0).ThenByDescending(x => x.OwnError).ToList(), worst);
     }
 
     /// <summary>Copies of the nodes, inputs renamed "iso{node}:{tensor}" (initializers shared), outputs "iso{node}/{tensor}".</summary>

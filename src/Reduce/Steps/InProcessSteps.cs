@@ -34,11 +34,16 @@ public sealed class InProcessSteps(ToleranceSet tolerances, CompareOptions compa
         };
         var layers = RunJob.Execute(job, log).Layerwise!;
         var cand = layers.Candidates[0];
-        var culprits = cand.Localization?.Culprits.ToList() ?? [];
+        // The culprit adding most of the worst output's error first (attribution), so the reduction ends on the failure
+        // that matters rather than on whichever culprit comes first.
+        var order = (cand.Localization?.Attribution ?? []).Select((a, i) => (a.Node, i)).ToDictionary(x => x.Node, x => x.i, StringComparer.Ordinal);
+        var culprits = (cand.Localization?.Culprits ?? []).OrderBy(c => order.TryGetValue(c.NodeLabel, out var r) ? r : int.MaxValue).ToList();
         return new LocalizeAnswer(culprits.Select(c => c.Node).ToList(), culprits.Select(c => c.NodeLabel).ToList(),
             cand.FirstDivergence is { } f ? $"'{f.Tensor}' from {f.NodeLabel}" : null,
             2 + layers.Runs, // the plain comparison, then the marked runs
-            cand.Localization?.Runs ?? 0);
+            cand.Localization?.Runs ?? 0,
+            cand.Localization is { Attribution: [var top, ..], WorstOutput: { } worst } && top.Share(worst) is { } share
+                ? $"{top.Node} adds {Format.Number(100 * share)}% of {worst}'s error" : null);
     }
 
     public Outcome Check(Condition condition, Subject s, RunnerSpec candidate)

@@ -49,7 +49,9 @@ public sealed record TypesAnswer(IReadOnlyList<ValueSpec> Types) : StepAnswer;
 
 /// <summary>The nodes that introduce the error (indices into the model's nodes, topological order) and what the pass cost.</summary>
 /// <param name="FirstDivergence">"'tensor' from node (Op)", or null when no intermediate tensor diverges.</param>
-public sealed record LocalizeAnswer(IReadOnlyList<int> Culprits, IReadOnlyList<string> CulpritLabels, string? FirstDivergence, int LayerwiseRuns, int LocalizationRuns) : StepAnswer;
+/// <param name="Culprits">The introducing nodes, the one adding most of the worst output's error first.</param>
+/// <param name="Cause">What that first culprit adds ("Mul_93 (Mul) adds 99.8% of output's error"), when attribution measured it.</param>
+public sealed record LocalizeAnswer(IReadOnlyList<int> Culprits, IReadOnlyList<string> CulpritLabels, string? FirstDivergence, int LayerwiseRuns, int LocalizationRuns, string? Cause = null) : StepAnswer;
 
 /// <param name="ExitCode">2: bad input; 3: a runner failed.</param>
 public sealed record StepError(int ExitCode, string Message) : StepAnswer;
