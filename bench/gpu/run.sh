@@ -7,13 +7,19 @@
 #   bench/gpu/run.sh bench     polynet bench against bench/c/ort_latency.c, interleaved, device-resident and with copies
 #   bench/gpu/run.sh int8      INT8 calibration: an entropy cache from 8 generated samples, then float32 against INT8
 #                              emulation on the CPU provider and on the CUDA provider (other inputs than calibration's)
+#   bench/gpu/run.sh fidelity  FP16 emulation fidelity: float32 (CPU) against fp16 (engine-like) and fp16-naive emulation
+#                              on the CPU and the CUDA provider's float16, then bench/gpu/fidelity.py's tables (with int8's)
+#   bench/gpu/run.sh fidelity-layers   --mark-all of the same four runners: per-tensor curves of each against float32
+#                              (and the graph's edges, $m.edges.json, for fidelity.py's per-node comparison)
+#   bench/gpu/run.sh fidelity-ops      FP16 emulation with op types kept in float32 (FP32_OPS), against cuda-fp16
 # Environment (defaults for the GPU machine): POLYNET (polynet), ORT_LIB (/root/ort/libonnxruntime.so),
 # CUDA_LIB (/root/ort/libonnxruntime_providers_cuda.so), MODELS (/root/models), OUT (./gpu-results),
 # GPU (the candidate runner; default cuda:provider_lib=$CUDA_LIB), C_GPU (ort_latency's device option; default --cuda $CUDA_LIB),
-# MODEL_LIST (default: resnet50 mobilenet_v3_large vit_b_16 bert_base), ROUNDS (4), RUNS (1000).
+# MODEL_LIST (default: resnet50 mobilenet_v3_large vit_b_16 bert_base), ROUNDS (4), RUNS (1000), SAMPLES (fidelity's
+# --iterations, 2), FP32_OPS (fidelity-ops: space-separated OP+OP... sets, one emulation runner each).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-stage=${1:?usage: run.sh export|compare|layers|bench|int8}
+stage=${1:?usage: run.sh export|compare|layers|bench|int8|fidelity|fidelity-layers|fidelity-ops}
 POLYNET=${POLYNET:-polynet}
 ORT_LIB=${ORT_LIB:-/root/ort/libonnxruntime.so}
 CUDA_LIB=${CUDA_LIB:-/root/ort/libonnxruntime_providers_cuda.so}
@@ -24,6 +30,11 @@ C_GPU=${C_GPU---cuda $CUDA_LIB}
 MODEL_LIST=${MODEL_LIST:-resnet50 mobilenet_v3_large vit_b_16 bert_base}
 ROUNDS=${ROUNDS:-4}
 RUNS=${RUNS:-1000}
+SAMPLES=${SAMPLES:-2}
+FP32_OPS=${FP32_OPS:-Add Mul Softmax LayerNormalization Erf+Div Gemm+MatMul Conv HardSigmoid+HardSwish GlobalAveragePool+ReduceMean}
+# The FP16 fidelity runners: float32 on the CPU (the reference), the two emulation modes, the CUDA provider's float16.
+FP16_RUNNERS=(--runner onnxrt --runner onnxrt:precision=fp16,name=fp16-emulation --runner onnxrt:precision=fp16-naive,name=fp16-naive
+  --runner "$GPU,precision=fp16,tf32=0,name=cuda-fp16")
 mkdir -p "$OUT"
 P="$POLYNET --ort-library $ORT_LIB"
 run() { # NAME ARGS...: one polynet invocation, its output in $OUT/NAME.txt, its exit code in the log
@@ -76,6 +87,42 @@ int8)
     run "$m.int8.cpu_vs_cuda" run "$f" --runner "onnxrt:precision=int8,calib=$c,name=int8-emulation-cpu" \
       --runner "$GPU,precision=int8,calib=$c,tf32=0,name=int8-emulation-cuda" --iterations 2 --atol 1e-3 --rtol 1e-3
   done
+  ;;
+fidelity)
+  for m in $MODEL_LIST; do
+    run "$m.fidelity" run "$MODELS/$m.onnx" "${FP16_RUNNERS[@]}" --iterations "$SAMPLES"
+  done
+  python3 "$here/fidelity.py" "$OUT" | tee "$OUT/fidelity.md"
+  ;;
+fidelity-layers)
+  for m in $MODEL_LIST; do
+    f=$MODELS/$m.onnx
+    run "$m.fidelity.layers" run "$f" "${FP16_RUNNERS[@]}" --mark-all --no-localize
+    # Which tensors each node reads, for fidelity.py's per-node error growth (onnx is there with torch).
+    python3 -c '
+import json, sys, onnx
+g = onnx.load(sys.argv[1], load_external_data=False).graph
+consts = {i.name for i in g.initializer} | {o for n in g.node if n.op_type == "Constant" for o in n.output}
+json.dump({"inputs": [i.name for i in g.input if i.name not in consts],
+           "nodes": [{"name": n.name, "op": n.op_type, "in": [x for x in n.input if x and x not in consts], "out": list(n.output)}
+                     for n in g.node if n.op_type != "Constant"]}, open(sys.argv[2], "w"))' "$f" "$OUT/$m.edges.json"
+  done
+  python3 "$here/fidelity.py" "$OUT" | tee "$OUT/fidelity.md"
+  ;;
+fidelity-ops)
+  for m in $MODEL_LIST; do
+    # Only the sets that name an op type the model has (onnx is there with torch).
+    present=" $(python3 -c 'import onnx, sys; print(" ".join(sorted({n.op_type for n in onnx.load(sys.argv[1], load_external_data=False).graph.node})))' "$MODELS/$m.onnx") "
+    args=()
+    for ops in $FP32_OPS; do
+      for op in ${ops//+/ }; do
+        if [[ $present == *" $op "* ]]; then args+=(--runner "onnxrt:precision=fp16,fp32_ops=$ops,name=fp16-emulation.fp32.$ops"); break; fi
+      done
+    done
+    run "$m.fidelity.ops" run "$MODELS/$m.onnx" --runner onnxrt --runner "$GPU,precision=fp16,tf32=0,name=cuda-fp16" \
+      --runner onnxrt:precision=fp16,name=fp16-emulation "${args[@]}" --iterations "$SAMPLES"
+  done
+  python3 "$here/fidelity.py" "$OUT" | tee "$OUT/fidelity.md"
   ;;
 bench)
   C=$here/../c/ort_latency
