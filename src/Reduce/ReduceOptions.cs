@@ -49,4 +49,6 @@ public sealed record ReduceOptions
     public TimeSpan WorkerTimeout { get; init; } = TimeSpan.FromMinutes(30);
     /// <summary>Creates runners in this process; tests replace it.</summary>
     public RunnerFactory CreateRunner { get; init; } = RunnerRegistry.Create;
+    /// <summary>Reduce the failure seen on this output only (accuracy; default: the whole model's, led by the worst output).</summary>
+    public string? Output { get; init; }
 }

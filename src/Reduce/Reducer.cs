@@ -64,6 +64,27 @@ public static class Reducer
         var view = new GraphView(model.Graph);
         var order = view.TopologicalOrder().ToList();
         var notes = new List<string>();
+        if (o.Output is { } only)
+        {
+            // The failure seen on one output: the model as that output needs it (the others and what only they need dropped).
+            if (o.Condition != Condition.Accuracy) throw new InvalidInputException($"--output {only}: applies to an accuracy reduction (two runners), not to --fails-to-build or --check");
+            if (model.Graph.Output.All(x => x.Name != only))
+                throw new InvalidInputException($"--output {only}: {model.DisplayName} has no output named '{only}' (outputs: {string.Join(", ", model.Graph.Output.Select(x => x.Name))})");
+            if (model.Graph.Output.Count > 1)
+            {
+                var proto = model.Proto.Clone();
+                var kept = proto.Graph.Output.Where(x => x.Name == only).ToList();
+                proto.Graph.Output.Clear();
+                proto.Graph.Output.AddRange(kept);
+                var pruned = Cleanup.Apply(model.WithProto(proto));
+                model = pruned.Model;
+                o = o with { Model = model };
+                view = new GraphView(model.Graph);
+                order = view.TopologicalOrder().ToList();
+                notes.Add($"reducing the failure seen on output '{only}': the other outputs and the {pruned.NodesRemoved} node(s) only they need are left out");
+                log.Info(notes[^1]);
+            }
+        }
         Directory.CreateDirectory(o.Artifacts);
         var workDir = Path.Combine(o.Artifacts, "check");
         var inProcess = new InProcessSteps(o.Tolerances, o.Compare, o.CreateRunner, log);

@@ -99,6 +99,32 @@ public class ReducerTests
     }
 
     [Fact]
+    public void Output_reduces_the_failure_seen_on_that_output_and_names_it()
+    {
+        // Two outputs, each with an Exp that float16 makes diverge on its own path.
+        var b = new PolyNet.Onnx.ModelBuilder("two_outputs", opset: 17);
+        var x = b.Input("x", ElementType.Float, 1, 64);
+        var a = b.Node("Add", [x, b.Initializer("eight", TensorData.Scalar(8f))], name: "a_shift");
+        a = b.Node("Exp", [a], name: "a_exp");
+        b.Node("Mul", [a, b.Initializer("milli", TensorData.Scalar(1e-3f))], name: "a_scale", output: "ya");
+        var c = b.Node("Mul", [x, b.Initializer("two", TensorData.Scalar(2f))], name: "b_double");
+        c = b.Node("Add", [c, b.Initializer("five", TensorData.Scalar(5f))], name: "b_shift");
+        c = b.Node("Exp", [c], name: "b_exp");
+        b.Node("Mul", [c, b.Initializer("centi", TensorData.Scalar(1e-2f))], name: "b_scale", output: "yb");
+        b.Output("ya", ElementType.Float, 1, 64);
+        b.Output("yb", ElementType.Float, 1, 64);
+        var model = b.BuildModel();
+        using var dir = new TempDir();
+        var o = Options(model, dir, Condition.Accuracy, "onnxrt:precision=fp16") with { Output = "yb" };
+        var r = Reducer.Run(o, new MemoryJobLog(), TestContext.Current.CancellationToken);
+        Assert.Contains(r.Notes, n => n.StartsWith("reducing the failure seen on output 'yb'", StringComparison.Ordinal));
+        Assert.NotEmpty(r.ReducedNodeNames);
+        Assert.All(r.ReducedNodeNames, n => Assert.StartsWith("'b_", n));
+        var e = Assert.Throws<InvalidInputException>(() => Reducer.Run(o with { Output = "nope" }, new MemoryJobLog(), TestContext.Current.CancellationToken));
+        Assert.Contains("has no output named 'nope' (outputs: ya, yb)", e.Message);
+    }
+
+    [Fact]
     public void Bisect_and_linear_find_the_same_culprit_with_polygraphys_counts()
     {
         using var dir = new TempDir();

@@ -34,7 +34,8 @@ internal sealed record ReduceSettings(
     CompareOptions Options,
     string? OrtLibrary,
     bool Verbose,
-    bool Quiet);
+    bool Quiet,
+    string? Output = null);
 
 /// <summary>`polynet reduce MODEL ...`: shrink a failing model to a minimal subgraph that still fails.</summary>
 internal static class ReduceCommand
@@ -52,6 +53,7 @@ internal static class ReduceCommand
         var timeout = new Option<double>("--check-timeout") { Description = "With --check: seconds before a check counts as failing (default 600)", DefaultValueFactory = _ => 600, HelpName = "SECONDS" };
         var mode = new Option<string>("--mode") { Description = "auto (accuracy: localization, else bisect then ddmin; otherwise ddmin), ddmin, bisect or linear (Polygraphy's modes)", DefaultValueFactory = _ => "auto", HelpName = "MODE" };
         var artifacts = new Option<string>("--artifacts") { Description = "Folder for reduced.onnx, reduced_inputs.npz, min_good.onnx and checks.jsonl; running again with it resumes (default polynet_reduce)", DefaultValueFactory = _ => "polynet_reduce", HelpName = "DIR" };
+        var only = new Option<string?>("--output") { Description = "Accuracy: reduce the failure seen on this output (default: the culprit adding most of the worst output's error)", HelpName = "NAME" };
         var isolate = new Option<bool>("--isolate") { Description = "Run each check in a child process, so a runner's native crash fails the check instead of ending the reduction" };
         var seed = new Option<long>("--seed") { Description = "Seed for generated inputs, and for cut tensors the reference cannot compute (default 1)", DefaultValueFactory = _ => 1 };
         var iterations = new Option<int>("--iterations") { Description = "Generated input samples; every check runs every sample (default 1)", DefaultValueFactory = _ => 1 };
@@ -62,12 +64,12 @@ internal static class ReduceCommand
 
         var cmd = new Command("reduce", "Shrink a failing model to a minimal subgraph that still fails: runners disagree (default), --fails-to-build, or --check CMD.");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { runners, build, check, failCode, failRegex, timeout, mode, artifacts, isolate, seed, iterations, valRange, shapes, loadInputs }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { runners, build, check, failCode, failRegex, timeout, mode, only, artifacts, isolate, seed, iterations, valRange, shapes, loadInputs }) cmd.Options.Add(o);
         tolerances.AddTo(cmd);
         cmd.SetAction(p => Execute(new ReduceSettings(
             p.GetValue(model)!, p.GetValue(runners) ?? [], p.GetValue(build), p.GetValue(check), p.GetValue(failCode) ?? [], p.GetValue(failRegex) ?? [], p.GetValue(timeout),
             p.GetValue(mode)!, p.GetValue(artifacts)!, p.GetValue(isolate), p.GetValue(seed), p.GetValue(iterations), p.GetValue(valRange) ?? [], p.GetValue(shapes) ?? [],
-            p.GetValue(loadInputs), tolerances.Read(p), tolerances.ReadOptions(p), GlobalOptions.OrtLibrary(p), GlobalOptions.Verbose(p), GlobalOptions.Quiet(p)), output, error));
+            p.GetValue(loadInputs), tolerances.Read(p), tolerances.ReadOptions(p), GlobalOptions.OrtLibrary(p), GlobalOptions.Verbose(p), GlobalOptions.Quiet(p), p.GetValue(only)), output, error));
         return cmd;
     }
 
@@ -138,6 +140,7 @@ internal static class ReduceCommand
             Compare = s.Options,
             Artifacts = s.Artifacts,
             Isolate = s.Isolate,
+            Output = s.Output,
             OrtLibrary = s.OrtLibrary,
         }, log, cancel.Token);
 
