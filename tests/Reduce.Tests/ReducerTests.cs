@@ -103,22 +103,12 @@ public class ReducerTests
     {
         // 24 Muls each rounding to float16 beyond a 1e-5 tolerance, then one that overflows float16 (and the one after
         // it, which overflows again from exact inputs), then an Add: the reduction must end on the overflow.
-        var b = new PolyNet.Onnx.ModelBuilder("rounding_then_overflow", opset: 17);
-        var t = b.Input("x", ElementType.Float, 1, 64);
-        b.Initializer("up", TensorData.Scalar(4f / 3));
-        b.Initializer("down", TensorData.Scalar(0.75f));
-        for (int i = 0; i < 24; i++) t = b.Node("Mul", [t, i % 2 == 0 ? "up" : "down"], name: $"round{i}");
-        t = b.Node("Mul", [t, b.Initializer("big", TensorData.Scalar(1e5f))], name: "overflow");
-        t = b.Node("Mul", [t, b.Initializer("small", TensorData.Scalar(1e-5f))], name: "back");
-        b.Node("Add", [t, b.Initializer("zero", TensorData.Scalar(0f))], name: "tail", output: "y");
-        b.Output("y", ElementType.Float, 1, 64);
-        var model = b.BuildModel();
+        var model = Graphs.RoundingThenOverflow();
         var tight = new PolyNet.Compare.ToleranceSet();
         tight.AddAtol("1e-5");
         tight.AddRtol("1e-5");
         using var dir = new TempDir();
-        var xs = Enumerable.Range(0, 64).Select(i => 0.6f + i / 64f).ToArray();
-        var o = Options(model, dir, Condition.Accuracy, "onnxrt:precision=fp16") with { Tolerances = tight, Samples = [new ValueMap { { "x", TensorData.Create<float>([1, 64], xs) } }] };
+        var o = Options(model, dir, Condition.Accuracy, "onnxrt:precision=fp16") with { Tolerances = tight, Samples = [Graphs.RoundingThenOverflowSample()] };
         var r = Reducer.Run(o, new MemoryJobLog(), TestContext.Current.CancellationToken);
         Assert.InRange(r.Reduced.Count, 1, 3);
         Assert.Contains("'overflow' (Mul)", r.ReducedNodeNames);

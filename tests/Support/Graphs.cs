@@ -63,6 +63,28 @@ public static class Graphs
     /// inside the branch, and one weight of 1e6, beyond float16, that the branch multiplies by 0) and whose
     /// else-branch computes Neg(x); then y = that · 2. Branch tensors are named then_*, else_*.
     /// </summary>
+    /// <summary>
+    /// x [1, 64] → 24 Muls by 4/3 and 3/4 in turn (each rounds to float16, beyond a 1e-5 tolerance) → "overflow", a Mul
+    /// by 1e5 that overflows float16 → "back", a Mul by 1e-5 (which overflows again even from exact inputs: its input is
+    /// beyond 65504) → "tail", an Add of 0 → y.
+    /// </summary>
+    public static OnnxModel RoundingThenOverflow()
+    {
+        var b = new ModelBuilder("rounding_then_overflow", opset: 17);
+        var t = b.Input("x", ElementType.Float, 1, 64);
+        b.Initializer("up", TensorData.Scalar(4f / 3));
+        b.Initializer("down", TensorData.Scalar(0.75f));
+        for (int i = 0; i < 24; i++) t = b.Node("Mul", [t, i % 2 == 0 ? "up" : "down"], name: $"round{i}");
+        t = b.Node("Mul", [t, b.Initializer("big", TensorData.Scalar(1e5f))], name: "overflow");
+        t = b.Node("Mul", [t, b.Initializer("small", TensorData.Scalar(1e-5f))], name: "back");
+        b.Node("Add", [t, b.Initializer("zero", TensorData.Scalar(0f))], name: "tail", output: "y");
+        b.Output("y", ElementType.Float, 1, 64);
+        return b.BuildModel();
+    }
+
+    /// <summary>x values for <see cref="RoundingThenOverflow"/>: 0.6 to 1.6.</summary>
+    public static ValueMap RoundingThenOverflowSample() => new() { { "x", TensorData.Create<float>([1, 64], Enumerable.Range(0, 64).Select(i => 0.6f + i / 64f).ToArray()) } };
+
     public static OnnxModel WithIf()
     {
         var b = new ModelBuilder("branchy", opset: 17);

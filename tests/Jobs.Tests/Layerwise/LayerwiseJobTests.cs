@@ -36,36 +36,16 @@ public class LayerwiseJobTests
         Assert.True(y.After < y.Before);
     }
 
-    /// <summary>
-    /// x → 24 Muls by 4/3 and 3/4 in turn (each rounds to float16, beyond a 1e-5 tolerance) → Mul by 1e5, which
-    /// overflows float16, → Mul by 1e-5 (which overflows again even from exact inputs: its input is beyond 65504) →
-    /// Add 0 → y.
-    /// </summary>
-    private static OnnxModel RoundingThenOverflow()
-    {
-        var b = new ModelBuilder("rounding_then_overflow", opset: 17);
-        var t = b.Input("x", ElementType.Float, 1, 64);
-        b.Initializer("up", TensorData.Scalar(4f / 3));
-        b.Initializer("down", TensorData.Scalar(0.75f));
-        for (int i = 0; i < 24; i++) t = b.Node("Mul", [t, i % 2 == 0 ? "up" : "down"], name: $"round{i}");
-        t = b.Node("Mul", [t, b.Initializer("big", TensorData.Scalar(1e5f))], name: "overflow");
-        t = b.Node("Mul", [t, b.Initializer("small", TensorData.Scalar(1e-5f))], name: "back");
-        b.Node("Add", [t, b.Initializer("zero", TensorData.Scalar(0f))], name: "tail", output: "y");
-        b.Output("y", ElementType.Float, 1, 64);
-        return b.BuildModel();
-    }
-
     [Fact]
     public void Among_dozens_of_rounding_culprits_the_late_overflow_is_named_first_with_its_share_in_few_runs()
     {
         var tight = new PolyNet.Compare.ToleranceSet();
         tight.AddAtol("1e-5");
         tight.AddRtol("1e-5");
-        var xs = Enumerable.Range(0, 64).Select(i => 0.6f + i / 64f).ToArray();
         var r = RunJob.Execute(new RunJobOptions
         {
-            Model = RoundingThenOverflow(), Runners = [RunnerSpec.Parse("onnxrt"), RunnerSpec.Parse("onnxrt:precision=fp16")],
-            Samples = [new ValueMap { { "x", TensorData.Create<float>([1, 64], xs) } }], Tolerances = tight, Marks = new MarkOptions { All = true },
+            Model = Graphs.RoundingThenOverflow(), Runners = [RunnerSpec.Parse("onnxrt"), RunnerSpec.Parse("onnxrt:precision=fp16")],
+            Samples = [Graphs.RoundingThenOverflowSample()], Tolerances = tight, Marks = new MarkOptions { All = true },
         }, new MemoryJobLog());
         var loc = r.Layerwise!.Candidates[0].Localization!;
         int k = loc.Culprits.Count();
