@@ -8,8 +8,8 @@ namespace PolyNet.Onnx.Transforms;
 /// <list type="bullet">
 /// <item>Fusion: a Conv, ConvTranspose, Gemm or MatMul and the bias Add and activation after it run as one kernel, so the
 /// tensors between them are never rounded to float16 (TensorRT's Conv+bias+activation and MatMul+bias fusions).</item>
-/// <item>Accumulation: reductions, Softmax and the normalizations accumulate in float32 and store float16 (TensorRT's
-/// kernels for them), even where ONNX Runtime has a float16 kernel that would accumulate in float16.</item>
+/// <item>Accumulation: reductions, Softmax, the normalizations and Gemm accumulate in float32 and store float16
+/// (TensorRT's kernels for them), even where ONNX Runtime has a float16 kernel that would accumulate in float16.</item>
 /// <item>BatchNormalization is folded away in float32 before any of this (<see cref="BatchNormFolding"/>).</item>
 /// </list>
 /// </summary>
@@ -28,6 +28,9 @@ public static class Float16Engine
         "ReduceMean", "ReduceSum", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceProd",
         "Softmax", "LogSoftmax", "LayerNormalization", "GroupNormalization", "InstanceNormalization", "MeanVarianceNormalization",
         "GlobalAveragePool", "GlobalLpPool", "LpNormalization", "CumSum",
+        // ONNX Runtime's CPU float16 Gemm rounds inside (on ViT-B/16 each attention projection added 26 times the error
+        // of CUDA's float16 Gemm, docs/gpu.md); TensorRT's GEMMs accumulate in float32. Its float16 MatMul matches CUDA's.
+        "Gemm",
     ];
 
     public static bool AccumulatesInFloat32(NodeProto node) => node.Domain is "" or "ai.onnx" && Accumulating.Contains(node.OpType);
