@@ -32,7 +32,7 @@ public abstract class OrtRunner : IBindableRunner
     /// <summary>Keys of runners that can run the model converted to float16 (<see cref="Float16Conversion"/>).</summary>
     public static readonly IReadOnlyList<RunnerKey> PrecisionKeys =
     [
-        new("precision", "fp32|fp16|fp16-naive|int8", "fp16: run the model as a TensorRT float16 engine computes it (BatchNormalization folded in float32, float16 weights and tensors between kernels, no rounding inside Conv/Gemm/MatMul+bias+activation, reductions and normalizations accumulating in float32; inputs and outputs keep their types); fp16-naive: every tensor between nodes in float16, nothing folded or fused (on cuda both are the model converted to float16 on CUDA's float16 kernels); int8: quantize every tensor the calibration cache gives a range (Q/DQ pairs) and the weights per channel, BatchNormalization folded first"),
+        new("precision", "fp32|fp16|fp16-naive|int8", "fp16: run the model as a TensorRT float16 engine computes it (constants and BatchNormalization folded in float32, float16 weights and tensors between kernels, no rounding inside Conv/Gemm/MatMul+bias+activation, reductions and normalizations accumulating in float32; inputs and outputs keep their types); fp16-naive: every tensor between nodes in float16, nothing folded or fused (on cuda both are the model converted to float16 on CUDA's float16 kernels); int8: quantize every tensor the calibration cache gives a range (Q/DQ pairs) and the weights per channel, BatchNormalization folded first"),
         new("fp32_ops", "OP+OP...", "with precision=fp16 or fp16-naive: op types to keep in float32, e.g. fp32_ops=Exp+Softmax"),
         new("calib", "PATH", "with precision=int8: the calibration cache (TensorRT's, or ONNX Runtime's calibration.cache/.json/.flatbuffers)"),
     ];
@@ -128,7 +128,14 @@ public abstract class OrtRunner : IBindableRunner
         bool engine = _precision == "fp16" && Float16NeedsNativeKernels;
         if (_precision == "int8" || engine)
         {
-            // As TensorRT's builder does before choosing precisions: BatchNormalization computed away in float32.
+            // As TensorRT's builder does before choosing precisions: constants folded and BatchNormalization computed
+            // away, in float32.
+            var (constantFree, foldedConstants) = ConstantFolding.Apply(hoisted, expose);
+            if (foldedConstants > 0)
+            {
+                hoisted = constantFree;
+                Note($"{foldedConstants} constant node(s) computed in float32 and made weights, as TensorRT's builder folds constants");
+            }
             var rankTypes = OrtTypes.Infer(hoisted);
             var bn = BatchNormFolding.Apply(hoisted, x => rankTypes.TryGetValue(x, out var t) ? t.Shape?.Rank : null);
             if (bn.Folded + bn.Scaled > 0)

@@ -215,4 +215,30 @@ public class Float16RunnerTests
             Assert.True(outs.ContainsKey("relu_out"));
         }
     }
+    [Fact]
+    public void A_weight_computed_from_constants_is_folded_in_float32_before_it_becomes_float16()
+    {
+        // y = x · (c · 0.5) with c = 1e5: beyond float16, its half is not. Folded first (as TensorRT's builder does), the
+        // weight is 5e4; converted as it stands, c is clamped to 65504 and y is a third too small.
+        var b = new ModelBuilder("folded", opset: 17);
+        var x = b.Input("x", ElementType.Float, 8);
+        var w = b.Node("Mul", [b.Initializer("c", TensorData.Create<float>([8], Enumerable.Repeat(1e5f, 8).ToArray())), b.Initializer("half", TensorData.Scalar(0.5f))], name: "weight");
+        b.Node("Mul", [x, w], name: "scale", output: "y");
+        b.Output("y", ElementType.Float, 8);
+        var model = b.BuildModel();
+        var feed = new ValueMap { { "x", TensorData.Create<float>([8], Enumerable.Range(1, 8).Select(i => i / 8f).ToArray()) } };
+        float[] Y(string spec, out IReadOnlyList<string> notes)
+        {
+            using var r = RunnerRegistry.Create(RunnerSpec.Parse(spec), new RunnerContext { Model = model });
+            r.Activate();
+            notes = r.Notes;
+            return r.Infer(feed).Tensor("y").ToArray<float>();
+        }
+        var engine = Y("onnxrt:precision=fp16", out var engineNotes);
+        var naive = Y("onnxrt:precision=fp16-naive", out _);
+        var exact = Enumerable.Range(1, 8).Select(i => i / 8f * 5e4f).ToArray();
+        Assert.All(engine.Zip(exact), p => Assert.InRange(p.First, p.Second * 0.999f, p.Second * 1.001f));
+        Assert.All(naive.Zip(exact), p => Assert.InRange(p.First, p.Second * 0.6f, p.Second * 0.7f));
+        Assert.Contains(engineNotes, n => n.Contains("1 constant node(s) computed in float32 and made weights", StringComparison.Ordinal));
+    }
 }
