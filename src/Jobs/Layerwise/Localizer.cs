@@ -72,9 +72,9 @@ public sealed record LocalizationResult
 /// copied side by side into one model whose inputs are theirs, renamed; the candidate runs it once, fed the reference's
 /// values, and each copy's output is compared with the reference's (one run, whatever the count). Then the candidate
 /// runs the model with the culprits' outputs cut and fed the reference's values, to measure how much of each final
-/// output's error they explain. Runs after the layerwise pass: 0 or 1 to get the reference's values (none when the
-/// pass kept them), 1 for the isolated nodes, 1 for the explanation (1 more per culprit when there are 2 or 3):
-/// at most 3 for a single culprit. When the values involved exceed --max-memory, the nodes are run in groups that
+/// output's error they explain, and attribution says which culprit adds how much (<see cref="AttributionBudget"/> runs
+/// more). Runs after the layerwise pass: 0 or 1 to get the reference's values (none when the pass kept them), 1 for
+/// the isolated nodes, 1 for the joint explanation: at most 3 for a single culprit. When the values involved exceed --max-memory, the nodes are run in groups that
 /// fit it (2 runs per group), and only the culprits' outputs are kept for the explanation.
 /// </summary>
 public static class Localizer
