@@ -226,8 +226,9 @@ public static class Localizer
     /// removes, so culprit k adds E(k) − E(k−1); E(0) = 0 and E(K) is the joint fix, already measured. A node late in
     /// the graph that every path to the output crosses removes all of the error when fixed alone, though it inherits
     /// it; fixed after the culprits before it, it removes only what it adds. Up to 8 culprits, every E(k) is measured
-    /// (K − 1 runs). Beyond, by bisection on k for the worst output (E is close to monotone): where E first reaches half
-    /// of the joint share, then nine tenths, each with the prefix just before it, in at most 2·⌈log2 K⌉ + 4 runs.
+    /// (K − 1 runs). Beyond, by bisection on k (E is close to monotone): where the worst output's E first reaches half of
+    /// its joint share, then the same for the other outputs the culprits explain, then nine tenths for the worst, each
+    /// with the prefix just before it, while the budget of 2·⌈log2 K⌉ + 4 runs lasts.
     /// Each run measures every output at once.
     /// </summary>
     private static (IReadOnlyList<Attribution> Ranking, string? Worst) Attribute(IReadOnlyList<NodeVerdict> culprits, IReadOnlyList<OutputExplanation> joint,
@@ -249,27 +250,35 @@ public static class Localizer
                 prefix[k] = v = fix(ordered.Take(k).ToList()).ToDictionary(e => e.Output, e => double.IsNaN(e.Explained) ? 0 : e.Explained, StringComparer.Ordinal);
             return v;
         }
-        double W(int k) => worst is not null && E(k).TryGetValue(worst, out var v) ? v : 0;
         if (K <= 8)
             for (int k = 1; k < K; k++) E(k);
         else if (worst is not null)
         {
-            // The first k where the worst output's share reaches a fraction of the joint one: culprit k is a big step.
-            int Crossing(double fraction)
+            // The first k where an output's share reaches a fraction of its joint one: culprit k is a big step for it.
+            // Bisection reuses every prefix already measured, so searches for several outputs share their runs.
+            int budget = AttributionBudget(K), before = prefix.Count;
+            int Crossing(string output, double fraction)
             {
-                double target = fraction * W(K);
-                int lo = 0, hi = K; // W(lo) < target <= W(hi)
+                double S(int k) => E(k).TryGetValue(output, out var v) ? v : 0;
+                double target = fraction * S(K);
+                int lo = 0, hi = K; // S(lo) < target <= S(hi)
                 while (hi - lo > 1)
                 {
                     int mid = (lo + hi) / 2;
-                    if (W(mid) >= target) hi = mid; else lo = mid;
+                    if (S(mid) >= target) hi = mid; else lo = mid;
                 }
+                E(hi - 1);
                 return hi;
             }
-            int a = Crossing(0.5);
-            E(a - 1);
-            int b = Crossing(0.9);
-            E(b - 1);
+            int Spent() => prefix.Count - before;
+            int Search() => (int)Math.Ceiling(Math.Log2(K)) + 1;
+            // The worst output first; then, a node may wreck one output and not another, each other output whose error
+            // the culprits explain, while a search still fits the budget; then the worst output's nine tenths.
+            Crossing(worst, 0.5);
+            var others = joint.Where(e => e.Output != worst && e.Before > 0 && e.Explained > 0.5).OrderByDescending(e => e.Before).Select(e => e.Output);
+            foreach (var output in others)
+                if (Spent() + Search() <= budget) Crossing(output, 0.5);
+            if (Spent() + Search() <= budget) Crossing(worst, 0.9);
         }
         var ranking = new List<Attribution>();
         for (int k = 1; k <= K; k++)

@@ -60,6 +60,48 @@ public class LayerwiseJobTests
     }
 
     [Fact]
+    public void Each_output_gets_its_own_culprit_when_different_nodes_wreck_different_outputs()
+    {
+        // The rounding chain of RoundingThenOverflow, and a second output branching off after the fourth rounding node
+        // with an overflow of its own: y's error comes from "overflow", y2's from "overflow2".
+        var b = new ModelBuilder("two_overflows", opset: 17);
+        var t = b.Input("x", ElementType.Float, 1, 64);
+        b.Initializer("up", TensorData.Scalar(4f / 3));
+        b.Initializer("down", TensorData.Scalar(0.75f));
+        b.Initializer("big", TensorData.Scalar(1e5f));
+        b.Initializer("small", TensorData.Scalar(1e-5f));
+        b.Initializer("zero", TensorData.Scalar(0f));
+        string branch = "";
+        for (int i = 0; i < 24; i++)
+        {
+            t = b.Node("Mul", [t, i % 2 == 0 ? "up" : "down"], name: $"round{i}");
+            if (i == 3) branch = t;
+        }
+        t = b.Node("Mul", [t, "big"], name: "overflow");
+        t = b.Node("Mul", [t, "small"], name: "back");
+        b.Node("Add", [t, "zero"], name: "tail", output: "y");
+        var u = b.Node("Mul", [branch, "big"], name: "overflow2");
+        u = b.Node("Mul", [u, "small"], name: "back2");
+        b.Node("Add", [u, "zero"], name: "tail2", output: "y2");
+        b.Output("y", ElementType.Float, 1, 64);
+        b.Output("y2", ElementType.Float, 1, 64);
+        var tight = new PolyNet.Compare.ToleranceSet();
+        tight.AddAtol("1e-5");
+        tight.AddRtol("1e-5");
+        var r = RunJob.Execute(new RunJobOptions
+        {
+            Model = b.BuildModel(), Runners = [RunnerSpec.Parse("onnxrt"), RunnerSpec.Parse("onnxrt:precision=fp16")],
+            Samples = [Graphs.RoundingThenOverflowSample()], Tolerances = tight, Marks = new MarkOptions { All = true },
+        }, new MemoryJobLog());
+        var loc = r.Layerwise!.Candidates[0].Localization!;
+        int k = loc.Culprits.Count();
+        Assert.True(k > 8, $"{k} culprits");
+        Assert.True(loc.Attribution.Single(a => a.Node == "overflow (Mul)").Share("y") > 0.9);
+        Assert.True(loc.Attribution.Single(a => a.Node == "overflow2 (Mul)").Share("y2") > 0.9);
+        Assert.InRange(loc.AttributionRuns, 1, Localizer.AttributionBudget(k));
+    }
+
+    [Fact]
     public void A_small_memory_bound_compares_in_chunks_with_the_same_verdicts()
     {
         var whole = Run(new MarkOptions { All = true, Localize = false }).Layerwise!;
