@@ -79,7 +79,7 @@ public static class Float16Conversion
 
     /// <param name="engine">
     /// Model a TensorRT engine's kernels (<see cref="Float16Engine"/>): no float16 rounding inside what TensorRT fuses into
-    /// one kernel, float32 accumulation in reductions and normalizations. False: every tensor between nodes is float16.
+    /// one kernel, float32 accumulation in reductions, normalizations and Gemm. False: every tensor between nodes is float16.
     /// </param>
     public static Float16Result Convert(OnnxModel model, IReadOnlyDictionary<string, ValueSpec> types, IKernelProbe probe,
         IReadOnlyList<string>? expose = null, IReadOnlySet<string>? keepOpTypes = null, SubgraphTypes? subgraphTypes = null, bool engine = false)
