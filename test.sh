@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need (./setup.sh --test: ONNX Runtime, Debian's libonnx-testdata, numpy, chromium,
-# the en_US.UTF-8 locale) and runs every test. Tests that need a GPU or TensorRT report as skipped, with the reason.
+# the en_US.UTF-8 locale, the real-model corpus; --publish: the single-file build) and runs every test. Tests that
+# need a GPU or TensorRT report as skipped, with the reason.
 set -euo pipefail
 cd "$(dirname "$0")"
-./setup.sh --test
+./setup.sh --test --publish linux-x64
 rm -f .build/conformance.txt
 dotnet test PolyNet.sln --nologo "$@"
 if [ -f .build/conformance.txt ]; then cat .build/conformance.txt; fi
+# The single self-contained file, through every command, from a folder outside the repository.
+bash tests/published_smoke.sh
 # The example regression suite, as a team's CI would run it; its reports stay in .build/suite/ for the CI to keep.
 mkdir -p .build/suite
 ./polynet suite run fixtures/suite/example.suite.yaml --quiet --junit .build/suite/junit.xml \
