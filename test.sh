@@ -10,6 +10,8 @@ dotnet test PolyNet.sln --nologo "$@"
 if [ -f .build/conformance.txt ]; then cat .build/conformance.txt; fi
 # The single self-contained file, through every command, from a folder outside the repository.
 bash tests/published_smoke.sh
+# The dotnet tool, packed, installed from its folder and run.
+bash tests/tool_smoke.sh
 # The example regression suite, as a team's CI would run it; its reports stay in .build/suite/ for the CI to keep.
 mkdir -p .build/suite
 ./polynet suite run fixtures/suite/example.suite.yaml --quiet --junit .build/suite/junit.xml \
