@@ -10,7 +10,8 @@ using Xunit;
 namespace PolyNet.Corpus.Tests;
 
 /// <summary>What PolyNet said about one candidate of one real model.</summary>
-public sealed record CandidateVerdict(bool Passed, IReadOnlyList<string> FailingOutputs, string? FirstDivergence, string? FirstDivergenceNode);
+/// <param name="Cause">For a failing candidate, the culprit attribution names first when it adds at least half of the worst output's error (a clear cause, stable from run to run).</param>
+public sealed record CandidateVerdict(bool Passed, IReadOnlyList<string> FailingOutputs, string? FirstDivergence, string? FirstDivergenceNode, string? Cause = null);
 
 /// <summary>What PolyNet says about one real model: its size as inspect counts it, and the verdict on each candidate.</summary>
 public sealed record Expectation(int Nodes, int BodyNodes, int Bodies, int ConstantWeights, IReadOnlyDictionary<string, CandidateVerdict> Candidates);
@@ -70,7 +71,8 @@ public class CorpusTests
             foreach (var o in pair.Outputs.Where(o => o.Metrics is { NanCandidate: > 0 }))
                 Assert.False(o.Metrics!.CosineSimilarity == 1 && o.Metrics.SimilarityExcluded == 0, $"{name}: {o.Output} holds NaN yet scores a perfect cosine");
             verdicts[c] = new CandidateVerdict(pair.Passed, pair.Outputs.Where(o => !o.Passed).Select(o => o.Output).Concat(pair.MissingInCandidate).Order(StringComparer.Ordinal).ToList(),
-                layers?.FirstDivergence?.Tensor, layers?.FirstDivergence?.NodeLabel);
+                layers?.FirstDivergence?.Tensor, layers?.FirstDivergence?.NodeLabel,
+                !pair.Passed && layers?.Localization is { Attribution: [var top, ..] } loc && top.Share(loc.WorstOutput) is >= 0.5 ? top.Node : null);
         }
         var seen = new Expectation(summary.Nodes + summary.BodyNodes, summary.BodyNodes, summary.Bodies, summary.ConstantWeights.Count, verdicts);
         if (Update)

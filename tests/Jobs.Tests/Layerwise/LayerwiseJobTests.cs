@@ -14,6 +14,15 @@ public class LayerwiseJobTests
 {
     private static readonly OnnxModel Exp = OnnxModel.FromProto(Fixtures.ExpDivergence());
 
+    /// <summary>1e-5 absolute and relative: every float16 rounding is beyond it.</summary>
+    private static PolyNet.Compare.ToleranceSet Tight()
+    {
+        var t = new PolyNet.Compare.ToleranceSet();
+        t.AddAtol("1e-5");
+        t.AddRtol("1e-5");
+        return t;
+    }
+
     private static RunJobResult Run(MarkOptions marks, OnnxModel? model = null, string candidate = "onnxrt:precision=fp16")
         => RunJob.Execute(new RunJobOptions { Model = model ?? Exp, Runners = [RunnerSpec.Parse("onnxrt"), RunnerSpec.Parse(candidate)], Marks = marks }, new MemoryJobLog());
 
@@ -39,9 +48,7 @@ public class LayerwiseJobTests
     [Fact]
     public void Among_dozens_of_rounding_culprits_the_late_overflow_is_named_first_with_its_share_in_few_runs()
     {
-        var tight = new PolyNet.Compare.ToleranceSet();
-        tight.AddAtol("1e-5");
-        tight.AddRtol("1e-5");
+        var tight = Tight();
         var r = RunJob.Execute(new RunJobOptions
         {
             Model = Graphs.RoundingThenOverflow(), Runners = [RunnerSpec.Parse("onnxrt"), RunnerSpec.Parse("onnxrt:precision=fp16")],
@@ -85,9 +92,7 @@ public class LayerwiseJobTests
         b.Node("Add", [u, "zero"], name: "tail2", output: "y2");
         b.Output("y", ElementType.Float, 1, 64);
         b.Output("y2", ElementType.Float, 1, 64);
-        var tight = new PolyNet.Compare.ToleranceSet();
-        tight.AddAtol("1e-5");
-        tight.AddRtol("1e-5");
+        var tight = Tight();
         var r = RunJob.Execute(new RunJobOptions
         {
             Model = b.BuildModel(), Runners = [RunnerSpec.Parse("onnxrt"), RunnerSpec.Parse("onnxrt:precision=fp16")],
