@@ -69,6 +69,27 @@ public static class TensorComparer
         }
     }
 
+    /// <summary>
+    /// Compares two small float32 tensors (one element out of tolerance), so that the comparison's vectorized kernels
+    /// and its explanation are compiled before real outputs arrive. Orchestration runs it on a background thread while
+    /// files load or models run; it changes no state and swallows nothing but its own result.
+    /// </summary>
+    public static void WarmUp()
+    {
+        const int n = 1 << 18;
+        var a = TensorData.Allocate(ElementType.Float, new TensorShape([4, n / 4]));
+        var b = TensorData.Allocate(ElementType.Float, new TensorShape([4, n / 4]));
+        var x = a.Span<float>();
+        var y = b.Span<float>();
+        for (int i = 0; i < n; i++)
+        {
+            x[i] = (i % 1000) * 1e-3f;
+            y[i] = x[i] + (i % 7) * 1e-7f;
+        }
+        y[n / 2] += 1;
+        CompareTensors("warm-up", a, b, new Tolerance(1e-5, 1e-5));
+    }
+
     public static OutputComparison CompareTensors(string output, TensorData r, TensorData c, Tolerance tol, CompareOptions? options = null, string source = "default")
     {
         bool rFloat = r.ElementType.IsFloatingPoint(), cFloat = c.ElementType.IsFloatingPoint();

@@ -307,7 +307,7 @@ public static class Reducer
             foreach (var (name, t) in Npz.Flatten(sample))
             {
                 h.AppendData(Encoding.UTF8.GetBytes(name));
-                if (t.ElementType != ElementType.String) h.AppendData(t.RawBytes);
+                if (t.ElementType != ElementType.String) h.AppendData(t.Bytes);
             }
         return Convert.ToHexString(h.GetHashAndReset());
     }

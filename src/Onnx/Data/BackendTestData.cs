@@ -73,20 +73,19 @@ public static partial class BackendTestData
     /// <summary>Reads one .pb value file as the given kind: TensorProto, SequenceProto or OptionalProto.</summary>
     public static (string Name, OnnxValue Value) ReadValueFile(string path, ValueKind kind)
     {
-        var bytes = TensorProtos.ReadFileBytes(path);
         try
         {
             switch (kind)
             {
                 case ValueKind.Sequence:
-                    var seq = SequenceProto.Parser.ParseFrom(bytes);
+                    var seq = SequenceProto.Parser.ParseFrom(TensorProtos.ReadFileBytes(path));
                     return (seq.Name, FromSequence(seq, path));
                 case ValueKind.Optional:
-                    var opt = OptionalProto.Parser.ParseFrom(bytes);
+                    var opt = OptionalProto.Parser.ParseFrom(TensorProtos.ReadFileBytes(path));
                     return (opt.Name, FromOptional(opt, path));
                 default:
                     var t = TensorProtos.ReadTensorProtoFile(path);
-                    return (t.Name, TensorProtos.ToTensorData(t, path));
+                    return (t.Name, TensorProtos.ToTensorData(t, path, wrapRawData: true));
             }
         }
         catch (Google.Protobuf.InvalidProtocolBufferException e)

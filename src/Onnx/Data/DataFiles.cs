@@ -90,6 +90,23 @@ public static class DataFiles
         return [new NamedRun(Path.GetFileName(path.TrimEnd('/')), loaded.Samples)];
     }
 
+    /// <summary>
+    /// The runs of several files, loaded in parallel (each file's reader is itself parallel where it can be), in the
+    /// order of <paramref name="paths"/>. A bad file is reported as it would be alone: the first bad one in that order.
+    /// </summary>
+    public static IReadOnlyList<NamedRun> LoadRuns(IReadOnlyList<string> paths)
+    {
+        if (paths.Count == 1) return LoadRuns(paths[0]);
+        var tasks = paths.Select(p => Task.Run(() => LoadRuns(p))).ToArray();
+        try { Task.WaitAll(tasks); }
+        catch (AggregateException)
+        {
+            foreach (var t in tasks)
+                if (t.IsFaulted) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(t.Exception!.InnerException!).Throw();
+        }
+        return tasks.SelectMany(t => t.Result).ToList();
+    }
+
     public static void Save(string path, IReadOnlyList<ValueMap> samples, DataRole role, string runner = "polynet")
     {
         var ext = System.IO.Path.GetExtension(path).ToLowerInvariant();

@@ -27,23 +27,65 @@ public static class Npy
     public static TensorData Read(Stream stream, string source, long maxBytes = long.MaxValue)
     {
         var header = ReadHeader(stream, source);
-        var (type, itemSize, bigEndian) = ParseDescr(header.Descr, source);
-        long count;
-        try { count = header.ElementCount; }
-        catch (OverflowException) { throw InvalidInputException.ForFile(source, $"array shape {Fmt(header.Shape)} has too many elements"); }
-        long bytes = checked(count * itemSize);
-        if (bytes > maxBytes || bytes > Array.MaxLength)
-            throw InvalidInputException.ForFile(source, $"array of shape {Fmt(header.Shape)} declares {bytes} bytes of data, more than allowed here ({Math.Min(maxBytes, Array.MaxLength)})");
+        var (type, itemSize, bigEndian, count, bytes) = Measure(header, source, maxBytes);
         var data = GC.AllocateUninitializedArray<byte>((int)bytes);
         int done = 0;
         while (done < data.Length)
         {
             // Bounded requests: some streams (decompressors, base64 decoders) buffer in proportion to the request.
             int n = stream.Read(data, done, Math.Min(data.Length - done, 1 << 20));
-            if (n <= 0)
-                throw InvalidInputException.ForFile(source, $"array header declares shape {Fmt(header.Shape)} ({bytes} bytes of {header.Descr}) but the file holds only {done} bytes of data");
+            if (n <= 0) throw Truncated(source, header, bytes, done);
             done += n;
         }
+        return Convert(data, header, type, itemSize, bigEndian, count);
+    }
+
+    /// <summary>
+    /// Reads the array stored at [offset, offset + length) of <paramref name="file"/> (a whole .npy file, or an .npz
+    /// member stored uncompressed). Little-endian C-order numbers (what numpy writes) become a window of the file:
+    /// nothing is copied; other layouts are converted into a new array.
+    /// </summary>
+    public static TensorData Read(MappedFile file, long offset, long length, string source, long maxBytes = long.MaxValue)
+    {
+        NpyHeader header;
+        long headerBytes;
+        using (var hs = file.Stream(offset, length))
+        {
+            header = ReadHeader(hs, source);
+            headerBytes = hs.Position;
+        }
+        var (type, itemSize, bigEndian, count, bytes) = Measure(header, source, maxBytes);
+        long available = length - headerBytes;
+        if (bytes > available) throw Truncated(source, header, bytes, available);
+        long at = offset + headerBytes;
+        var span = file.Span(at, (int)bytes);
+        bool plain = type != ElementType.String && !(bigEndian && itemSize > 1) && !(header.FortranOrder && header.Shape.Length > 1)
+                     && (type != ElementType.Bool || !span.ContainsAnyExcept((byte)0, (byte)1));
+        if (plain) return new TensorData(type, new TensorShape(header.Shape), file.Window(at, (int)bytes));
+        return Convert(span.ToArray(), header, type, itemSize, bigEndian, count);
+    }
+
+    /// <summary>The declared type and size, checked against the limits before anything is allocated.</summary>
+    private static (ElementType Type, int ItemSize, bool BigEndian, long Count, long Bytes) Measure(NpyHeader header, string source, long maxBytes)
+    {
+        var (type, itemSize, bigEndian) = ParseDescr(header.Descr, source);
+        long count;
+        try { count = header.ElementCount; }
+        catch (OverflowException) { throw InvalidInputException.ForFile(source, $"array shape {Fmt(header.Shape)} has too many elements"); }
+        long bytes;
+        try { bytes = checked(count * itemSize); }
+        catch (OverflowException) { throw InvalidInputException.ForFile(source, $"array shape {Fmt(header.Shape)} of {header.Descr} declares more bytes than any file holds"); }
+        if (bytes > maxBytes || bytes > Array.MaxLength)
+            throw InvalidInputException.ForFile(source, $"array of shape {Fmt(header.Shape)} declares {bytes} bytes of data, more than allowed here ({Math.Min(maxBytes, Array.MaxLength)})");
+        return (type, itemSize, bigEndian, count, bytes);
+    }
+
+    private static InvalidInputException Truncated(string source, NpyHeader header, long bytes, long have)
+        => InvalidInputException.ForFile(source, $"array header declares shape {Fmt(header.Shape)} ({bytes} bytes of {header.Descr}) but the file holds only {have} bytes of data");
+
+    /// <summary>The tensor for raw .npy data: strings decoded, big-endian swapped, bools normalized, Fortran order transposed.</summary>
+    private static TensorData Convert(byte[] data, NpyHeader header, ElementType type, int itemSize, bool bigEndian, long count)
+    {
         var shape = new TensorShape(header.Shape);
         TensorData result;
         if (type == ElementType.String)
@@ -218,13 +260,13 @@ public static class Npy
             }
             return new TensorData(t.Shape, dst);
         }
-        var from = t.RawBytes;
+        var from = t.Bytes;
         var to = GC.AllocateUninitializedArray<byte>(from.Length);
         for (long c = 0; c < count; c++)
         {
             long off = 0;
             for (int a = 0; a < rank; a++) off += idx[a] * fstride[a];
-            Buffer.BlockCopy(from, (int)(off * itemSize), to, (int)(c * itemSize), itemSize);
+            from.Slice((int)(off * itemSize), itemSize).CopyTo(to.AsSpan((int)(c * itemSize), itemSize));
             Increment(idx, dims);
         }
         return new TensorData(t.ElementType, t.Shape, to);
@@ -261,6 +303,14 @@ public static class Npy
     /// <summary>Writes <paramref name="t"/> as one .npy array (streamed: the data is written straight from the tensor).</summary>
     public static void Write(Stream stream, TensorData t)
     {
+        stream.Write(HeaderBytes(t));
+        if (t.ElementType == ElementType.String) stream.Write(StringPayload(t));
+        else stream.Write(t.Bytes);
+    }
+
+    /// <summary>The .npy header for <paramref name="t"/>: version 1.0 (2.0 for huge headers), padded so the data starts at a multiple of 64.</summary>
+    public static byte[] HeaderBytes(TensorData t)
+    {
         var descr = DescrOf(t);
         var dict = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {t.Shape.ToTupleString()}, }}";
         int preamble = 10;
@@ -269,36 +319,31 @@ public static class Npy
         if (v2) { preamble = 12; total = preamble + dict.Length + 1; }
         int padded = (total + 63) / 64 * 64;
         var header = dict + new string(' ', padded - total) + "\n";
-        Span<byte> pre = stackalloc byte[12];
-        Magic.CopyTo(pre);
-        pre[6] = (byte)(v2 ? 2 : 1);
-        pre[7] = 0;
-        if (v2) BinaryPrimitives.WriteUInt32LittleEndian(pre[8..], (uint)header.Length);
-        else BinaryPrimitives.WriteUInt16LittleEndian(pre[8..], (ushort)header.Length);
-        stream.Write(pre[..preamble]);
-        stream.Write(Encoding.Latin1.GetBytes(header));
-        if (t.ElementType == ElementType.String)
-        {
-            int width = int.Parse(descr.AsSpan(2), CultureInfo.InvariantCulture);
-            var buf = new byte[width * 4];
-            foreach (var s in t.Strings)
-            {
-                Array.Clear(buf);
-                Encoding.UTF32.GetBytes(s ?? "", buf);
-                stream.Write(buf);
-            }
-        }
-        else
-        {
-            stream.Write(t.RawBytes);
-        }
+        var result = new byte[preamble + header.Length];
+        Magic.CopyTo(result, 0);
+        result[6] = (byte)(v2 ? 2 : 1);
+        result[7] = 0;
+        if (v2) BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(8), (uint)header.Length);
+        else BinaryPrimitives.WriteUInt16LittleEndian(result.AsSpan(8), (ushort)header.Length);
+        Encoding.Latin1.GetBytes(header, result.AsSpan(preamble));
+        return result;
     }
 
+    /// <summary>A string tensor's .npy data: fixed-width UTF-32, as numpy's '&lt;U' dtype.</summary>
+    public static byte[] StringPayload(TensorData t)
+    {
+        int width = int.Parse(DescrOf(t).AsSpan(2), CultureInfo.InvariantCulture);
+        var result = new byte[checked(width * 4 * t.Strings.Length)];
+        for (int i = 0; i < t.Strings.Length; i++)
+            Encoding.UTF32.GetBytes(t.Strings[i] ?? "", result.AsSpan(i * width * 4, width * 4));
+        return result;
+    }
+
+    /// <summary>Reads a .npy file: mapped, so a little-endian C-order array is a window of the file (no copy).</summary>
     public static TensorData ReadFile(string path, long maxBytes = long.MaxValue)
     {
-        if (!File.Exists(path)) throw InvalidInputException.ForFile(path, Directory.Exists(path) ? "is a folder, not a .npy file" : "no such file");
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        return Read(fs, path, Math.Min(maxBytes, fs.Length));
+        var file = MappedFile.Open(path, ".npy file");
+        return Read(file, 0, file.Length, path, maxBytes);
     }
 
     private static string Fmt(long[] shape) => "(" + string.Join(", ", shape) + (shape.Length == 1 ? ",)" : ")");

@@ -1,12 +1,17 @@
 using System.IO.Compression;
+using System.IO.Hashing;
 
 namespace PolyNet.Onnx.Data;
 
 /// <summary>
 /// numpy's .npz archives (np.savez, np.savez_compressed): a ZIP of NAME.npy members.
-/// Reading streams each member straight into its tensor (no second copy) and never trusts sizes: a member is
-/// read only up to what its .npy header declares, and headers declaring more than the archive could hold are refused.
-/// Writing is atomic (temporary file renamed into place) and uncompressed, like np.savez.
+/// Reading maps the archive (<see cref="MappedFile"/>): a member stored uncompressed, as np.savez writes them, becomes
+/// a window of the file with nothing copied; a compressed member is inflated straight into its tensor through a
+/// bounded buffer. Every member's CRC-32 is verified (vectorized, members in parallel). Sizes are never trusted: a
+/// member is read only up to what its .npy header declares, and headers declaring more than the member holds
+/// (or more than <see cref="MaxArrayBytes"/>) are refused before anything is allocated.
+/// Writing is atomic (temporary file renamed into place) and uncompressed, like np.savez, with each array's data at a
+/// multiple of 64 bytes in the file, so reading PolyNet's own archives hands out aligned arrays.
 /// </summary>
 public static class Npz
 {
@@ -14,60 +19,116 @@ public static class Npz
     /// A member is also never read past the uncompressed size its ZIP entry declares.</summary>
     public static long MaxArrayBytes { get; set; } = Array.MaxLength;
 
-    /// <summary>The time stamp written for every member (ZIP cannot express earlier than 1980).</summary>
-    private static readonly DateTimeOffset FixedTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
     public static ValueMap Read(string path)
     {
-        if (!File.Exists(path)) throw InvalidInputException.ForFile(path, Directory.Exists(path) ? "is a folder, not an .npz file" : "no such file");
-        ZipArchive zip;
-        var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        var file = MappedFile.Open(path, ".npz file");
+        var members = ZipDirectory.Read(file, "an .npz file");
+        var result = new ValueMap();
+        var tensors = new TensorData[members.Count];
+        var errors = new Exception?[members.Count];
+        // Members are read in parallel (a stored one is a window: its checksum is the work; a compressed one inflates);
+        // a bad archive is reported by its first bad member, as a sequential read would.
+        Parallel.For(0, members.Count, k =>
+        {
+            var m = members[k];
+            if (m.Name.EndsWith('/')) return;
+            try { tensors[k] = ReadMember(file, m, $"{path}[{m.Name}]"); }
+            catch (Exception e) { errors[k] = e; }
+        });
+        if (errors.FirstOrDefault(e => e is not null) is { } first)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+        for (int k = 0; k < members.Count; k++)
+        {
+            if (tensors[k] is not { } t) continue;
+            var name = members[k].Name.EndsWith(".npy", StringComparison.Ordinal) ? members[k].Name[..^4] : members[k].Name;
+            if (result.ContainsKey(name)) throw InvalidInputException.ForFile(path, $"array '{name}' appears twice");
+            result.Add(name, t);
+        }
+        return result;
+    }
+
+    private static TensorData ReadMember(MappedFile file, ZipMember m, string source)
+    {
+        long limit = Math.Min(MaxArrayBytes, m.UncompressedSize);
+        if (m.Method == ZipDirectory.Stored)
+        {
+            var t = Npy.Read(file, m.DataOffset, m.CompressedSize, source, limit);
+            var crc = new Crc32();
+            for (long at = 0; at < m.CompressedSize; at += 1 << 30)
+                crc.Append(file.Span(m.DataOffset + at, (int)Math.Min(1 << 30, m.CompressedSize - at)));
+            if (crc.GetCurrentHashAsUInt32() != m.Crc32)
+                throw InvalidInputException.ForFile(source, "corrupt archive member (its CRC-32 does not match the data)");
+            return t;
+        }
+        if (m.Method != ZipDirectory.Deflated)
+            throw InvalidInputException.ForFile(source, $"compressed with ZIP method {m.Method}; numpy writes only stored (0) and deflated (8) members");
         try
         {
-            zip = new ZipArchive(fs, ZipArchiveMode.Read, leaveOpen: false);
+            using var checkedStream = new CheckedStream(new DeflateStream(file.Stream(m.DataOffset, m.CompressedSize), CompressionMode.Decompress), m.UncompressedSize);
+            var t = Npy.Read(checkedStream, source, limit);
+            checkedStream.Drain();
+            if (checkedStream.Count != m.UncompressedSize)
+                throw InvalidInputException.ForFile(source, $"corrupt archive member (inflates to {checkedStream.Count} bytes, its entry declares {m.UncompressedSize})");
+            if (checkedStream.Crc != m.Crc32)
+                throw InvalidInputException.ForFile(source, "corrupt archive member (its CRC-32 does not match the data)");
+            return t;
         }
         catch (InvalidDataException e)
         {
-            fs.Dispose();
-            throw InvalidInputException.ForFile(path, $"not an .npz file (not a readable ZIP archive: {e.Message})");
+            throw InvalidInputException.ForFile(source, $"corrupt archive member ({e.Message})");
         }
-        using (zip)
+    }
+
+    /// <summary>A decompressing stream that hashes what passes and stops at the declared size (a decompression bound).</summary>
+    private sealed class CheckedStream(Stream inner, long bound) : Stream
+    {
+        private readonly Crc32 _crc = new();
+        public long Count { get; private set; }
+        public uint Crc => _crc.GetCurrentHashAsUInt32();
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => Count; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
         {
-            var result = new ValueMap();
-            foreach (var entry in zip.Entries)
-            {
-                if (entry.FullName.EndsWith('/')) continue;
-                var name = entry.FullName.EndsWith(".npy", StringComparison.Ordinal) ? entry.FullName[..^4] : entry.FullName;
-                var source = $"{path}[{entry.FullName}]";
-                try
-                {
-                    using var s = entry.Open();
-                    long limit = Math.Min(MaxArrayBytes, entry.Length);
-                    var t = Npy.Read(s, source, limit);
-                    if (result.ContainsKey(name)) throw InvalidInputException.ForFile(path, $"array '{name}' appears twice");
-                    result.Add(name, t);
-                }
-                catch (InvalidDataException e)
-                {
-                    throw InvalidInputException.ForFile(source, $"corrupt archive member ({e.Message})");
-                }
-            }
-            return result;
+            // One byte past the bound is asked for, so a member that inflates to more than it declares is caught.
+            long room = bound + 1 - Count;
+            if (room <= 0) return 0;
+            int n = inner.Read(buffer[..(int)Math.Min(buffer.Length, room)]);
+            _crc.Append(buffer[..n]);
+            Count += n;
+            return n;
+        }
+
+        /// <summary>Reads what is left (up to one byte past the bound) so the size and checksum cover the whole member.</summary>
+        public void Drain()
+        {
+            var sink = new byte[1 << 16];
+            while (Read(sink) > 0) { }
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
         }
     }
 
     /// <summary>Writes every tensor of <paramref name="values"/> (sequences as NAME[i], empty optionals skipped).</summary>
     public static void Write(string path, ValueMap values) => AtomicFile.Write(path, fs =>
-    {
-        using var zip = new ZipArchive(fs, ZipArchiveMode.Create, leaveOpen: true);
-        foreach (var (name, t) in Flatten(values))
+        ZipDirectory.WriteStored(fs, Flatten(values).Select(e =>
         {
-            var entry = zip.CreateEntry(name + ".npy", CompressionLevel.NoCompression);
-            entry.LastWriteTime = FixedTime; // identical data gives identical files
-            using var s = entry.Open();
-            Npy.Write(s, t.ElementType == ElementType.BFloat16 ? ToFloat32(t) : t);
-        }
-    }, bufferSize: 1 << 20);
+            var t = e.Tensor.ElementType == ElementType.BFloat16 ? ToFloat32(e.Tensor) : e.Tensor;
+            var payload = t.ElementType == ElementType.String ? Npy.StringPayload(t) : t.Memory;
+            return (e.Name + ".npy", Npy.HeaderBytes(t), payload, 64);
+        })), bufferSize: 1 << 16);
 
     /// <summary>Tensors by name; a sequence "s" becomes "s[0]", "s[1]", ...; an optional its content or nothing.</summary>
     public static IEnumerable<(string Name, TensorData Tensor)> Flatten(ValueMap values)

@@ -16,7 +16,9 @@ public static class TensorProtos
     /// Decodes <paramref name="t"/>. <paramref name="source"/> names the file in errors;
     /// <paramref name="baseDirectory"/> resolves external data (null: external data is an error).
     /// </summary>
-    public static TensorData ToTensorData(TensorProto t, string source, string? baseDirectory = null)
+    /// <param name="wrapRawData">Make the tensor a view of <paramref name="t"/>'s raw_data instead of a copy: only for a
+    /// TensorProto the caller owns alone (a file just read), since writes to the tensor would change its ByteString.</param>
+    public static TensorData ToTensorData(TensorProto t, string source, string? baseDirectory = null, bool wrapRawData = false)
     {
         var type = (ElementType)t.DataType;
         var what = string.IsNullOrEmpty(t.Name) ? "tensor" : $"tensor '{t.Name}'";
@@ -60,12 +62,13 @@ public static class TensorProtos
         {
             if (t.RawData.Length != need)
                 throw InvalidInputException.ForFile(source, $"{what} declares shape {shape} ({need} bytes of {type.DisplayName()}) but holds {t.RawData.Length} bytes");
+            if (wrapRawData) return new TensorData(type, shape, MemoryMarshal.AsMemory(t.RawData.Memory));
             var bytes = GC.AllocateUninitializedArray<byte>((int)need);
             t.RawData.Span.CopyTo(bytes);
             return new TensorData(type, shape, bytes);
         }
         var result = TensorData.Allocate(type, shape);
-        var dst = result.RawBytes.AsSpan();
+        var dst = result.Bytes;
         void Expect(int have)
         {
             if (have != count)
@@ -123,18 +126,30 @@ public static class TensorProtos
         else
         {
             // The tensor's array is wrapped, not copied: ByteString is immutable and TensorData's bytes belong to it.
-            t.RawData = UnsafeByteOperations.UnsafeWrap(data.RawBytes);
+            t.RawData = UnsafeByteOperations.UnsafeWrap(data.Memory);
         }
         return t;
     }
 
-    /// <summary>Parses a TensorProto file (.pb), as in the ONNX backend tests' test_data_set_N/input_0.pb.</summary>
+    /// <summary>
+    /// Parses a TensorProto file (.pb), as in the ONNX backend tests' test_data_set_N/input_0.pb. The file is mapped,
+    /// and a raw_data field is not copied: its ByteString is a window of the mapping (the rest of the message, a few
+    /// bytes, is parsed by protobuf as usual).
+    /// </summary>
     public static TensorProto ReadTensorProtoFile(string path)
     {
-        var bytes = ReadFileBytes(path);
+        var file = MappedFile.Open(path, "TensorProto file");
         try
         {
-            var t = TensorProto.Parser.ParseFrom(bytes);
+            TensorProto t;
+            if (file.Length > int.MaxValue)
+                throw InvalidInputException.ForFile(path, $"is {file.Length} bytes, more than a protobuf message may hold (2 GiB); save the tensor as .npy or .npz");
+            if (FindRawData(file) is { } raw)
+            {
+                t = TensorProto.Parser.ParseFrom(raw.Message);
+                t.RawData = UnsafeByteOperations.UnsafeWrap(file.Window(raw.At, raw.Length));
+            }
+            else t = TensorProto.Parser.ParseFrom(file.Span(0, (int)file.Length));
             if (t.DataType == 0 && t.Dims.Count == 0 && !t.HasRawData && t.FloatData.Count == 0 && t.Int64Data.Count == 0
                 && t.Int32Data.Count == 0 && t.DoubleData.Count == 0 && t.StringData.Count == 0 && t.Uint64Data.Count == 0)
                 throw InvalidInputException.ForFile(path, "not a TensorProto file (no data type, shape or data)");
@@ -144,6 +159,67 @@ public static class TensorProtos
         {
             throw InvalidInputException.ForFile(path, $"not a valid TensorProto file ({Describe(e)})");
         }
+    }
+
+    /// <summary>
+    /// The last top-level raw_data field (field 9, length-delimited) of a serialized TensorProto, and the message with
+    /// every raw_data field cut out. Null where the wire format is anything but plain (groups, a length past the end):
+    /// protobuf then parses the whole file and words the error.
+    /// </summary>
+    private static (long At, int Length, byte[] Message)? FindRawData(MappedFile file)
+    {
+        if (file.Length > int.MaxValue) return null;
+        var b = file.Span(0, (int)file.Length);
+        var keep = new List<(int From, int To)>();
+        int p = 0, kept = 0;
+        long rawAt = -1;
+        int rawLen = 0;
+        static bool Varint(ReadOnlySpan<byte> b, ref int p, out ulong v)
+        {
+            v = 0;
+            for (int shift = 0; shift < 64 && p < b.Length; shift += 7)
+            {
+                byte x = b[p++];
+                v |= (ulong)(x & 0x7F) << shift;
+                if (x < 0x80) return true;
+            }
+            return false;
+        }
+        while (p < b.Length)
+        {
+            int start = p;
+            if (!Varint(b, ref p, out var tag)) return null;
+            switch (tag & 7)
+            {
+                case 0: if (!Varint(b, ref p, out _)) return null; break;
+                case 1: p += 8; break;
+                case 5: p += 4; break;
+                case 2:
+                    if (!Varint(b, ref p, out var len) || len > (ulong)(b.Length - p)) return null;
+                    if (tag >> 3 == 9)
+                    {
+                        rawAt = p;
+                        rawLen = (int)len;
+                        p += (int)len;
+                        continue; // cut out
+                    }
+                    p += (int)len;
+                    break;
+                default: return null;
+            }
+            if (p > b.Length) return null;
+            keep.Add((start, p));
+            kept += p - start;
+        }
+        if (rawAt < 0) return null;
+        var rest = new byte[kept];
+        int o = 0;
+        foreach (var (from, to) in keep)
+        {
+            b[from..to].CopyTo(rest.AsSpan(o));
+            o += to - from;
+        }
+        return (rawAt, rawLen, rest);
     }
 
     internal static string Describe(InvalidProtocolBufferException e)
@@ -176,7 +252,7 @@ public static class TensorProtos
     public static ReadOnlyMemory<byte> RawBytes(TensorProto t, string source, string? baseDirectory)
     {
         if (t.HasRawData && !ExternalData.IsExternal(t)) return t.RawData.Memory;
-        return ToTensorData(t, source, baseDirectory).RawBytes;
+        return ToTensorData(t, source, baseDirectory).Memory;
     }
 
     internal static Span<byte> AsBytes<T>(Span<T> s) where T : unmanaged => MemoryMarshal.AsBytes(s);

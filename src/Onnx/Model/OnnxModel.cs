@@ -285,7 +285,7 @@ public sealed class OnnxModel
                 bytes = t.RawData.Memory;
             else if (!t.HasRawData && (ElementType)t.DataType is var et && et.IsSupported() && et != ElementType.String
                      && TypedBytes(t) >= options.SizeThreshold)
-                bytes = TensorProtos.ToTensorData(t, DisplayName).RawBytes;
+                bytes = TensorProtos.ToTensorData(t, DisplayName).Memory;
             else
                 continue;
             long pad = (options.Alignment - data.Position % options.Alignment) % options.Alignment;

@@ -6,16 +6,17 @@ using System.Runtime.InteropServices;
 namespace PolyNet.Onnx;
 
 /// <summary>
-/// A dense tensor in host memory: element type, shape and data. Numeric data is one managed byte array in
-/// little-endian, row-major (C) order, so spans over it can be handed to ONNX Runtime (pinned for the call)
-/// and to the comparator without copies. Strings are a managed string array.
+/// A dense tensor in host memory: element type, shape and data. Numeric data is one block of bytes in
+/// little-endian, row-major (C) order: a managed array, or a window of a data file mapped copy-on-write
+/// (<see cref="Data.MappedFile"/>: loading then copies nothing), so spans over it can be handed to ONNX Runtime
+/// (pinned for the call) and to the comparator without copies. Strings are a managed string array.
 /// Limits: one tensor holds at most <see cref="Array.MaxLength"/> bytes (about 2 GiB).
-/// Ownership: the byte array belongs to this object; callers that mutate <see cref="Span{T}"/> results
-/// change the tensor. Nothing here is native memory.
+/// Ownership: the bytes belong to this object; callers that mutate <see cref="Span{T}"/> results change the
+/// tensor (for a mapped file, only this process's private copy of the touched pages, never the file).
 /// </summary>
 public sealed class TensorData : OnnxValue
 {
-    private readonly byte[] _bytes;
+    private readonly Memory<byte> _bytes;
     private readonly string[]? _strings;
 
     /// <summary>Wraps <paramref name="bytes"/> (not copied) as a tensor of the given type and shape.</summary>
@@ -31,6 +32,19 @@ public sealed class TensorData : OnnxValue
         _bytes = bytes;
     }
 
+    /// <summary>Wraps <paramref name="bytes"/> (not copied: a mapped file's window, or part of an array) as a tensor.</summary>
+    public TensorData(ElementType type, TensorShape shape, Memory<byte> bytes)
+    {
+        if (type == ElementType.String) throw new ArgumentException("string tensors take a string array", nameof(type));
+        if (type == ElementType.Undefined) throw new ArgumentException("undefined element type", nameof(type));
+        long expected = type.StorageBytes(shape.ElementCount);
+        if (bytes.Length != expected)
+            throw new ArgumentException($"{type.DisplayName()} tensor of shape {shape} needs {expected} bytes, got {bytes.Length}");
+        ElementType = type;
+        Shape = shape;
+        _bytes = bytes;
+    }
+
     /// <summary>Wraps <paramref name="strings"/> (not copied) as a string tensor.</summary>
     public TensorData(TensorShape shape, string[] strings)
     {
@@ -38,7 +52,7 @@ public sealed class TensorData : OnnxValue
             throw new ArgumentException($"string tensor of shape {shape} needs {shape.ElementCount} strings, got {strings.Length}");
         ElementType = ElementType.String;
         Shape = shape;
-        _bytes = [];
+        _bytes = Memory<byte>.Empty;
         _strings = strings;
     }
 
@@ -48,7 +62,13 @@ public sealed class TensorData : OnnxValue
     public override ValueKind Kind => ValueKind.Tensor;
 
     /// <summary>The raw little-endian bytes (empty for string tensors).</summary>
-    public byte[] RawBytes => _bytes;
+    public Span<byte> Bytes => _bytes.Span;
+
+    /// <summary>The raw bytes as memory, for callers that pin them (ONNX Runtime) or wrap them (protobuf).</summary>
+    public Memory<byte> Memory => _bytes;
+
+    /// <summary>The number of raw bytes (0 for string tensors).</summary>
+    public int ByteCount => _bytes.Length;
 
     /// <summary>The strings of a string tensor; throws for other types.</summary>
     public string[] Strings => _strings ?? throw new InvalidOperationException($"{ElementType.DisplayName()} tensor has no strings");
@@ -72,7 +92,7 @@ public sealed class TensorData : OnnxValue
         var t = Allocate(type, shape);
         if (values.Length != shape.ElementCount)
             throw new ArgumentException($"shape {shape} holds {shape.ElementCount} elements, got {values.Length}");
-        MemoryMarshal.AsBytes(values).CopyTo(t._bytes);
+        MemoryMarshal.AsBytes(values).CopyTo(t._bytes.Span);
         return t;
     }
 
@@ -105,7 +125,7 @@ public sealed class TensorData : OnnxValue
     {
         if (Unsafe.SizeOf<T>() != ElementType.ByteSize() || ElementType == ElementType.String)
             throw new InvalidOperationException($"cannot view a {ElementType.DisplayName()} tensor as {typeof(T).Name}");
-        return MemoryMarshal.Cast<byte, T>(_bytes.AsSpan());
+        return MemoryMarshal.Cast<byte, T>(_bytes.Span);
     }
 
     public T[] ToArray<T>() where T : unmanaged => Span<T>().ToArray();
@@ -113,7 +133,7 @@ public sealed class TensorData : OnnxValue
     /// <summary>Element <paramref name="i"/> (flat, C order) as a double. Integers beyond 2^53 round.</summary>
     public double GetDouble(long i)
     {
-        var b = _bytes.AsSpan();
+        var b = _bytes.Span;
         int k = checked((int)i);
         return ElementType switch
         {
@@ -138,20 +158,20 @@ public sealed class TensorData : OnnxValue
     public string FormatElement(long i)
     {
         if (ElementType == ElementType.String) return "\"" + Strings[i] + "\"";
-        if (ElementType == ElementType.Bool) return _bytes[i] != 0 ? "True" : "False";
+        if (ElementType == ElementType.Bool) return _bytes.Span[(int)i] != 0 ? "True" : "False";
         if (ElementType == ElementType.Int64)
-            return BinaryPrimitives.ReadInt64LittleEndian(_bytes.AsSpan((int)(i * 8))).ToString(CultureInfo.InvariantCulture);
+            return BinaryPrimitives.ReadInt64LittleEndian(_bytes.Span[(int)(i * 8)..]).ToString(CultureInfo.InvariantCulture);
         if (ElementType == ElementType.UInt64)
-            return BinaryPrimitives.ReadUInt64LittleEndian(_bytes.AsSpan((int)(i * 8))).ToString(CultureInfo.InvariantCulture);
+            return BinaryPrimitives.ReadUInt64LittleEndian(_bytes.Span[(int)(i * 8)..]).ToString(CultureInfo.InvariantCulture);
         if (ElementType == ElementType.Float)
-            return BinaryPrimitives.ReadSingleLittleEndian(_bytes.AsSpan((int)(i * 4))).ToString("R", CultureInfo.InvariantCulture);
+            return BinaryPrimitives.ReadSingleLittleEndian(_bytes.Span[(int)(i * 4)..]).ToString("R", CultureInfo.InvariantCulture);
         return GetDouble(i).ToString("R", CultureInfo.InvariantCulture);
     }
 
     /// <summary>A deep copy with the same type and shape.</summary>
     public TensorData Clone() => ElementType == ElementType.String
         ? new TensorData(Shape, (string[])Strings.Clone())
-        : new TensorData(ElementType, Shape, (byte[])_bytes.Clone());
+        : new TensorData(ElementType, Shape, _bytes.ToArray());
 
     /// <summary>The same data viewed with another shape of equal element count.</summary>
     public TensorData Reshape(TensorShape shape)
@@ -166,5 +186,5 @@ public sealed class TensorData : OnnxValue
         => ElementType == other.ElementType && Shape == other.Shape
            && (ElementType == ElementType.String
                ? Strings.AsSpan().SequenceEqual(other.Strings)
-               : _bytes.AsSpan().SequenceEqual(other._bytes));
+               : _bytes.Span.SequenceEqual(other._bytes.Span));
 }

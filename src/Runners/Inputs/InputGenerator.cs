@@ -121,7 +121,7 @@ public sealed class InputGenerator
                 Int128 l = Int128.Max(ToInt128Ceiling(lo), tmin), h = Int128.Min(ToInt128Floor(hi), tmax);
                 if (l > h)
                     throw new InvalidInputException($"--val-range [{lo},{hi}] holds no {type.DisplayName()} value for input '{name}'");
-                var bytes = t.RawBytes.AsSpan();
+                var bytes = t.Bytes;
                 int size = type.ByteSize();
                 Span<byte> tmp = stackalloc byte[16];
                 for (long i = 0; i < n; i++)

@@ -84,7 +84,7 @@ public static class InputValidation
 
     private static TensorData? ToBFloat16(TensorData t)
     {
-        if (t.ElementType == ElementType.UInt16) return new TensorData(ElementType.BFloat16, t.Shape, t.RawBytes);
+        if (t.ElementType == ElementType.UInt16) return new TensorData(ElementType.BFloat16, t.Shape, t.Memory);
         if (t.ElementType != ElementType.Float) return null;
         var src = t.Span<float>();
         var dst = TensorData.Allocate(ElementType.BFloat16, t.Shape);

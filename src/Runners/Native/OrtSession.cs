@@ -125,7 +125,7 @@ public sealed unsafe class OrtSession : IDisposable
             ? Enumerable.Range(0, Outputs.Count).ToArray()
             : outputNames.Select(n => _outputIndex.TryGetValue(n, out var i) ? i : throw new InvalidInputException($"the model has no output named '{n}'")).ToArray();
 
-        var pins = new List<GCHandle>(feeds.Count);
+        var pins = new List<System.Buffers.MemoryHandle>(feeds.Count);
         var owned = new List<OrtValueHandle>(feeds.Count);
         var inNames = new List<IntPtr>(feeds.Count);
         var inValues = new List<IntPtr>(feeds.Count);
@@ -181,7 +181,7 @@ public sealed unsafe class OrtSession : IDisposable
         finally
         {
             foreach (var h in owned) h.Dispose();
-            foreach (var p in pins) p.Free();
+            foreach (var p in pins) p.Dispose();
         }
     }
 
@@ -198,7 +198,7 @@ public sealed unsafe class OrtSession : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var api = OrtApi.Current;
         var env = OrtRuntime.Current.Env;
-        var pins = new List<GCHandle>();
+        var pins = new List<System.Buffers.MemoryHandle>();
         var owned = new List<OrtValueHandle>();
         var binding = api.CreateIoBinding(_session);
         try
@@ -249,12 +249,12 @@ public sealed unsafe class OrtSession : IDisposable
         {
             binding.Dispose();
             foreach (var h in owned) h.Dispose();
-            foreach (var p in pins) p.Free();
+            foreach (var p in pins) p.Dispose();
             throw;
         }
     }
 
-    private OrtValueHandle ToOrtValue(OnnxValue v, List<GCHandle> pins, List<OrtValueHandle> owned)
+    private OrtValueHandle ToOrtValue(OnnxValue v, List<System.Buffers.MemoryHandle> pins, List<OrtValueHandle> owned)
     {
         var api = OrtApi.Current;
         switch (v)
@@ -268,9 +268,17 @@ public sealed unsafe class OrtSession : IDisposable
             }
             case TensorData t:
             {
-                var pin = GCHandle.Alloc(t.RawBytes, GCHandleType.Pinned);
+                var pin = t.Memory.Pin();
+                int size = t.ElementType.ByteSize();
+                if (size > 1 && (nuint)pin.Pointer % (nuint)size != 0)
+                {
+                    // A mapped file's array need not be aligned to its element size (numpy's .npz members are not):
+                    // ONNX Runtime's kernels get an aligned copy.
+                    pin.Dispose();
+                    pin = t.Memory.ToArray().AsMemory().Pin();
+                }
                 pins.Add(pin);
-                var h = api.CreateTensorWithDataAsOrtValue(_cpu, (void*)pin.AddrOfPinnedObject(), (nuint)t.RawBytes.Length, t.Shape.Dims, (int)t.ElementType);
+                var h = api.CreateTensorWithDataAsOrtValue(_cpu, pin.Pointer, (nuint)t.ByteCount, t.Shape.Dims, (int)t.ElementType);
                 owned.Add(h);
                 return h;
             }
@@ -330,10 +338,10 @@ public sealed unsafe class OrtSession : IDisposable
         if (!type.IsSupported())
             throw new PolyNetException($"ONNX Runtime returned a {type.DisplayName()} tensor, which PolyNet cannot compare yet", ExitCodes.RunnerFailed);
         var t = TensorData.Allocate(type, shape);
-        if (t.RawBytes.Length > 0)
+        if (t.ByteCount > 0)
         {
             var src = api.GetTensorMutableData(value);
-            new ReadOnlySpan<byte>(src, t.RawBytes.Length).CopyTo(t.RawBytes);
+            new ReadOnlySpan<byte>(src, t.ByteCount).CopyTo(t.Bytes);
         }
         return t;
     }
@@ -359,9 +367,9 @@ public sealed class BoundRun : IDisposable
     private readonly OrtSessionHandle _session;
     private readonly OrtIoBindingHandle _binding;
     private readonly List<OrtValueHandle> _owned;
-    private readonly List<GCHandle> _pins;
+    private readonly List<System.Buffers.MemoryHandle> _pins;
 
-    internal BoundRun(OrtSessionHandle session, OrtIoBindingHandle binding, List<OrtValueHandle> owned, List<GCHandle> pins, string placement)
+    internal BoundRun(OrtSessionHandle session, OrtIoBindingHandle binding, List<OrtValueHandle> owned, List<System.Buffers.MemoryHandle> pins, string placement)
     {
         _session = session;
         _binding = binding;
@@ -385,7 +393,7 @@ public sealed class BoundRun : IDisposable
     {
         _binding.Dispose();
         foreach (var h in _owned) h.Dispose();
-        foreach (var p in _pins) p.Free();
+        foreach (var p in _pins) p.Dispose();
         _owned.Clear();
         _pins.Clear();
     }

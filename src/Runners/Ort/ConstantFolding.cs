@@ -50,7 +50,7 @@ public static class ConstantFolding
         {
             return (model, 0); // what ONNX Runtime cannot compute alone stays as it is
         }
-        if (values.Values.Sum(v => v is TensorData t ? t.RawBytes.LongLength : 0) > maxBytes || values.Values.Any(v => v is not TensorData { ElementType: not ElementType.String })) return (model, 0);
+        if (values.Values.Sum(v => v is TensorData t ? t.ByteCount : 0) > maxBytes || values.Values.Any(v => v is not TensorData { ElementType: not ElementType.String })) return (model, 0);
         var proto = model.Proto.Clone();
         var folded = fold.ToHashSet();
         var kept = proto.Graph.Node.Where((_, i) => !folded.Contains(i)).ToList();

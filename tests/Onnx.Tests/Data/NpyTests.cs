@@ -15,8 +15,8 @@ public class NpyTests
     {
         var t = TensorData.Allocate(type, new TensorShape(2, 3));
         var r = new Random(3);
-        r.NextBytes(t.RawBytes);
-        if (type == ElementType.Bool) for (int i = 0; i < t.RawBytes.Length; i++) t.RawBytes[i] &= 1;
+        r.NextBytes(t.Bytes);
+        if (type == ElementType.Bool) for (int i = 0; i < t.ByteCount; i++) t.Bytes[i] &= 1;
         if (type == ElementType.Float16) { var h = t.Span<Half>(); for (int i = 0; i < h.Length; i++) h[i] = (Half)(i - 2.5f); }
         if (type == ElementType.Float) { var f = t.Span<float>(); for (int i = 0; i < f.Length; i++) f[i] = i * 0.25f - 1; }
         if (type == ElementType.Double) { var d = t.Span<double>(); for (int i = 0; i < d.Length; i++) d[i] = Math.PI * i; }
@@ -30,7 +30,7 @@ public class NpyTests
         var t = Sample(type);
         using var ms = new MemoryStream();
         Npy.Write(ms, t);
-        Assert.Equal(0, (ms.Length - t.RawBytes.Length) % 64);
+        Assert.Equal(0, (ms.Length - t.ByteCount) % 64);
         ms.Position = 0;
         Assert.True(t.ContentEquals(Npy.Read(ms, "mem.npy")));
     }

@@ -81,6 +81,25 @@ public class OrtSessionTests
     }
 
     [Fact]
+    public void Inputs_that_are_not_aligned_to_their_element_size_are_fed_correctly()
+    {
+        // A mapped .npz member (numpy's own archives) can start at any byte: the feed must still read the right values.
+        using var s = Session(PolyNet.FixtureMaker.Fixtures.MixedTypes());
+        var x = new byte[6 * 4 + 1].AsMemory(1, 6 * 4);
+        new float[] { 1, 2, 3, 4, 5, 6 }.AsSpan().CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(x.Span));
+        var idx = new byte[2 * 8 + 3].AsMemory(3, 2 * 8);
+        new long[] { 1, 0 }.AsSpan().CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(idx.Span));
+        var outs = s.Run(new ValueMap
+        {
+            { "x", new TensorData(ElementType.Float, new TensorShape(2, 3), x) },
+            { "indices", new TensorData(ElementType.Int64, new TensorShape(2), idx) },
+            { "mask", TensorData.Create<bool>([2, 3], true, false, true, false, false, true) },
+        });
+        Assert.Equal(new[] { 1f, 0, 3, 0, 0, 6 }, outs.Tensor("y").ToArray<float>());
+        Assert.Equal(new[] { 4f, 5, 6, 1, 2, 3 }, outs.Tensor("picked").ToArray<float>());
+    }
+
+    [Fact]
     public void String_tensors_and_sequences_cross_the_boundary()
     {
         var b = new ModelBuilder("s", opset: 17);
