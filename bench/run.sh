@@ -2,7 +2,8 @@
 # PolyNet's benchmarks (see BENCHMARKS.md). Needs ./setup.sh first; python3-numpy for the numpy baseline (./setup.sh --test).
 #   ./bench/run.sh            all benchmarks
 #   ./bench/run.sh overhead   PolyNet around ORT's Run vs a C program calling ORT directly (ResNet-50, CPU)
-#   ./bench/run.sh load       loading a 1 GiB model with external data vs reading its bytes
+#   ./bench/run.sh load       whole-process polynet compare on 50M float32 in .npz, Polygraphy JSON and .pb vs cat, numpy and Polygraphy
+#   ./bench/run.sh model-load loading a 1 GiB model with external data vs reading its bytes
 #   ./bench/run.sh compare    the full comparison report on 50 million float32 elements vs one pass and numpy
 #   ./bench/run.sh reduce     model runs and checks of polynet reduce on generated graphs of 100, 1,000 and 10,000 nodes
 #   ./bench/run.sh memory     peak memory of --mark-all on IS-Net (the largest corpus model) at --max-memory 1G and 4G (minutes; not in "all")
@@ -50,7 +51,27 @@ PY
 fi
 
 if [ "$what" = all ] || [ "$what" = load ]; then
-  echo "== load: 1 GiB model with external data (best of 3, warm page cache)"
+  n=50000000 d="$out/load"
+  echo "== load: whole-process polynet compare, two outputs of $n float32 1e-7 apart (best of ${ROUNDS:-5} interleaved rounds, warm page cache)"
+  /usr/bin/python3 -c 'import numpy' 2>/dev/null || { echo "bench: python3-numpy is missing (./setup.sh --test installs it)" >&2; exit 2; }
+  peer=""
+  if [ -s ../shared/peer/polygraphy-0.49.27.tar.xz ]; then
+    peer="$out/polygraphy"
+    [ -d "$peer/tools" ] || { mkdir -p "$peer"; xz -d < ../shared/peer/polygraphy-0.49.27.tar.xz | tar x -C "$peer"; }
+  else
+    echo "bench: ../shared/peer/polygraphy-0.49.27.tar.xz is missing: no Polygraphy JSON series" >&2
+  fi
+  if [ ! -s "$d/b.pb" ] || { [ -n "$peer" ] && [ ! -s "$d/b.json" ]; }; then
+    mkdir -p "$d"
+    echo "bench: writing the data (np.savez, TensorProto, Polygraphy's RunResults.save) ..." >&2
+    /usr/bin/python3 bench/load_data.py make "$d" $n $peer 2>/dev/null
+  fi
+  ./polynet --build-only
+  /usr/bin/python3 bench/load_data.py run "$d" "dotnet .build/cli/polynet.dll" "${ROUNDS:-5}" $peer | tee "$out/data_load.txt"
+fi
+
+if [ "$what" = all ] || [ "$what" = model-load ]; then
+  echo "== model-load: 1 GiB model with external data (best of 3, warm page cache)"
   $B load "$out/big_external.onnx" 3 | tee "$out/load.txt"
 fi
 
