@@ -136,10 +136,32 @@ public static class PolygraphyJson
             w.Write(Quote(name));
             w.Write(": {\"array\": \"");
             w.Flush();
-            // .npy bytes streamed through a base64 encoder straight into the file.
-            using (var b64 = new CryptoStream(new NonClosing(w.BaseStream), new ToBase64Transform(), CryptoStreamMode.Write, leaveOpen: false))
-                Npy.Write(b64, t.ElementType == ElementType.BFloat16 ? Npz.ToFloat32(t) : t);
+            // The .npy bytes (header, then the tensor's own bytes) base64-encoded straight into the file.
+            var npy = t.ElementType == ElementType.BFloat16 ? Npz.ToFloat32(t) : t;
+            WriteBase64(w.BaseStream, Npy.HeaderBytes(npy), npy.ElementType == ElementType.String ? Npy.StringPayload(npy) : npy.Bytes);
             w.Write($"\", \"{Marker}\": \"ndarray\"}}");
+        }
+    }
+
+    /// <summary>Base64 of <paramref name="head"/> followed by <paramref name="data"/>, encoded by the vectorized encoder in 3 MiB steps.</summary>
+    private static void WriteBase64(Stream s, ReadOnlySpan<byte> head, ReadOnlySpan<byte> data)
+    {
+        var buffer = new byte[4 << 20];
+        // The head and the first bytes of the data that complete its last 3-byte group, encoded together.
+        int fill = Math.Min(data.Length, (3 - head.Length % 3) % 3);
+        var first = new byte[head.Length + fill];
+        head.CopyTo(first);
+        data[..fill].CopyTo(first.AsSpan(head.Length));
+        data = data[fill..];
+        Base64.EncodeToUtf8(first, buffer, out _, out int n, isFinalBlock: data.IsEmpty);
+        s.Write(buffer, 0, n);
+        const int step = 3 << 20;
+        while (!data.IsEmpty)
+        {
+            var part = data[..Math.Min(step, data.Length)];
+            data = data[part.Length..];
+            Base64.EncodeToUtf8(part, buffer, out _, out n, isFinalBlock: data.IsEmpty);
+            s.Write(buffer, 0, n);
         }
     }
 
@@ -150,22 +172,6 @@ public static class PolygraphyJson
     });
 
     private static string Quote(string s) => "\"" + System.Text.Json.JsonEncodedText.Encode(s).ToString() + "\"";
-
-    /// <summary>A stream wrapper whose Dispose leaves the inner stream open.</summary>
-    private sealed class NonClosing(Stream inner) : Stream
-    {
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => inner.Length;
-        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
-        public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
-    }
 
     /// <summary>
     /// A small JSON parser over a stream: objects, arrays, strings, numbers, true/false/null. The value of every
