@@ -29,6 +29,7 @@ def tensor_proto(name, x):
 
 
 def make(d, n, polygraphy):
+    os.makedirs(d, exist_ok=True)
     rng = np.random.default_rng(0)
     a = rng.random(n, dtype=np.float32)
     b = (a + np.float32(1e-7)).astype(np.float32)
@@ -80,7 +81,7 @@ def run(d, polynet, rounds, polygraphy):
         del x, y
     if polygraphy:
         env = dict(os.environ, PYTHONPATH=f"{polygraphy}/tools/Polygraphy:{polygraphy}/tools/onnx-graphsurgeon")
-        cmd = ["/usr/bin/python3", f"{polygraphy}/tools/Polygraphy/bin/polygraphy", "run", "--load-outputs", f"{d}/a.json", f"{d}/b.json", "--atol", "1e-6"]
+        cmd = [sys.executable, f"{polygraphy}/tools/Polygraphy/bin/polygraphy", "run", "--load-outputs", f"{d}/a.json", f"{d}/b.json", "--atol", "1e-6"]
         for _ in range(2):
             t = time.perf_counter()
             subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)

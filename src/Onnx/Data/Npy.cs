@@ -19,6 +19,9 @@ public sealed record NpyHeader(string Descr, bool FortranOrder, long[] Shape)
 /// </summary>
 public static class Npy
 {
+    /// <summary>The most elements a zero-width string array ('&lt;U0') may declare: it holds no data to check them against.</summary>
+    public const long MaxZeroWidthStrings = 1 << 20;
+
     private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
     /// <summary>Reads one array from <paramref name="stream"/>, which is left just past the array's data.</summary>
@@ -75,6 +78,9 @@ public static class Npy
         long bytes;
         try { bytes = checked(count * itemSize); }
         catch (OverflowException) { throw InvalidInputException.ForFile(source, $"array shape {Fmt(header.Shape)} of {header.Descr} declares more bytes than any file holds"); }
+        // Zero-width strings ('<U0') take no bytes in the file but a reference each in memory.
+        if (type == ElementType.String && itemSize == 0 && count > MaxZeroWidthStrings)
+            throw InvalidInputException.ForFile(source, $"array of shape {Fmt(header.Shape)} declares {count} zero-width strings, more than allowed ({MaxZeroWidthStrings})");
         if (bytes > maxBytes || bytes > Array.MaxLength)
             throw InvalidInputException.ForFile(source, $"array of shape {Fmt(header.Shape)} declares {bytes} bytes of data, more than allowed here ({Math.Min(maxBytes, Array.MaxLength)})");
         return (type, itemSize, bigEndian, count, bytes);

@@ -437,7 +437,8 @@ public static class PolygraphyJson
             using var decoded = new CryptoStream(file.Stream(at, end - at), new FromBase64Transform(FromBase64TransformMode.IgnoreWhiteSpaces), CryptoStreamMode.Read);
             try
             {
-                return Npy.Read(decoded, source);
+                // The base64 holds at most 3 bytes per 4 characters: an array declaring more is refused before allocation.
+                return Npy.Read(decoded, source, (end - at) / 4 * 3 + 3);
             }
             catch (FormatException e) when (e is not JsonSyntax)
             {

@@ -51,6 +51,10 @@ public static class TensorProtos
             return new TensorData(shape, strings);
         }
 
+        // Sizes are checked before anything is allocated (and before a product could wrap around: 2^62 float32
+        // elements "need" 2^64 = 0 bytes in 64-bit arithmetic).
+        if (count > Array.MaxLength)
+            throw InvalidInputException.ForFile(source, $"{what} declares shape {shape} ({count} elements), more than one tensor may hold ({Array.MaxLength})");
         long need = type.StorageBytes(count);
         if (ExternalData.IsExternal(t))
         {
@@ -67,6 +71,18 @@ public static class TensorProtos
             t.RawData.Span.CopyTo(bytes);
             return new TensorData(type, shape, bytes);
         }
+        int have = type switch
+        {
+            ElementType.Float => t.FloatData.Count,
+            ElementType.Double => t.DoubleData.Count,
+            ElementType.Int64 => t.Int64Data.Count,
+            ElementType.UInt64 or ElementType.UInt32 => t.Uint64Data.Count,
+            ElementType.Int32 or ElementType.Int16 or ElementType.UInt16 or ElementType.Float16 or ElementType.BFloat16
+                or ElementType.Int8 or ElementType.UInt8 or ElementType.Bool => t.Int32Data.Count,
+            _ => throw InvalidInputException.ForFile(source, $"{what}: cannot decode {type.DisplayName()} from typed fields"),
+        };
+        if (have != count)
+            throw InvalidInputException.ForFile(source, $"{what} declares shape {shape} ({count} elements) but holds {have} values");
         var result = TensorData.Allocate(type, shape);
         var dst = result.Bytes;
         void Expect(int have)
