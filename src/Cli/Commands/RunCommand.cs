@@ -115,8 +115,12 @@ internal static class RunCommand
         }
         if (specs.Count == 1 && s.LoadOutputs is null && s.SaveOutputs is null && s.SaveInputs is null)
             throw new InvalidInputException($"nothing to compare: one runner ({specs[0].Text}) and no --load-outputs; add a second --runner, compare with stored outputs, or --save-outputs (--save-inputs) to keep this runner's outputs (its inputs) for later");
-        AtomicFile.CheckTargets([.. s.Reports.Select(r => r.Path), s.SaveInputs, s.SaveOutputs], [s.Model, s.LoadInputs, s.LoadOutputs]);
         RunnerSpec.MakeNamesUnique(specs);
+        // Every file this run will write, the per-runner names of --save-outputs included, checked against what it reads.
+        var saved = s.SaveOutputs is null ? [] : specs.Count == 1 || Path.GetExtension(s.SaveOutputs).Equals(".json", StringComparison.OrdinalIgnoreCase)
+            ? [s.SaveOutputs] : specs.Select(sp => RunJob.PathFor(s.SaveOutputs, sp.Name)).ToList();
+        AtomicFile.CheckTargets([.. s.Reports.Select(r => r.Path), s.SaveInputs, .. saved], [s.Model, s.LoadInputs, s.LoadOutputs]);
+        if (saved.Count != saved.Distinct().Count()) throw new InvalidInputException($"--save-outputs {s.SaveOutputs}: two runners would write the same file");
         var log = new WriterLog(output, error, s.Verbose, s.Quiet);
         // Settings that would change nothing are said, never silently ignored.
         if (s.LoadInputs is not null)

@@ -58,6 +58,10 @@ public static partial class BackendTestData
         for (int i = 0; i < files.Count; i++)
             if (files[i].k != i)
                 throw InvalidInputException.ForFile(dir, $"{prefix}_{i}.pb is missing (found {Path.GetFileName(files[i].f)})");
+        // An empty data set is a save that was interrupted (or never made), not a sample with nothing in it: reading it as
+        // one would let a comparison pass on no outputs at all.
+        if (files.Count == 0 && (role == DataRole.Outputs || expected is { Count: > 0 }))
+            throw InvalidInputException.ForFile(dir, $"holds no {prefix}_K.pb files (an interrupted save?)");
         if (expected is not null && files.Count > expected.Count)
             throw InvalidInputException.ForFile(dir, $"holds {files.Count} {prefix} files but the model has {expected.Count} {prefix}s");
         var result = new ValueMap();
@@ -119,13 +123,8 @@ public static partial class BackendTestData
         foreach (var (name, v) in values)
         {
             if (v is not TensorData t) throw new InvalidInputException($"{name}: only tensors can be written as .pb files");
-            var path = Path.Combine(dir, $"{prefix}_{k++}.pb");
-            var temp = path + ".tmp";
-            using (var fs = File.Create(temp))
-            {
-                Google.Protobuf.MessageExtensions.WriteTo(TensorProtos.FromTensorData(name, t), fs);
-            }
-            File.Move(temp, path, overwrite: true);
+            // Each file through a temporary of its own (two saves at once never mix), renamed into place.
+            AtomicFile.Write(Path.Combine(dir, $"{prefix}_{k++}.pb"), fs => Google.Protobuf.MessageExtensions.WriteTo(TensorProtos.FromTensorData(name, t), fs), 1 << 20);
         }
     }
 }

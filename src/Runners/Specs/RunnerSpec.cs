@@ -89,8 +89,13 @@ public sealed class RunnerKeys
         _spec = spec;
         _accepted = accepted;
         foreach (var (k, _) in spec.Options)
+        {
             if (!accepted.Any(a => a.Key == k || (a.Key.EndsWith('*') && k.StartsWith(a.Key[..^1], StringComparison.Ordinal))))
                 throw new InvalidInputException($"--runner {spec.Text}: unknown key '{k}' for {spec.Kind} (keys: {string.Join(", ", accepted.Select(a => a.Key))}, name)");
+            // "config." alone names no entry: ONNX Runtime would refuse it only when the session is made (exit 3).
+            if (accepted.FirstOrDefault(a => a.Key.EndsWith('*') && a.Key[..^1] == k) is { } family)
+                throw new InvalidInputException($"--runner {spec.Text}: key '{k}' needs a name after the dot ({family.Key}: {family.Description})");
+        }
     }
 
     public string? Get(string key) => _spec.Options.LastOrDefault(p => p.Key == key).Value;
