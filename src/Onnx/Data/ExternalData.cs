@@ -50,6 +50,8 @@ public static class ExternalData
     /// </summary>
     public static string ResolvePath(string baseDirectory, ExternalDataInfo info, string modelFile, string tensorName)
     {
+        if (info.Location.Contains('\0'))
+            throw InvalidInputException.ForFile(modelFile, $"tensor '{tensorName}': external data location holds a NUL character");
         var loc = info.Location.Replace('\\', '/');
         if (Path.IsPathRooted(loc) || loc.StartsWith('/'))
             throw InvalidInputException.ForFile(modelFile, $"tensor '{tensorName}': external data location '{info.Location}' is an absolute path; only files inside the model's folder are allowed");
@@ -59,16 +61,44 @@ public static class ExternalData
             throw InvalidInputException.ForFile(modelFile, $"tensor '{tensorName}': external data location '{info.Location}' escapes the model's folder {root}");
         if (!File.Exists(full))
             throw InvalidInputException.ForFile(modelFile, $"tensor '{tensorName}': external data file '{info.Location}' does not exist in {root}");
-        var target = new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName;
-        if (target is not null && !IsInside(RealDirectory(root), Path.GetFullPath(target)))
-            throw InvalidInputException.ForFile(modelFile, $"tensor '{tensorName}': external data file '{info.Location}' is a link to {target}, outside the model's folder");
+        // Every component is resolved, not only the file: a folder on the way may be a link out of the model's folder.
+        var real = RealPath(full, modelFile);
+        if (!IsInside(RealPath(root, modelFile), real))
+            throw InvalidInputException.ForFile(modelFile, $"tensor '{tensorName}': external data file '{info.Location}' resolves to {real} (through a symbolic link), outside the model's folder");
         return full;
     }
 
-    private static string RealDirectory(string dir)
+    /// <summary>
+    /// The path with every symbolic link on it resolved, component by component (as realpath(3) does; a link's ".." is
+    /// taken from where the link points, not lexically). More than 40 links is a loop.
+    /// </summary>
+    internal static string RealPath(string path, string modelFile)
     {
-        var target = new DirectoryInfo(dir).ResolveLinkTarget(returnFinalTarget: true)?.FullName;
-        return target ?? dir;
+        if (OperatingSystem.IsWindows()) return Path.GetFullPath(path);
+        var pending = new Stack<string>(Path.GetFullPath(path).Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse());
+        var current = "/";
+        int links = 0;
+        while (pending.Count > 0)
+        {
+            var part = pending.Pop();
+            if (part == ".") continue;
+            if (part == "..")
+            {
+                current = Path.GetDirectoryName(current) ?? "/";
+                continue;
+            }
+            var next = Path.Combine(current, part);
+            var target = File.Exists(next) || Directory.Exists(next) ? new FileInfo(next).LinkTarget : null;
+            if (target is null)
+            {
+                current = next;
+                continue;
+            }
+            if (++links > 40) throw InvalidInputException.ForFile(modelFile, $"too many symbolic links resolving {path} (a loop?)");
+            foreach (var p in target.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse()) pending.Push(p);
+            if (target.StartsWith('/')) current = "/";
+        }
+        return current;
     }
 
     private static bool IsInside(string root, string full)
@@ -87,7 +117,7 @@ public static class ExternalData
         var path = ResolvePath(baseDirectory, info, modelFile, t.Name);
         long size = new FileInfo(path).Length;
         long length = info.Length ?? size - info.Offset;
-        if (info.Offset > size || info.Offset + length > size)
+        if (info.Offset > size || length < 0 || length > size - info.Offset)
             throw InvalidInputException.ForFile(modelFile, $"tensor '{t.Name}': external data [{info.Offset}, {info.Offset + length}) lies beyond the end of '{info.Location}' ({size} bytes)");
         var type = (ElementType)t.DataType;
         if (type != ElementType.String && Enum.IsDefined(type) && type != ElementType.Undefined)

@@ -141,7 +141,53 @@ public class OnnxModelTests
         w.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = "weights.bin" });
         var path = Path.Combine(dir.Path, "model", "m.onnx");
         File.WriteAllBytes(path, proto.ToByteArray());
-        Assert.Contains("is a link to", Assert.Throws<InvalidInputException>(() => OnnxModel.Load(path)).Message);
+        Assert.Contains("through a symbolic link", Assert.Throws<InvalidInputException>(() => OnnxModel.Load(path)).Message);
+    }
+
+    [Theory]
+    [InlineData("etcdir/secret.bin")]          // a folder on the way is a link out (issue 15: etcdir -> /etc)
+    [InlineData("inner/up/secret.bin")]        // a link whose ".." leaves the folder, though the path stays inside lexically
+    public void A_folder_on_the_path_that_links_out_of_the_model_folder_is_refused(string location)
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.File("model/inner"));
+        Directory.CreateDirectory(dir.File("outside"));
+        File.WriteAllBytes(dir.File("outside/secret.bin"), new byte[32]);
+        Directory.CreateSymbolicLink(dir.File("model/etcdir"), dir.File("outside"));
+        Directory.CreateSymbolicLink(dir.File("model/inner/up"), "../../outside");
+        var proto = Small();
+        var w = proto.Graph.Initializer[0];
+        w.ClearRawData();
+        w.DataLocation = TensorProto.Types.DataLocation.External;
+        w.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = location });
+        var path = dir.File("model/m.onnx");
+        File.WriteAllBytes(path, proto.ToByteArray());
+        var e = Assert.Throws<InvalidInputException>(() => OnnxModel.Load(path));
+        Assert.Contains("outside the model's folder", e.Message);
+        Assert.StartsWith(path, e.Message);
+    }
+
+    [Fact]
+    public void A_location_with_a_nul_character_or_a_length_that_overflows_is_refused()
+    {
+        using var dir = new TempDir();
+        File.WriteAllBytes(dir.File("w.bin"), new byte[64]);
+        foreach (var (entries, problem) in new[]
+                 {
+                     (new[] { ("location", "w.bin\0x") }, "NUL"),
+                     (new[] { ("location", "w.bin"), ("offset", "8"), ("length", "9223372036854775807") }, "beyond the end"),
+                 })
+        {
+            var proto = Small();
+            var w = proto.Graph.Initializer[0];
+            w.ClearRawData();
+            w.DataLocation = TensorProto.Types.DataLocation.External;
+            foreach (var (k, v) in entries) w.ExternalData.Add(new StringStringEntryProto { Key = k, Value = v });
+            var path = dir.File("m.onnx");
+            File.WriteAllBytes(path, proto.ToByteArray());
+            var e = Assert.ThrowsAny<InvalidInputException>(() => OnnxModel.Load(path));
+            Assert.Contains(problem, e.Message);
+        }
     }
 
     [Fact]
