@@ -41,6 +41,12 @@ public static class CliApp
         }
         try
         {
+            if (GlobalOptions.Timeout(parsed) is { } seconds)
+            {
+                if (!(seconds > 0) || double.IsInfinity(seconds)) throw new InvalidInputException($"--timeout {seconds}: must be a positive number of seconds");
+                Runners.Native.OrtSession.RunTimeout = TimeSpan.FromSeconds(seconds);
+            }
+            else Runners.Native.OrtSession.RunTimeout = null;
             return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
         }
         catch (PolyNetException e)

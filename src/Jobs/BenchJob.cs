@@ -80,7 +80,11 @@ public static class BenchJob
                 if (!o.WithCopies && runner is IBindableRunner b)
                 {
                     bound = b.Bind(o.Feeds);
-                    once = () => bound.Run().TotalMilliseconds;
+                    once = () =>
+                    {
+                        try { return bound.Run().TotalMilliseconds; }
+                        catch (TimeoutException e) { throw new RunnerException($"{runner.Name}: {e.Message}", e); }
+                    };
                     placement = bound.Placement;
                 }
                 else

@@ -114,6 +114,26 @@ public static class Graphs
         return b.BuildModel();
     }
 
+    /// <summary>A Loop with no trip count whose condition stays true: it never ends (for --timeout).</summary>
+    public static OnnxModel EndlessLoop()
+    {
+        var b = new ModelBuilder("endless", opset: 17);
+        var x = b.Input("x", ElementType.Float, 1);
+        b.Initializer("keep_going", TensorData.Create<bool>([], true));
+        b.Initializer("step", TensorData.Create<float>([1], 1f));
+        var body = new ModelBuilder("body");
+        body.Input("i", ElementType.Int64);
+        body.Input("cond_in", ElementType.Bool);
+        body.Input("v_in", ElementType.Float, 1);
+        body.Node("Identity", ["cond_in"], name: "carry_cond", output: "cond_out");
+        body.Node("Add", ["v_in", "step"], name: "count", output: "v_out");
+        body.Output("cond_out", ElementType.Bool);
+        body.Output("v_out", ElementType.Float, 1);
+        b.Node("Loop", ["", "keep_going", x], new Dictionary<string, object> { ["body"] = body.Graph }, name: "forever", output: "y");
+        b.Output("y", ElementType.Float, 1);
+        return b.BuildModel();
+    }
+
     private const string Zero = "c_zero";
     private const string Two = "c_two", Half = "c_half", Quarter = "c_quarter", Eight = "c_eight", Tiny = "c_tiny";
 

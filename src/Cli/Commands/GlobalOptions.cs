@@ -18,11 +18,18 @@ internal static class GlobalOptions
             HelpName = "PATH",
             Recursive = true,
         },
+        new Option<double?>("--timeout")
+        {
+            Description = "Longest one inference may take, in seconds (run, bench, suite, reduce's checks, calib): beyond it ONNX Runtime is stopped and the command exits 3 naming the runner",
+            HelpName = "SECONDS",
+            Recursive = true,
+        },
         new Option<bool>("--verbose", "-v") { Description = "More detail: every metric for passing outputs, timings per inference, ORT warnings", Recursive = true },
         new Option<bool>("--quiet", "-q") { Description = "Only failures and the summary", Recursive = true },
     ];
 
     public static string? OrtLibrary(ParseResult p) => p.GetValue<string?>("--ort-library");
+    public static double? Timeout(ParseResult p) => p.GetValue<double?>("--timeout");
     public static bool Verbose(ParseResult p) => p.GetValue<bool>("--verbose");
     public static bool Quiet(ParseResult p) => p.GetValue<bool>("--quiet");
 }

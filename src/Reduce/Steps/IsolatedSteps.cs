@@ -78,6 +78,8 @@ public sealed class IsolatedSteps(string workDir, IReadOnlyList<string> worker, 
     private ChildResult Start(StepRequest request)
     {
         Started++;
+        // The command's time limit for one inference travels with every step.
+        request = request with { RunTimeoutSeconds = Runners.Native.OrtSession.RunTimeout?.TotalSeconds };
         return ChildProcess.Run(worker, JsonSerializer.Serialize(request, WorkerJson.Default.StepRequest), timeout);
     }
 

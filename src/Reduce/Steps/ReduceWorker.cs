@@ -44,6 +44,7 @@ public static class ReduceWorker
     private static StepAnswer Run(StepRequest request, RunnerFactory create, IJobLog log)
     {
         OrtRuntime.Initialize(request.OrtLibrary);
+        OrtSession.RunTimeout = request.RunTimeoutSeconds is { } limit ? TimeSpan.FromSeconds(limit) : null;
         switch (request)
         {
             case CheckRequest c:

@@ -16,6 +16,9 @@ public abstract record StepRequest
 {
     /// <summary>The ONNX Runtime library the parent uses (null: the default).</summary>
     public string? OrtLibrary { get; init; }
+
+    /// <summary>The parent's --timeout for one inference, in seconds (null: no limit).</summary>
+    public double? RunTimeoutSeconds { get; init; }
 }
 
 /// <summary>Does the subgraph in <paramref name="Model"/> still fail: the candidate's outputs against <paramref name="Expected"/> (accuracy) or its build and run (build).</summary>

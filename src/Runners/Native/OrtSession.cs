@@ -117,6 +117,19 @@ public sealed unsafe class OrtSession : IDisposable
     /// An output in <paramref name="tolerate"/> that PolyNet cannot read is left out of the result and named in
     /// <see cref="LastUnreadable"/> instead of failing the run (intermediate tensors exposed for layerwise comparison).
     /// </summary>
+    private static readonly AsyncLocal<TimeSpan?> _runTimeout = new();
+
+    /// <summary>
+    /// The longest one inference may take (the CLI's --timeout; null: no limit), for the command being run: set once
+    /// per invocation, it flows to every task and thread the command starts, and not to other invocations in the
+    /// same process (tests run several at once).
+    /// </summary>
+    public static TimeSpan? RunTimeout
+    {
+        get => _runTimeout.Value;
+        set => _runTimeout.Value = value;
+    }
+
     public ValueMap Run(ValueMap feeds, IReadOnlyList<string>? outputNames = null, OrtRunOptionsHandle? runOptions = null, IReadOnlySet<string>? tolerate = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -145,12 +158,32 @@ public sealed unsafe class OrtSession : IDisposable
             var outNames = outIdx.Select(i => _outputNames[i]).ToArray();
             var inN = inNames.ToArray();
             var inV = inValues.ToArray();
+            // A time limit (OrtSession.RunTimeout): ORT's own terminate flag, raised by a timer, stops the run between
+            // two kernels (a Loop that never ends included) and Run returns an error, reported as the time limit.
+            var limit = RunTimeout;
+            OrtRunOptionsHandle? own = limit is not null && runOptions is null ? api.CreateRunOptions() : null;
+            int expired = 0;
+            using var timer = limit is { } t && (runOptions ?? own) is { } ro
+                ? new Timer(_ => { Interlocked.Exchange(ref expired, 1); api.RunOptionsSetTerminate(ro); }, null, t, Timeout.InfiniteTimeSpan)
+                : null;
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            fixed (IntPtr* pn = inN)
-            fixed (IntPtr* pv = inV)
-            fixed (IntPtr* po = outNames)
-            fixed (IntPtr* pov = outValues)
-                api.Run(_session, runOptions, pn, pv, inN.Length, po, outNames.Length, pov);
+            try
+            {
+                fixed (IntPtr* pn = inN)
+                fixed (IntPtr* pv = inV)
+                fixed (IntPtr* po = outNames)
+                fixed (IntPtr* pov = outValues)
+                    api.Run(_session, runOptions ?? own, pn, pv, inN.Length, po, outNames.Length, pov);
+            }
+            catch (OrtException) when (Volatile.Read(ref expired) == 1)
+            {
+                throw new TimeoutException($"inference did not finish within {limit!.Value.TotalSeconds:0.###} s (--timeout); ONNX Runtime stopped it");
+            }
+            finally
+            {
+                timer?.Dispose();
+                own?.Dispose();
+            }
             LastNativeRunTime = System.Diagnostics.Stopwatch.GetElapsedTime(start);
 
             // ORT hands the outputs over: own them at once, so they are released whatever happens next; each is
@@ -384,13 +417,39 @@ public sealed class BoundRun : IDisposable
     /// <summary>One run; returns when ORT's Run does (it synchronizes the providers' streams before returning).</summary>
     public TimeSpan Run()
     {
+        // Under a time limit (OrtSession.RunTimeout, read once when bound): one RunOptions and one timer for every run,
+        // re-armed each time, so the limit costs a timer change per run, not an allocation.
+        if (_limit is { } limit)
+        {
+            _ro ??= OrtApi.Current.CreateRunOptions();
+            _timer ??= new Timer(_ => { Volatile.Write(ref _expired, 1); OrtApi.Current.RunOptionsSetTerminate(_ro); });
+            _timer.Change(limit, Timeout.InfiniteTimeSpan);
+        }
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        OrtApi.Current.RunWithBinding(_session, null, _binding);
+        try
+        {
+            OrtApi.Current.RunWithBinding(_session, _ro, _binding);
+        }
+        catch (OrtException) when (Volatile.Read(ref _expired) == 1)
+        {
+            throw new TimeoutException($"inference did not finish within {_limit!.Value.TotalSeconds:0.###} s (--timeout); ONNX Runtime stopped it");
+        }
+        finally
+        {
+            _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
         return System.Diagnostics.Stopwatch.GetElapsedTime(start);
     }
 
+    private readonly TimeSpan? _limit = OrtSession.RunTimeout;
+    private OrtRunOptionsHandle? _ro;
+    private Timer? _timer;
+    private int _expired;
+
     public void Dispose()
     {
+        _timer?.Dispose();
+        _ro?.Dispose();
         _binding.Dispose();
         foreach (var h in _owned) h.Dispose();
         foreach (var p in _pins) p.Dispose();

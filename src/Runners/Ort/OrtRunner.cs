@@ -264,6 +264,10 @@ public abstract class OrtRunner : IBindableRunner
         {
             throw new RunnerException($"{Name}: {e.Message}", e);
         }
+        catch (TimeoutException e)
+        {
+            throw new RunnerException($"{Name}: {e.Message}", e);
+        }
     }
 
     public BoundRun Bind(ValueMap feeds)
