@@ -16,3 +16,7 @@ bash tests/tool_smoke.sh
 mkdir -p .build/suite
 ./polynet suite run fixtures/suite/example.suite.yaml --quiet --junit .build/suite/junit.xml \
   --markdown .build/suite/summary.md --report .build/suite/report.html --json .build/suite/results.json
+# Fuzzing, quick mode (fuzz/README.md): every parser, 3 s of plain mutation each, must end every input cleanly; and
+# every input a fuzzer or a report ever found (fuzz/regressions/) must stay clean.
+bash fuzz/run.sh replay
+bash fuzz/run.sh quick 3

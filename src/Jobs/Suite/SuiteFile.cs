@@ -139,6 +139,30 @@ public sealed class SuiteFile
     /// runner spec, tolerance or range, duplicate case names) is an <see cref="InvalidInputException"/> of one line
     /// naming the file and the line. A case's keys override the suite's <c>defaults</c> key by key.
     /// </summary>
+    /// <summary>The deepest nesting a suite may have: far beyond any real suite (4 levels), far below what would
+    /// exhaust the stack of YamlDotNet's recursive node tree.</summary>
+    public const int MaxYamlDepth = 64;
+
+    /// <summary>Walks the YAML's events (an iterative parser) and refuses nesting beyond <see cref="MaxYamlDepth"/> before the tree is built.</summary>
+    private static void CheckDepth(string text, string path)
+    {
+        var parser = new Parser(new StringReader(text));
+        int depth = 0;
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case YamlDotNet.Core.Events.SequenceStart or YamlDotNet.Core.Events.MappingStart:
+                    if (++depth > MaxYamlDepth)
+                        throw InvalidInputException.ForFile($"{path}:{parser.Current.Start.Line}", $"nested more than {MaxYamlDepth} levels deep");
+                    break;
+                case YamlDotNet.Core.Events.SequenceEnd or YamlDotNet.Core.Events.MappingEnd:
+                    depth--;
+                    break;
+            }
+        }
+    }
+
     public static SuiteFile Load(string path)
     {
         if (!File.Exists(path)) throw InvalidInputException.ForFile(path, Directory.Exists(path) ? "is a folder, not a suite file" : "no such file");
@@ -151,6 +175,7 @@ public sealed class SuiteFile
         SuiteDto? dto = null;
         try
         {
+            CheckDepth(text, path);
             var stream = new YamlStream();
             stream.Load(new StringReader(text));
             if (stream.Documents.Count > 0) dto = SuiteYaml.Read(stream.Documents[0].RootNode);
@@ -158,6 +183,12 @@ public sealed class SuiteFile
         catch (YamlException e)
         {
             throw InvalidInputException.ForFile($"{path}:{e.Start.Line}", Describe(e));
+        }
+#pragma warning disable CA1031 // the boundary of a third-party parser: whatever it throws on bad text is bad input
+        catch (Exception e) when (e is not PolyNetException and not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            throw InvalidInputException.ForFile(path, $"not a readable suite (YAML: {e.Message.Split('\n')[0]})");
         }
         var caseLines = dto?.CaseLines ?? [];
         if (dto?.Cases is not { Count: > 0 })

@@ -208,7 +208,9 @@ public static class Npy
             throw InvalidInputException.ForFile(source, kind == 'c'
                 ? $"complex arrays ('{descr}') are not supported"
                 : $"unsupported dtype '{descr}'");
-        int itemSize = kind == 'U' ? checked(size * 4) : size;
+        if (kind == 'U' && size > int.MaxValue / 4)
+            throw InvalidInputException.ForFile(source, $"dtype '{descr}' declares strings of {size} characters, more than any array may hold");
+        int itemSize = kind == 'U' ? size * 4 : size;
         if (kind is 'U' or 'S' && size == 0) itemSize = 0;
         return (type, itemSize, big);
     }

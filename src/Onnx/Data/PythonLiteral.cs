@@ -10,6 +10,10 @@ namespace PolyNet.Onnx.Data;
 internal sealed class PythonLiteral(string text)
 {
     private int _pos;
+    private int _depth;
+
+    /// <summary>Nesting deeper than any .npy header needs (numpy writes depth 2) is refused, never recursed into.</summary>
+    public const int MaxDepth = 32;
 
     public object? ParseValue()
     {
@@ -26,6 +30,13 @@ internal sealed class PythonLiteral(string text)
     }
 
     private object? Value()
+    {
+        if (++_depth > MaxDepth) throw new FormatException($"nested more than {MaxDepth} levels deep at {_pos}");
+        try { return ValueAt(); }
+        finally { _depth--; }
+    }
+
+    private object? ValueAt()
     {
         Skip();
         if (_pos >= text.Length) throw new FormatException("unexpected end");

@@ -60,6 +60,42 @@ public class ReduceCommandTests
         Assert.True(keys.Count > done);
     }
 
+    [Theory]
+    [InlineData(4)] // killed (kill -9) during the fifth check
+    [InlineData(0)] // killed during the very first check: nothing was decided
+    public void A_reduction_killed_mid_check_resumes_in_process_and_says_truthfully_what_it_reused(int decided)
+    {
+        using var dir = new TempDir();
+        Graphs.Chain(64, Graphs.Culprit.Exp).Save(dir.File("m.onnx"));
+        string[] Args(string artifacts) => ["reduce", dir.File("m.onnx"), "--runner", "onnxrt", "--runner", "onnxrt:precision=fp16", "--mode", "bisect", "--artifacts", artifacts];
+        var first = Run(Args(dir.File("full")));
+        Assert.True(first.Code == 0, first.Out + first.Err);
+        var lines = File.ReadAllLines(dir.File("full/checks.jsonl"));
+        // What a kill -9 during check decided + 1 leaves: the header, the decided checks, and a start with no result.
+        var kept = new List<string> { lines[0] };
+        int results = 0;
+        foreach (var l in lines.Skip(1))
+        {
+            if (l.Contains("\"event\":\"result\"")) { if (results == decided) break; results++; kept.Add(l); }
+            else if (l.Contains("\"event\":\"start\"")) kept.Add(l);
+        }
+        Assert.Contains("\"event\":\"start\"", kept[^1]);
+        Directory.CreateDirectory(dir.File("killed"));
+        File.WriteAllLines(dir.File("killed/checks.jsonl"), kept);
+
+        var r = Run(Args(dir.File("killed")));
+        Assert.True(r.Code == 0, r.Out + r.Err);
+        string Subgraph(string output) => output.Split('\n').Single(l => l.StartsWith("[I] the reduced subgraph:", StringComparison.Ordinal));
+        Assert.Equal(Subgraph(first.Out), Subgraph(r.Out));
+        // Only the check it died in runs in a worker (to tell a native crash from a kill); the rest run here, as in an
+        // uninterrupted run, and the summary claims no more reused checks than were decided.
+        var workers = int.Parse(System.Text.RegularExpressions.Regex.Match(r.Out, @"; (\d+) step\(s\) in worker processes").Groups[1].Value);
+        Assert.InRange(workers, 1, 3);
+        var reused = System.Text.RegularExpressions.Regex.Match(r.Out, @"\((\d+) more taken from an earlier run\)");
+        if (decided == 0) Assert.False(reused.Success, r.Out);
+        else Assert.InRange(int.Parse(reused.Groups[1].Value), 1, decided);
+    }
+
     [Fact]
     public void Isolated_checks_run_in_a_child_process_with_the_same_verdicts()
     {
