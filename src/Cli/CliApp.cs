@@ -36,7 +36,7 @@ public static class CliApp
         var parsed = root.Parse(MultiValue.Expand(args)); // parse errors come back in parsed.Errors, not as exceptions
         if (parsed.Errors.Count > 0)
         {
-            error.WriteLine($"polynet: error: {OneLine(string.Join("; ", parsed.Errors.Select(e => e.Message)))} (see 'polynet --help' or 'polynet COMMAND --help')");
+            error.WriteLine($"polynet: error: {ErrorText.OneLine(string.Join("; ", parsed.Errors.Select(e => e.Message)))} (see 'polynet --help' or 'polynet COMMAND --help')");
             return ExitCodes.BadInput;
         }
         try
@@ -51,7 +51,7 @@ public static class CliApp
         }
         catch (PolyNetException e)
         {
-            error.WriteLine($"polynet: error: {OneLine(e.Message)}");
+            error.WriteLine($"polynet: error: {ErrorText.OneLine(e.Message)}");
             return e.ExitCode;
         }
         catch (OperationCanceledException)
@@ -61,7 +61,7 @@ public static class CliApp
         }
         catch (IOException e)
         {
-            error.WriteLine($"polynet: error: {OneLine(e.Message)}");
+            error.WriteLine($"polynet: error: {ErrorText.OneLine(e.Message)}");
             return ExitCodes.BadInput;
         }
         catch (OutOfMemoryException)
@@ -73,29 +73,9 @@ public static class CliApp
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            error.WriteLine($"polynet: internal error: {e.GetType().Name}: {OneLine(e.Message.Split('\n')[0])} (this is a PolyNet bug; set POLYNET_DEBUG=1 for details)");
+            error.WriteLine($"polynet: internal error: {e.GetType().Name}: {ErrorText.OneLine(e.Message.Split('\n')[0])} (this is a PolyNet bug; set POLYNET_DEBUG=1 for details)");
             if (Environment.GetEnvironmentVariable("POLYNET_DEBUG") == "1") error.WriteLine(e.ToString());
             return InternalError;
         }
-    }
-
-    /// <summary>
-    /// A message as one line: control characters (a newline in a file name or an option's value echoed back) are
-    /// escaped as \n, \r, \t or \xNN, so an error is always exactly one line whatever the input held.
-    /// </summary>
-    internal static string OneLine(string message)
-    {
-        if (!message.Any(char.IsControl)) return message;
-        var sb = new System.Text.StringBuilder(message.Length + 8);
-        foreach (var c in message)
-            sb.Append(c switch
-            {
-                '\n' => "\\n",
-                '\r' => "\\r",
-                '\t' => "\\t",
-                _ when char.IsControl(c) => $"\\x{(int)c:x2}",
-                _ => c.ToString(),
-            });
-        return sb.ToString();
     }
 }

@@ -42,7 +42,7 @@ internal static class CompareCommand
         var written = ReportRequest<RunReport>.WriteAll(s.Reports, new RunReport(r.Result, string.Join(" ", s.Files), $"polynet compare {string.Join(" ", s.Files.Select(Path.GetFileName))}"));
         text.Summary(r.Result);
         foreach (var f in written) output.WriteLine($"[I] wrote {f}");
-        foreach (var p in r.InputProblems) error.WriteLine($"polynet: error: {CliApp.OneLine(p)}");
+        foreach (var p in r.InputProblems) error.WriteLine($"polynet: error: {ErrorText.OneLine(p)}");
         return r.InputProblems.Count > 0 ? ExitCodes.BadInput : r.Result.Passed ? ExitCodes.Success : ExitCodes.Mismatch;
     }
 }

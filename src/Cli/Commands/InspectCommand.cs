@@ -154,7 +154,7 @@ internal static class InspectCommand
             if (r.OtherError is { } err) o.WriteLine($"    ONNX Runtime cannot load the model: {err}");
         }
         if (broken is null) return ExitCodes.Success;
-        e.WriteLine($"polynet: error: {CliApp.OneLine(broken)}");
+        e.WriteLine($"polynet: error: {ErrorText.OneLine(broken)}");
         return ExitCodes.BadInput;
     }
 

@@ -83,9 +83,9 @@ internal static class SuiteCommand
             {
                 if (s.Quiet && c.Status == CaseStatus.Passed) return;
                 var head = $"[{done.ToString().PadLeft(width)}/{total}] {c.Case.Name}: {SuiteText.Word(c.Status).ToUpperInvariant()} in {Format.Duration(c.Duration)}";
-                sync.WriteLine(c.Message is null ? head : $"{head}: {CliApp.OneLine(c.Message ?? "")}");
+                sync.WriteLine(c.Message is null ? head : $"{head}: {ErrorText.OneLine(c.Message ?? "")}");
                 if (c.Status is CaseStatus.BadInput or CaseStatus.RunnerFailed)
-                    error.WriteLine($"polynet: error: {suite.GivenPath}:{c.Case.Line}: case '{c.Case.Name}': {CliApp.OneLine(c.Message ?? "")}");
+                    error.WriteLine($"polynet: error: {suite.GivenPath}:{c.Case.Line}: case '{c.Case.Name}': {ErrorText.OneLine(c.Message ?? "")}");
             }, cancel.Token);
 
         foreach (var f in ReportRequest<SuiteResult>.WriteAll(s.Reports, result)) sync.WriteLine($"[I] wrote {f}");

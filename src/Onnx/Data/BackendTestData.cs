@@ -104,6 +104,8 @@ public static partial class BackendTestData
             throw InvalidInputException.ForFile(path, $"sequence of element kind {seq.ElemType} is not supported (only sequences of tensors)");
         var items = seq.TensorValues.Select(t => TensorProtos.ToTensorData(t, path)).ToList();
         var type = items.Count > 0 ? items[0].ElementType : ElementType.Float;
+        if (items.FirstOrDefault(t => t.ElementType != type) is { } other)
+            throw InvalidInputException.ForFile(path, $"sequence '{seq.Name}' mixes {type.DisplayName()} and {other.ElementType.DisplayName()} tensors; an ONNX sequence holds one element type");
         return new SequenceData(type, items);
     }
 
