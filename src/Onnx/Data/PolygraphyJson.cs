@@ -434,7 +434,7 @@ public static class PolygraphyJson
         /// <summary>The general path: the characters streamed through a whitespace-tolerant base64 decoder into the .npy reader.</summary>
         private TensorData DecodeStreaming(long at, long end, string source)
         {
-            using var decoded = new CryptoStream(file.Stream(at, end - at), new FromBase64Transform(FromBase64TransformMode.IgnoreWhiteSpaces), CryptoStreamMode.Read);
+            using var decoded = new Base64Stream(file.Stream(at, end - at));
             try
             {
                 // The base64 holds at most 3 bytes per 4 characters: an array declaring more is refused before allocation.
@@ -446,5 +446,67 @@ public static class PolygraphyJson
             }
         }
 
+    }
+
+    /// <summary>
+    /// Base64 characters (whitespace skipped) decoded as they are read, through a bounded buffer: the general path's
+    /// decoder. Bad characters or a length that is not a whole number of 4-character groups are a FormatException.
+    /// </summary>
+    private sealed class Base64Stream(Stream chars) : Stream
+    {
+        private readonly byte[] _in = new byte[1 << 16];
+        private readonly byte[] _out = new byte[(1 << 16) / 4 * 3];
+        private int _inCount, _outPos, _outCount;
+        private bool _end;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            while (_outPos == _outCount)
+            {
+                if (_end) return 0;
+                Fill();
+            }
+            int n = Math.Min(buffer.Length, _outCount - _outPos);
+            _out.AsSpan(_outPos, n).CopyTo(buffer);
+            _outPos += n;
+            return n;
+        }
+
+        /// <summary>Reads characters (dropping whitespace) until whole groups are buffered, and decodes them.</summary>
+        private void Fill()
+        {
+            var raw = new byte[_in.Length - _inCount];
+            int got = chars.Read(raw, 0, raw.Length);
+            for (int i = 0; i < got; i++)
+                if (raw[i] is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')) _in[_inCount++] = raw[i];
+            if (got == 0) _end = true;
+            // The last group waits for the end: only the final block may hold '=' padding.
+            int whole = _end ? _inCount : Math.Max(0, _inCount / 4 * 4 - 4);
+            if (_end && whole % 4 != 0) throw new FormatException($"the base64 text ends in the middle of a 4-character group ({whole % 4} left over)");
+            var status = Base64.DecodeFromUtf8(_in.AsSpan(0, whole), _out, out int used, out int written, isFinalBlock: _end);
+            if (status == OperationStatus.InvalidData) throw new FormatException("a character that is not base64");
+            if (_end && status != OperationStatus.Done) throw new FormatException("the base64 text is incomplete");
+            _in.AsSpan(used, _inCount - used).CopyTo(_in);
+            _inCount -= used;
+            _outPos = 0;
+            _outCount = written;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) chars.Dispose();
+            base.Dispose(disposing);
+        }
     }
 }
