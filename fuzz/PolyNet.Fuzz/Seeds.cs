@@ -24,6 +24,19 @@ public static class Seeds
             if (new FileInfo(p).Length < 1 << 20) yield return File.ReadAllBytes(p);
     }
 
+    /// <summary>Debian's libonnx-testdata (the ONNX backend tests; ./setup.sh --test installs it): a spread of small files.</summary>
+    private const string BackendData = "/usr/share/libonnx-testdata/data/node";
+
+    private static IEnumerable<byte[]> BackendFiles(string pattern, int take)
+    {
+        if (!Directory.Exists(BackendData)) yield break;
+        var tests = Directory.GetDirectories(BackendData).Order(StringComparer.Ordinal).ToList();
+        int step = Math.Max(1, tests.Count / take);
+        for (int i = 0; i < tests.Count; i += step)
+            foreach (var p in Directory.EnumerateFiles(tests[i], pattern, SearchOption.AllDirectories).Take(1))
+                if (new FileInfo(p).Length < 64 << 10) yield return File.ReadAllBytes(p);
+    }
+
     private static ValueMap Sample() => new()
     {
         { "x", TensorData.Create<float>([2, 3], 1, 2, 3, 4, 5, 6) },
@@ -94,8 +107,9 @@ public static class Seeds
             new TensorProto { Name = "s", DataType = (int)ElementType.String, Dims = { 1 }, StringData = { ByteString.CopyFromUtf8("ab") } }.ToByteArray(),
             new SequenceProto { Name = "q", ElemType = 1, TensorValues = { TensorProtos.FromTensorData("a", TensorData.Create<float>([1], 1f)) } }.ToByteArray(),
             .. FixtureFiles("data", "*.pb"),
+            .. BackendFiles("*.pb", 24),
         ],
-        "onnx" => FixtureFiles("models", "*.onnx"),
+        "onnx" => FixtureFiles("models", "*.onnx").Concat(BackendFiles("model.onnx", 24)),
         "calib" => FixtureFiles("calib", "*.cache"),
         "calib-json" => FixtureFiles("calib", "*.json"),
         "calib-flatbuffers" => FixtureFiles("calib", "*.flatbuffers"),

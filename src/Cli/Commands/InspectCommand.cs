@@ -166,8 +166,9 @@ internal static class InspectCommand
         AttributeProto.Types.AttributeType.Ints => "[" + string.Join(", ", a.Ints) + "]",
         AttributeProto.Types.AttributeType.Floats => "[" + string.Join(", ", a.Floats.Select(f => f.ToString("R", CultureInfo.InvariantCulture))) + "]",
         AttributeProto.Types.AttributeType.Strings => "[" + string.Join(", ", a.Strings.Select(x => $"\"{x.ToStringUtf8()}\"")) + "]",
-        AttributeProto.Types.AttributeType.Tensor => $"tensor {(ElementType)a.T.DataType} [{string.Join(", ", a.T.Dims)}]",
-        AttributeProto.Types.AttributeType.Graph => $"graph '{a.G.Name}' ({a.G.Node.Count} nodes)",
+        // A type that says tensor or graph with no such field set (a damaged or hand-made model) is shown as missing.
+        AttributeProto.Types.AttributeType.Tensor => a.T is { } t ? $"tensor {(ElementType)t.DataType} [{string.Join(", ", t.Dims)}]" : "tensor (missing)",
+        AttributeProto.Types.AttributeType.Graph => a.G is { } g ? $"graph '{g.Name}' ({g.Node.Count} nodes)" : "graph (missing)",
         AttributeProto.Types.AttributeType.Graphs => $"{a.Graphs.Count} graphs",
         _ => a.Type.ToString(),
     };
