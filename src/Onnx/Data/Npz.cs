@@ -89,21 +89,11 @@ public static class Npz
     }
 
     /// <summary>A decompressing stream that hashes what passes and stops at the declared size (a decompression bound).</summary>
-    private sealed class CheckedStream(Stream inner, long bound) : Stream
+    private sealed class CheckedStream(Stream inner, long bound) : ReadOnlyStream
     {
         private readonly Crc32 _crc = new();
         public long Count { get; private set; }
         public uint Crc => _crc.GetCurrentHashAsUInt32();
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => Count; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {

@@ -452,23 +452,12 @@ public static class PolygraphyJson
     /// Base64 characters (whitespace skipped) decoded as they are read, through a bounded buffer: the general path's
     /// decoder. Bad characters or a length that is not a whole number of 4-character groups are a FormatException.
     /// </summary>
-    private sealed class Base64Stream(Stream chars) : Stream
+    private sealed class Base64Stream(Stream chars) : ReadOnlyStream
     {
         private readonly byte[] _in = new byte[1 << 16];
         private readonly byte[] _out = new byte[(1 << 16) / 4 * 3];
         private int _inCount, _outPos, _outCount;
         private bool _end;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {

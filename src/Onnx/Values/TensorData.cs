@@ -20,17 +20,7 @@ public sealed class TensorData : OnnxValue
     private readonly string[]? _strings;
 
     /// <summary>Wraps <paramref name="bytes"/> (not copied) as a tensor of the given type and shape.</summary>
-    public TensorData(ElementType type, TensorShape shape, byte[] bytes)
-    {
-        if (type == ElementType.String) throw new ArgumentException("string tensors take a string array", nameof(type));
-        if (type == ElementType.Undefined) throw new ArgumentException("undefined element type", nameof(type));
-        long expected = type.StorageBytes(shape.ElementCount);
-        if (bytes.LongLength != expected)
-            throw new ArgumentException($"{type.DisplayName()} tensor of shape {shape} needs {expected} bytes, got {bytes.LongLength}");
-        ElementType = type;
-        Shape = shape;
-        _bytes = bytes;
-    }
+    public TensorData(ElementType type, TensorShape shape, byte[] bytes) : this(type, shape, bytes.AsMemory()) { }
 
     /// <summary>Wraps <paramref name="bytes"/> (not copied: a mapped file's window, or part of an array) as a tensor.</summary>
     public TensorData(ElementType type, TensorShape shape, Memory<byte> bytes)
