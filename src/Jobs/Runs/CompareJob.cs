@@ -19,10 +19,13 @@ public sealed class CompareJobResult
 /// </summary>
 public static class CompareJob
 {
+    private static readonly Lazy<Task> WarmUp = new(() => Task.Run(TensorComparer.WarmUp));
+
     public static CompareJobResult Execute(IReadOnlyList<string> files, ToleranceSet tolerances, CompareOptions options, IJobLog log, Action<PairResult>? onPair = null)
     {
-        // The comparator's kernels compile while the files load (they would otherwise add their compile time after).
-        _ = Task.Run(TensorComparer.WarmUp);
+        // The comparator's kernels compile while the files load (they would otherwise add their compile time after);
+        // once per process.
+        _ = WarmUp.Value;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var runs = DataFiles.LoadRuns(files);
         log.Verbose($"loaded {files.Count} file(s) in {clock.Elapsed.TotalMilliseconds:F0} ms");

@@ -41,9 +41,6 @@ public sealed unsafe class MappedFile
     public string Path { get; }
     public long Length { get; }
 
-    /// <summary>True when the file is mapped (not read into an array).</summary>
-    public bool IsMapped => _view is not null;
-
     /// <summary>Opens <paramref name="path"/>; a missing or unreadable file is bad input naming it.</summary>
     public static MappedFile Open(string path, string what = "file")
     {
@@ -75,9 +72,6 @@ public sealed unsafe class MappedFile
             throw InvalidInputException.ForFile(path, "permission denied", e);
         }
     }
-
-    /// <summary>Wraps bytes already in memory (tests, decoded data) as a file's contents.</summary>
-    public static MappedFile FromBytes(string path, byte[] bytes) => new(path, bytes);
 
     private static byte[] ReadAll(FileStream fs, long length)
     {

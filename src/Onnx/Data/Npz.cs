@@ -19,8 +19,6 @@ public static class Npz
     /// A member is also never read past the uncompressed size its ZIP entry declares.</summary>
     public static long MaxArrayBytes { get; set; } = Array.MaxLength;
 
-    /// <summary>The most bytes all compressed members of one archive may inflate to (default: the memory this process may use).</summary>
-    public static long? MaxInflatedBytes { get; set; }
 
     public static ValueMap Read(string path)
     {
@@ -29,7 +27,7 @@ public static class Npz
         // Compressed members become memory; stored ones stay windows of the file. An archive whose compressed
         // members declare more than this process could hold is refused before anything is inflated.
         long inflated = members.Where(m => m.Method != ZipDirectory.Stored).Sum(m => m.UncompressedSize);
-        long room = MaxInflatedBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        long room = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         if (inflated > room)
             throw InvalidInputException.ForFile(path, $"its compressed members declare {inflated} bytes in all, more than this process may hold ({room} bytes)");
         var result = new ValueMap();
