@@ -1,5 +1,6 @@
 using PolyNet.Onnx;
 using PolyNet.Onnx.Data;
+using PolyNet.Onnx.Transforms.Opsets;
 using PolyNet.Runners;
 using PolyNet.Runners.Inputs;
 using PolyNet.Runners.Ort;
@@ -19,7 +20,8 @@ public enum ConformanceOutcome
     Error,
 }
 
-public sealed record ConformanceResult(string Name, ConformanceOutcome Outcome, string Reason);
+/// <summary>One test's outcome; <paramref name="UpgradedFrom"/> is the model's opset when it was upgraded to <see cref="BackendConformance.UpgradeTarget"/> first.</summary>
+public sealed record ConformanceResult(string Name, ConformanceOutcome Outcome, string Reason, long? UpgradedFrom = null);
 
 /// <summary>
 /// Runs ONNX backend tests (a folder per test with model.onnx and test_data_set_N) through PolyNet's loaders,
@@ -29,6 +31,9 @@ public static class BackendConformance
 {
     public const double Rtol = 1e-3;
     public const double Atol = 1e-7;
+
+    /// <summary>Models older than ONNX Runtime's oldest kernels (opset 7) run after `--upgrade-opset 13`.</summary>
+    public const long UpgradeTarget = 13;
 
     /// <summary>Every test folder under <paramref name="root"/>'s given suites (node, simple, pytorch-converted, pytorch-operator), sorted.</summary>
     public static IReadOnlyList<string> FindTests(string root, IEnumerable<string> suites)
@@ -41,9 +46,15 @@ public static class BackendConformance
     public static ConformanceResult Run(string testDir, string runnerSpec = "onnxrt")
     {
         var name = $"{Path.GetFileName(Path.GetDirectoryName(testDir))}/{Path.GetFileName(testDir)}";
+        long? upgradedFrom = null;
         try
         {
             var model = OnnxModel.Load(Path.Combine(testDir, "model.onnx"));
+            if (model.OpsetVersion() is { } opset && opset < OpsetUpgrade.MinTarget)
+            {
+                model = OpsetUpgrade.Apply(model, UpgradeTarget).Model;
+                upgradedFrom = opset;
+            }
             using var runner = RunnerRegistry.Create(RunnerSpec.Parse(runnerSpec), new RunnerContext { Model = model });
             runner.Activate();
             var tol = new Tolerance(Atol, Rtol);
@@ -56,17 +67,17 @@ public static class BackendConformance
                 foreach (var (output, ev) in expected)
                 {
                     if (!actual.TryGetValue(output, out var av))
-                        return new(name, ConformanceOutcome.Failed, $"{Path.GetFileName(set)}: output '{output}' missing");
+                        return new(name, ConformanceOutcome.Failed, $"{Path.GetFileName(set)}: output '{output}' missing", upgradedFrom);
                     foreach (var c in TensorComparer.Compare(output, ev, av, tol, new CompareOptions { Explain = ExplainMode.None }))
                         if (!c.Passed)
-                            return new(name, ConformanceOutcome.Failed, $"{Path.GetFileName(set)}: {c.Output}: {c.Reason}");
+                            return new(name, ConformanceOutcome.Failed, $"{Path.GetFileName(set)}: {c.Output}: {c.Reason}", upgradedFrom);
                 }
             }
-            return new(name, ConformanceOutcome.Passed, "");
+            return new(name, ConformanceOutcome.Passed, "", upgradedFrom);
         }
         catch (PolyNetException e)
         {
-            return new(name, ConformanceOutcome.Error, e.Message.Replace(testDir, "<test>", StringComparison.Ordinal));
+            return new(name, ConformanceOutcome.Error, e.Message.Replace(testDir, "<test>", StringComparison.Ordinal), upgradedFrom);
         }
     }
 }
