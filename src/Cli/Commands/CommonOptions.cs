@@ -71,3 +71,13 @@ internal sealed class ReportOptions<T>(IReadOnlyList<ReportWriter<T>> writers)
     public IReadOnlyList<ReportRequest<T>> Read(ParseResult p)
         => _options.Select(x => (x.Writer, Path: p.GetValue(x.Option))).Where(x => x.Path is not null).Select(x => new ReportRequest<T>(x.Writer, x.Path!)).ToList();
 }
+
+/// <summary>`--upgrade-opset N` (run, reduce, suite run): the model is upgraded in memory before it runs.</summary>
+internal static class UpgradeOpsetOption
+{
+    public static Option<long?> Create() => new("--upgrade-opset")
+    {
+        Description = $"Upgrade the model to this ONNX opset ({Onnx.Transforms.Opsets.OpsetUpgrade.MinTarget}-{Onnx.Transforms.Opsets.OpsetUpgrade.MaxTarget}) before it runs, as 'polynet surgeon upgrade' does (ONNX Runtime has no kernels older than opset 7)",
+        HelpName = "N",
+    };
+}

@@ -35,7 +35,10 @@ internal sealed record ReduceSettings(
     string? OrtLibrary,
     bool Verbose,
     bool Quiet,
-    string? Output = null);
+    string? Output = null)
+{
+    public long? UpgradeOpset { get; init; }
+}
 
 /// <summary>`polynet reduce MODEL ...`: shrink a failing model to a minimal subgraph that still fails.</summary>
 internal static class ReduceCommand
@@ -61,15 +64,16 @@ internal static class ReduceCommand
         var shapes = MultiValue.Create("--input-shapes", "Shapes for dynamic inputs, INPUT:1x3x224x224", "INPUT:DIMS", MultiValue.LooksLikeShape);
         var loadInputs = new Option<string?>("--load-inputs") { Description = "Read inputs from .npz, .npy, .pb, Polygraphy .json or a backend test folder", HelpName = "PATH" };
         var tolerances = new ToleranceOptions();
+        var upgrade = UpgradeOpsetOption.Create();
 
         var cmd = new Command("reduce", "Shrink a failing model to a minimal subgraph that still fails: runners disagree (default), --fails-to-build, or --check CMD.");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { runners, build, check, failCode, failRegex, timeout, mode, only, artifacts, isolate, seed, iterations, valRange, shapes, loadInputs }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { runners, build, check, failCode, failRegex, timeout, mode, only, artifacts, isolate, seed, iterations, valRange, shapes, loadInputs, upgrade }) cmd.Options.Add(o);
         tolerances.AddTo(cmd);
         cmd.SetAction(p => Execute(new ReduceSettings(
             p.GetValue(model)!, p.GetValue(runners) ?? [], p.GetValue(build), p.GetValue(check), p.GetValue(failCode) ?? [], p.GetValue(failRegex) ?? [], p.GetValue(timeout),
             p.GetValue(mode)!, p.GetValue(artifacts)!, p.GetValue(isolate), p.GetValue(seed), p.GetValue(iterations), p.GetValue(valRange) ?? [], p.GetValue(shapes) ?? [],
-            p.GetValue(loadInputs), tolerances.Read(p), tolerances.ReadOptions(p), GlobalOptions.OrtLibrary(p), GlobalOptions.Verbose(p), GlobalOptions.Quiet(p), p.GetValue(only)), output, error));
+            p.GetValue(loadInputs), tolerances.Read(p), tolerances.ReadOptions(p), GlobalOptions.OrtLibrary(p), GlobalOptions.Verbose(p), GlobalOptions.Quiet(p), p.GetValue(only)) { UpgradeOpset = p.GetValue(upgrade) }, output, error));
         return cmd;
     }
 
@@ -111,7 +115,7 @@ internal static class ReduceCommand
 
         var log = new WriterLog(output, error, s.Verbose, s.Quiet);
         OrtRuntime.Initialize(s.OrtLibrary);
-        var model = OnnxModel.Load(s.Model);
+        var model = ModelUpgrade.Apply(OnnxModel.Load(s.Model), s.UpgradeOpset, log);
         log.Info($"model: {s.Model} ({model.Graph.Node.Count} nodes); failure: {condition switch { Condition.Accuracy => $"{candidate!.Text} differs from {reference.Text}", Condition.Build => $"{candidate!.Text} cannot build or run it", _ => $"'{s.Check}' fails" }}");
         var samples = Samples(s, model, log);
 

@@ -36,6 +36,7 @@ internal sealed record RunSettings(
     public string? MarkFile { get; init; }
     public string? MaxMemory { get; init; }
     public bool Localize { get; init; } = true;
+    public long? UpgradeOpset { get; init; }
 }
 
 /// <summary>`polynet run MODEL --runner KIND[:key=value,...] ...`: run every configuration on the same inputs and compare.</summary>
@@ -61,11 +62,12 @@ internal static class RunCommand
         var mark = MultiValue.Create("--mark", "Also compare these intermediate tensors", "TENSOR", MultiValue.NotAModel);
         var markFile = new Option<string?>("--mark-file") { Description = "Also compare the tensors named in FILE (one per line; # starts a comment)", HelpName = "FILE" };
         var maxMemory = new Option<string?>("--max-memory") { Description = "Bound on marked tensor values held at once, all runners together (default: 2G, or a quarter of memory when less); more tensors are compared in chunks", HelpName = "SIZE" };
+        var upgrade = UpgradeOpsetOption.Create();
         var noLocalize = new Option<bool>("--no-localize") { Description = "With marked tensors: do not run diverging nodes alone to find the ones that introduce the error" };
 
         var cmd = new Command("run", "Run the model through each runner configuration on the same inputs and compare every output with the first's.");
         cmd.Arguments.Add(model);
-        foreach (var o in new Option[] { runners, seed, iterations, valRange, shapes, loadInputs, saveInputs, loadOutputs, saveOutputs, markAll, mark, markFile, maxMemory, noLocalize }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { runners, seed, iterations, valRange, shapes, loadInputs, saveInputs, loadOutputs, saveOutputs, markAll, mark, markFile, maxMemory, noLocalize, upgrade }) cmd.Options.Add(o);
         tolerances.AddTo(cmd);
         reports.AddTo(cmd);
         cmd.SetAction(p => Execute(new RunSettings(
@@ -74,7 +76,7 @@ internal static class RunCommand
             p.GetValue(loadOutputs), p.GetValue(saveOutputs), tolerances.Read(p), tolerances.ReadOptions(p, reports.Read(p).Any(r => r.Writer.ShowsPassingOutputs)), reports.Read(p),
             GlobalOptions.Verbose(p), GlobalOptions.Quiet(p))
         {
-            MarkAll = p.GetValue(markAll), Marks = p.GetValue(mark) ?? [], MarkFile = p.GetValue(markFile), MaxMemory = p.GetValue(maxMemory), Localize = !p.GetValue(noLocalize),
+            MarkAll = p.GetValue(markAll), Marks = p.GetValue(mark) ?? [], MarkFile = p.GetValue(markFile), MaxMemory = p.GetValue(maxMemory), Localize = !p.GetValue(noLocalize), UpgradeOpset = p.GetValue(upgrade),
         }, output, error));
         return cmd;
     }
@@ -128,7 +130,7 @@ internal static class RunCommand
                 if (given) log.Warning($"{option} applies to generated inputs; with --load-inputs it changes nothing");
         foreach (var w in s.Tolerances.Ineffective()) log.Warning(w);
         OrtRuntime.Initialize(s.OrtLibrary);
-        var model = OnnxModel.Load(s.Model);
+        var model = ModelUpgrade.Apply(OnnxModel.Load(s.Model), s.UpgradeOpset, log);
         int inBodies = ModelWalker.GraphAndSubgraphs(model.Graph).Skip(1).Sum(g => g.Node.Count);
         log.Info($"model: {s.Model} (opset {model.OpsetVersion()?.ToString() ?? "?"}, {model.Graph.Node.Count} nodes{(inBodies > 0 ? $", {inBodies} more inside If/Loop/Scan bodies" : "")})");
         var options = new RunJobOptions

@@ -17,7 +17,10 @@ internal sealed record SuiteSettings(
     IReadOnlyList<ReportRequest<SuiteResult>> Reports,
     string? OrtLibrary,
     bool Verbose,
-    bool Quiet);
+    bool Quiet)
+{
+    public long? UpgradeOpset { get; init; }
+}
 
 /// <summary>`polynet suite run SUITE.yaml` and `polynet suite list SUITE.yaml`: regression suites for CI.</summary>
 internal static class SuiteCommand
@@ -30,13 +33,15 @@ internal static class SuiteCommand
         var update = new Option<bool>("--update-golden") { Description = "Write each case's golden outputs from its first runner (atomically) instead of comparing with them" };
         var jobs = new Option<int?>("--jobs", "-j") { Description = "Cases run at once (default: half the cores; 1 when a case uses a GPU runner)", HelpName = "N" };
         var reports = new ReportOptions<SuiteResult>(ReportFormats.Suite);
+        var upgrade = UpgradeOpsetOption.Create();
+        upgrade.Description += "; a case's upgrade_opset: wins";
 
         var run = new Command("run", "Run every case (or those selected) and compare each runner with the golden outputs and with the case's first runner.");
         run.Arguments.Add(suite);
-        foreach (var o in new Option[] { cases, tags, update, jobs }) run.Options.Add(o);
+        foreach (var o in new Option[] { cases, tags, update, jobs, upgrade }) run.Options.Add(o);
         reports.AddTo(run);
         run.SetAction(p => Run(new SuiteSettings(p.GetValue(suite)!, p.GetValue(cases) ?? [], p.GetValue(tags) ?? [], p.GetValue(update), p.GetValue(jobs),
-            reports.Read(p), GlobalOptions.OrtLibrary(p), GlobalOptions.Verbose(p), GlobalOptions.Quiet(p)), output, error));
+            reports.Read(p), GlobalOptions.OrtLibrary(p), GlobalOptions.Verbose(p), GlobalOptions.Quiet(p)) { UpgradeOpset = p.GetValue(upgrade) }, output, error));
 
         var listSuite = new Argument<string>("suite") { Description = "The suite file" };
         var list = new Command("list", "List the suite's cases: name, tags, model, runners, golden file and whether it exists.");
@@ -52,7 +57,7 @@ internal static class SuiteCommand
     public static int Run(SuiteSettings s, TextWriter output, TextWriter error)
     {
         var suite = SuiteFile.Load(s.Suite);
-        var options = new SuiteRunOptions { Cases = s.Cases, Tags = s.Tags, UpdateGolden = s.UpdateGolden, Jobs = s.Jobs, ExplainAll = s.Reports.Any(r => r.Writer.ShowsPassingOutputs) };
+        var options = new SuiteRunOptions { Cases = s.Cases, Tags = s.Tags, UpdateGolden = s.UpdateGolden, Jobs = s.Jobs, ExplainAll = s.Reports.Any(r => r.Writer.ShowsPassingOutputs), UpgradeOpset = s.UpgradeOpset };
         var selected = SuiteRunner.Select(suite, options);
         int jobs = SuiteRunner.JobsFor(selected, s.Jobs);
         // Refuse unwritable report paths now, not after the suite has run.

@@ -2,6 +2,8 @@ using System.CommandLine;
 using PolyNet.Runners.Native;
 using PolyNet.Onnx;
 using PolyNet.Onnx.Transforms;
+using PolyNet.Onnx.Transforms.Opsets;
+using PolyNet.Jobs;
 using PolyNet.Runners.Inspect;
 
 namespace PolyNet.Cli.Commands;
@@ -35,9 +37,31 @@ internal static class SurgeonCommand
         sanitize.SetAction(p => Sanitize(p.GetValue(model2)!, p.GetValue(save2)!, p.GetValue(cleanup), p.GetValue(toposort), p.GetValue(fold), p.GetValue(foldLimit),
             p.GetValue(shapes) ?? [], GlobalOptions.OrtLibrary(p), output, error));
 
+        var model3 = new Argument<string>("model") { Description = "The ONNX model" };
+        var save3 = new Option<string>("--output", "-o") { Description = "Where to write the upgraded model", HelpName = "FILE.onnx", Required = true };
+        var opset = new Option<long>("--opset") { Description = $"The ONNX opset to upgrade to ({OpsetUpgrade.MinTarget}-{OpsetUpgrade.MaxTarget})", HelpName = "N", Required = true };
+        var upgrade = new Command("upgrade", "Convert the model to a newer ONNX opset node by node, as ONNX's change log defines (from opset 1); what cannot be converted is refused, naming each node and why.");
+        upgrade.Arguments.Add(model3);
+        upgrade.Options.Add(save3);
+        upgrade.Options.Add(opset);
+        upgrade.SetAction(p => Upgrade(p.GetValue(model3)!, p.GetValue(save3)!, p.GetValue(opset), output));
+
         cmd.Subcommands.Add(extract);
         cmd.Subcommands.Add(sanitize);
+        cmd.Subcommands.Add(upgrade);
         return cmd;
+    }
+
+    public static int Upgrade(string path, string save, long opset, TextWriter output)
+    {
+        AtomicFile.CheckTargets([save], [path]);
+        var model = OnnxModel.Load(path);
+        var r = OpsetUpgrade.Apply(model, opset);
+        r.Model.Save(save);
+        output.WriteLine($"[I] {save}: opset {r.FromOpset} → {r.ToOpset}, IR version {r.FromIrVersion} → {r.ToIrVersion}; " + (r.FromOpset == r.ToOpset
+            ? "the model already was at that opset, nothing changed"
+            : r.OnlyVersionChanged ? "no node needed a change" : ModelUpgrade.Describe(r)));
+        return ExitCodes.Success;
     }
 
     public static int Extract(string path, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, string save, string? ortLibrary, TextWriter output, TextWriter error)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using CompareOptions = PolyNet.Compare.CompareOptions;
 using System.Text.RegularExpressions;
+using PolyNet.Onnx.Transforms.Opsets;
 using PolyNet.Runners.Inputs;
 using PolyNet.Runners;
 using PolyNet.Runners.Specs;
@@ -17,7 +18,7 @@ namespace PolyNet.Jobs.Suite;
 
 internal sealed record SuiteDto(string? Name, CaseDto? Defaults, List<CaseDto>? Cases, List<int> CaseLines);
 
-internal sealed record CaseDto(string? Name = null, string? Model = null, object? Tags = null, object? Runners = null, InputsDto? Inputs = null, TolerancesDto? Tolerances = null, string? Golden = null);
+internal sealed record CaseDto(string? Name = null, string? Model = null, object? Tags = null, object? Runners = null, InputsDto? Inputs = null, TolerancesDto? Tolerances = null, string? Golden = null, string? UpgradeOpset = null);
 
 internal sealed record InputsDto(string? Seed = null, string? Samples = null, object? ValRange = null, object? InputShapes = null, object? Files = null);
 
@@ -47,9 +48,9 @@ internal static class SuiteYaml
 
     private static CaseDto Case(YamlNode node)
     {
-        var m = Keys(node, "a case", "name", "model", "tags", "runners", "inputs", "tolerances", "golden");
+        var m = Keys(node, "a case", "name", "model", "tags", "runners", "inputs", "tolerances", "golden", "upgrade_opset");
         return new CaseDto(Scalar(m, "name"), Scalar(m, "model"), Value(m, "tags"), Value(m, "runners"),
-            m.GetValueOrDefault("inputs") is { } i ? Inputs(i) : null, m.GetValueOrDefault("tolerances") is { } t ? Tolerances(t) : null, Scalar(m, "golden"));
+            m.GetValueOrDefault("inputs") is { } i ? Inputs(i) : null, m.GetValueOrDefault("tolerances") is { } t ? Tolerances(t) : null, Scalar(m, "golden"), Scalar(m, "upgrade_opset"));
     }
 
     private static InputsDto Inputs(YamlNode node)
@@ -122,6 +123,8 @@ public sealed class SuiteCase
     public required CompareOptions Options { get; init; }
     /// <summary>The golden outputs (.npz), absolute.</summary>
     public required string Golden { get; init; }
+    /// <summary>The opset the model is upgraded to before it runs (`upgrade_opset:`), or null.</summary>
+    public long? UpgradeOpset { get; init; }
 }
 
 /// <summary>A suite file, loaded and checked.</summary>
@@ -257,6 +260,7 @@ public sealed class SuiteFile
                     Tolerances = set,
                     Options = new CompareOptions { TopK = topK },
                     Golden = goldenPath,
+                    UpgradeOpset = (c.UpgradeOpset ?? d.UpgradeOpset) is { } up ? Integer("upgrade_opset", up, 0, OpsetUpgrade.MinTarget, OpsetUpgrade.MaxTarget) : null,
                 });
             }
             catch (InvalidInputException e) when (!e.Message.StartsWith(where, StringComparison.Ordinal))
@@ -284,7 +288,7 @@ public sealed class SuiteFile
     {
         if (text is null) return fallback;
         if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
-            throw new InvalidInputException($"{key} '{text}' must be a whole number{(min > long.MinValue ? $" of at least {min}" : "")}");
+            throw new InvalidInputException($"{key} '{text}' must be a whole number{(max < long.MaxValue ? $" from {min} to {max}" : min > long.MinValue ? $" of at least {min}" : "")}");
         return v;
     }
 

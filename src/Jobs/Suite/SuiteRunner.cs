@@ -68,6 +68,8 @@ public sealed class SuiteRunOptions
     public int? Jobs { get; init; }
     /// <summary>Explain passing outputs too (the HTML report shows their histograms and heat maps).</summary>
     public bool ExplainAll { get; init; }
+    /// <summary>Upgrade every case's model to this opset first (`--upgrade-opset`); a case's own `upgrade_opset:` wins.</summary>
+    public long? UpgradeOpset { get; init; }
 }
 
 /// <summary>
@@ -108,7 +110,7 @@ public static class SuiteRunner
                 return;
             }
             started?.Invoke(selected[i]);
-            var r = RunCase(suite, selected[i], o.UpdateGolden, o.ExplainAll);
+            var r = RunCase(suite, selected[i], o.UpdateGolden, o.ExplainAll, o.UpgradeOpset);
             results[i] = r;
             lock (gate)
             {
@@ -130,7 +132,7 @@ public static class SuiteRunner
         return gpu ? 1 : asked ?? Math.Max(1, Environment.ProcessorCount / 2);
     }
 
-    public static CaseResult RunCase(SuiteFile suite, SuiteCase c, bool updateGolden, bool explainAll = false)
+    public static CaseResult RunCase(SuiteFile suite, SuiteCase c, bool updateGolden, bool explainAll = false, long? upgradeOpset = null)
     {
         var watch = Stopwatch.StartNew();
         var log = new MemoryJobLog();
@@ -143,7 +145,7 @@ public static class SuiteRunner
                     Case = c, Status = CaseStatus.BadInput, Duration = watch.Elapsed,
                     Message = $"golden file {Path.GetRelativePath(Environment.CurrentDirectory, c.Golden)} does not exist; create it with: polynet suite run {suite.GivenPath} --update-golden --case {c.Name}",
                 };
-            var model = OnnxModel.Load(c.Model);
+            var model = ModelUpgrade.Apply(OnnxModel.Load(c.Model), c.UpgradeOpset ?? upgradeOpset, log);
             var options = new RunJobOptions
             {
                 Model = model,

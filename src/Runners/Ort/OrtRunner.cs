@@ -198,6 +198,12 @@ public abstract class OrtRunner : IBindableRunner
             .Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
     }
 
+    /// <summary>ONNX Runtime has no kernels older than opset 7; a model that old is refused with a pointer to the upgrade.</summary>
+    internal static string OldOpsetHint(OnnxModel model, OrtException e)
+        => e.Code == OrtErrorCode.NotImplemented && model.OpsetVersion() is { } v && v < 7
+            ? $" (the model imports opset {v}, older than ONNX Runtime's oldest kernels, opset 7: add --upgrade-opset 13, or convert it once with 'polynet surgeon upgrade MODEL -o OUT --opset 13')"
+            : "";
+
     public void Activate()
     {
         if (_session is not null) return;
@@ -244,7 +250,7 @@ public abstract class OrtRunner : IBindableRunner
         }
         catch (OrtException e)
         {
-            throw new RunnerException($"{Name}: {e.Message}", e);
+            throw new RunnerException($"{Name}: {e.Message}{OldOpsetHint(Context.Model, e)}", e);
         }
         ActivationTime = Stopwatch.GetElapsedTime(start);
     }

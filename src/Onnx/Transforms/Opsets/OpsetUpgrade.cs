@@ -29,7 +29,7 @@ public static class OpsetUpgrade
             throw new InvalidInputException($"opset {target}: PolyNet upgrades models to opsets {MinTarget} to {MaxTarget}");
         var from = model.OpsetVersion() ?? throw InvalidInputException.ForFile(model.DisplayName, "imports no ai.onnx operator set, so there is no opset to upgrade");
         if (from > target)
-            throw InvalidInputException.ForFile(model.DisplayName, $"is opset {from}, newer than the target opset {target} (PolyNet upgrades models; it does not downgrade them)");
+            throw InvalidInputException.ForFile(model.DisplayName, $"the model is opset {from}, newer than the target opset {target} (PolyNet upgrades models; it does not downgrade them)");
         var proto = model.Proto.Clone();
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var g in ModelWalker.AllGraphs(proto))
