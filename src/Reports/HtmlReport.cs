@@ -261,11 +261,11 @@ public sealed class HtmlReport : ReportWriter<RunReport>
          .Append($"<figcaption>|error| over {E(map.Slice)} ({map.SourceRows}×{map.SourceCols}{(map.SourceRows != map.Rows || map.SourceCols != map.Cols ? $", max-pooled to {map.Rows}×{map.Cols}" : "")}); log color scale, brightest = {N(map.Max)}</figcaption></figure>\n");
     }
 
-    private static string E(string s) => WebUtility.HtmlEncode(s);
+    internal static string E(string s) => WebUtility.HtmlEncode(s);
 
     private static string N(double? v) => v is { } d ? E(Format.Number(d)) : "";
 
-    private const string Css = """
+    internal const string Css = """
         body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
         h1 .pass, h2 .pass, h3 .pass, td .pass { color: #1a7f37; } h1 .fail, h2 .fail, h3 .fail, .problem { color: #cf222e; }
         table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.85em; display: block; max-width: 100%; overflow-x: auto; }
@@ -280,7 +280,7 @@ public sealed class HtmlReport : ReportWriter<RunReport>
         .cmd { font-family: monospace; } .hint { background: #fff8c5; padding: 4px; }
         """;
 
-    private const string Script = """
+    internal const string Script = """
         // Marks each figure once laid out with a non-empty size (and, for images, decoded).
         function polynetCheck() {
           let done = 0;

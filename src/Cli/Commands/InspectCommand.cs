@@ -37,6 +37,7 @@ internal static class InspectCommand
 
         cmd.Subcommands.Add(data);
         cmd.Subcommands.Add(m);
+        cmd.Subcommands.Add(CapabilityCommand.Create(output, error));
         return cmd;
     }
 

@@ -1,4 +1,5 @@
 using PolyNet.Jobs.Suite;
+using PolyNet.Reports.Capability;
 using PolyNet.Reports.Json;
 using PolyNet.Reports.Suite;
 
@@ -21,6 +22,9 @@ public static class ReportFormats
 
     /// <summary>`polynet calib inspect`.</summary>
     public static IReadOnlyList<ReportWriter<CalibInspectReport>> CalibInspect { get; } = [CalibInspectJsonReport.Default];
+
+    /// <summary>`polynet inspect capability`.</summary>
+    public static IReadOnlyList<ReportWriter<CapabilityReport>> Capability { get; } = [CapabilityJsonReport.Default, CapabilityHtmlReport.Default];
 
     /// <summary>`polynet calib sensitivity`.</summary>
     public static IReadOnlyList<ReportWriter<SensitivityReport>> Sensitivity { get; } = [SensitivityJsonReport.Default];

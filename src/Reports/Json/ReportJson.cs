@@ -3,6 +3,7 @@ using PolyNet.Calibration;
 using PolyNet.Jobs.Layerwise;
 using PolyNet.Jobs.Runs;
 using PolyNet.Onnx.Json;
+using PolyNet.Runners.Inspect.TensorRt;
 
 namespace PolyNet.Reports.Json;
 
@@ -23,6 +24,7 @@ namespace PolyNet.Reports.Json;
 [JsonSerializable(typeof(BenchReportDocument))]
 [JsonSerializable(typeof(CalibInspectDocument))]
 [JsonSerializable(typeof(SensitivityDocument))]
+[JsonSerializable(typeof(CapabilityDocument))]
 internal sealed partial class ReportJson : JsonSerializerContext
 {
     /// <summary>PolyNet's version, as every document states it.</summary>
@@ -60,3 +62,8 @@ public sealed record CalibEntryDocument(string Name, int? Line, double Scale, st
 /// <summary>`polynet calib sensitivity --json`: each tensor's cost in accuracy, in the order listed.</summary>
 /// <param name="Mode">"one" (one tensor quantized at a time) or "all-but-one".</param>
 public sealed record SensitivityDocument(string Mode, IReadOnlyList<Sensitivity> Tensors);
+
+/// <summary>`polynet inspect capability --json`: the engines TensorRT would build, the nodes that fall back and why, every node's verdict.</summary>
+public sealed record CapabilityDocument(string Tool, string? Version, string Model, [property: JsonPropertyName("tensorrt_version")] string TensorRtVersion, string SupportTable,
+    long? Opset, bool WholeModel, int NodeCount, int UnsupportedCount, IReadOnlyList<TrtPartition> Partitions, IReadOnlyList<TrtNodeVerdict> Unsupported,
+    IReadOnlyList<string> CrossingTensors, IReadOnlyList<string> Caveats, [property: JsonPropertyName("tensorrt_check")] TrtRealCheck TensorRtCheck, IReadOnlyList<TrtNodeVerdict> Nodes);

@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using PolyNet.Reports.Json;
+using PolyNet.Runners.Inspect.TensorRt;
+
+namespace PolyNet.Reports.Capability;
+
+/// <summary>What `polynet inspect capability` found: the static answer and, where TensorRT is present, the real one.</summary>
+public sealed record CapabilityReport(TrtCapabilityResult Result, TrtRealCheck Real);
+
+/// <summary>`inspect capability --json`: `partitions` and `unsupported` first, then every node's verdict.</summary>
+public sealed class CapabilityJsonReport : ReportWriter<CapabilityReport>
+{
+    public static CapabilityJsonReport Default { get; } = new();
+    public override string Name => "JSON";
+    public override string Option => "--json";
+    public override string Extension => ".json";
+    public override string Description => "Write the partitions, the unsupported nodes with their reasons and every node's verdict as JSON";
+
+    public override void Write(CapabilityReport r, Stream stream)
+    {
+        var c = r.Result;
+        var doc = new CapabilityDocument("polynet", ReportJson.ToolVersion, c.Model, c.TrtVersion, c.Source, c.Opset, c.WholeModel, c.Nodes.Count,
+            c.Unsupported.Count, c.Partitions, c.Unsupported, c.CrossingTensors, c.Caveats, r.Real, c.Nodes);
+        JsonSerializer.Serialize(stream, doc, ReportJson.Default.CapabilityDocument);
+    }
+}
+
+/// <summary>`inspect capability --report`: the verdict, a picture of the graph cut into engines, and the tables.</summary>
+public sealed class CapabilityHtmlReport : ReportWriter<CapabilityReport>
+{
+    public static CapabilityHtmlReport Default { get; } = new();
+    public override string Name => "HTML";
+    public override string Option => "--report";
+    public override string Extension => ".html";
+    public override string Description => "Write an HTML report: the graph cut into TensorRT engines and fallback nodes, drawn, with every reason";
+
+    private static readonly string[] Colors = ["#2f81f7", "#1a7f37", "#8250df", "#bf8700", "#0a7ea4", "#6e7781"];
+
+    public override void Write(CapabilityReport r, Stream stream)
+    {
+        using var w = Text(stream);
+        w.Write(Render(r));
+    }
+
+    public static string Render(CapabilityReport r)
+    {
+        static string E(string s) => HtmlReport.E(s);
+        var c = r.Result;
+        var h = new StringBuilder();
+        var title = $"polynet inspect capability {c.Model} (TensorRT {c.TrtVersion})";
+        h.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").Append(E(title)).Append("</title>\n<style>\n").Append(HtmlReport.Css).Append("</style></head>\n<body>\n");
+        h.Append(CultureInfo.InvariantCulture, $"<h1>TensorRT {E(c.TrtVersion)} capability: <span class=\"{(c.WholeModel ? "pass" : "fail")}\">{E(Verdict(c))}</span></h1>\n<p class=\"cmd\">{E(title)}</p>\n");
+        h.Append("<p>Support table: ").Append(E(c.Source)).Append(". ").Append(E(Real(r.Real))).Append("</p>\n");
+        foreach (var cav in c.Caveats) h.Append("<p class=\"hint\">").Append(E(cav)).Append("</p>\n");
+        h.Append(Strip(c));
+        h.Append("<h2>Engines</h2>\n<table><thead><tr><th>engine</th><th>nodes</th><th>first</th><th>last</th><th>inputs</th><th>outputs</th></tr></thead><tbody>\n");
+        foreach (var p in c.Partitions)
+            h.Append(CultureInfo.InvariantCulture, $"<tr class=\"pass\"><td>{p.Index}</td><td>{p.Nodes.Count}</td><td>{E(p.Nodes[0])}</td><td>{E(p.Nodes[^1])}</td><td>{E(string.Join(", ", p.Inputs))}</td><td>{E(string.Join(", ", p.Outputs))}</td></tr>\n");
+        h.Append("</tbody></table>\n");
+        if (c.Unsupported.Count > 0)
+        {
+            h.Append("<h2>Nodes that fall back to ONNX Runtime</h2>\n<table><thead><tr><th>node</th><th>op</th><th>why</th></tr></thead><tbody>\n");
+            foreach (var n in c.Unsupported)
+                h.Append($"<tr class=\"fail\"><td>{E(n.Name)}</td><td>{E(n.OpType)}</td><td>{E(string.Join("; ", n.Reasons))}</td></tr>\n");
+            h.Append("</tbody></table>\n");
+        }
+        if (c.CrossingTensors.Count > 0)
+            h.Append("<p>Tensors crossing between TensorRT and ONNX Runtime: ").Append(E(string.Join(", ", c.CrossingTensors))).Append("</p>\n");
+        h.Append("<script>\n").Append(HtmlReport.Script).Append("</script>\n</body></html>\n");
+        return h.ToString();
+    }
+
+    public static string Verdict(TrtCapabilityResult c) => c.WholeModel
+        ? $"the whole model in one engine ({c.Nodes.Count} nodes)"
+        : $"{c.Partitions.Count} engine(s), {c.Unsupported.Count} of {c.Nodes.Count} node(s) fall back to ONNX Runtime";
+
+    public static string Real(TrtRealCheck real) => !real.Available
+        ? $"Not checked against TensorRT: {real.Missing}."
+        : real.Differences.Count == 0 ? $"Checked against TensorRT: it {(real.WholeModelBuilt == true ? "built the whole model" : "could not build the whole model")}, as the static check says."
+        : $"Checked against TensorRT, which disagrees: {string.Join("; ", real.Differences)}.";
+
+    /// <summary>Every node in file order as a cell: coloured by engine, red where it falls back, grey for weights (Constant).</summary>
+    private static string Strip(TrtCapabilityResult c)
+    {
+        var engineOf = new Dictionary<int, int>();
+        foreach (var p in c.Partitions) foreach (var i in p.NodeIndices) engineOf[i] = p.Index;
+        int n = c.Nodes.Count, perRow = 100, cell = 9, rows = Math.Max(1, (n + perRow - 1) / perRow);
+        int width = perRow * cell, height = rows * cell;
+        var h = new StringBuilder();
+        h.Append(CultureInfo.InvariantCulture, $"<figure data-figure=\"partitions\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\">");
+        foreach (var v in c.Nodes)
+        {
+            var (fill, what) = !v.Supported ? ("#cf222e", "falls back: " + string.Join("; ", v.Reasons))
+                : engineOf.TryGetValue(v.Index, out var e) ? (Colors[e % Colors.Length], $"engine {e}") : ("#d0d7de", "weights (Constant)");
+            h.Append(CultureInfo.InvariantCulture, $"<rect x=\"{v.Index % perRow * cell}\" y=\"{v.Index / perRow * cell}\" width=\"{cell - 1}\" height=\"{cell - 1}\" fill=\"{fill}\"><title>{HtmlReport.E($"#{v.Index} {v.Name} ({v.OpType}): {what}")}</title></rect>");
+        }
+        h.Append("</svg><figcaption>every node in file order, one square each (hover for its name): a colour per TensorRT engine, red where the node falls back to ONNX Runtime, grey for weights</figcaption></figure>\n");
+        return h.ToString();
+    }
+}
