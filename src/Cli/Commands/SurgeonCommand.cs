@@ -19,10 +19,13 @@ internal static class SurgeonCommand
         var inputs = MultiValue.Create("--inputs", "The new inputs, NAME[:SHAPE[:DTYPE]] (SHAPE like 1x3x224x224, 'auto' to keep what is known; default: the model's inputs that are needed)", "NAME[:SHAPE[:DTYPE]]", MultiValue.NotAModel);
         var outputs = MultiValue.Create("--outputs", "The new outputs, NAME[:DTYPE] (default: the model's outputs)", "NAME[:DTYPE]", MultiValue.NotAModel);
         var save = new Option<string>("--output", "-o") { Description = "Where to write the new model", HelpName = "FILE.onnx", Required = true };
-        var extract = new Command("extract", "Keep only what computes the given outputs from the given inputs; value infos and shapes are completed by ONNX Runtime's inference.");
+        var partition = new Option<int?>("--trt-partition") { Description = "Instead of --inputs/--outputs: the N-th TensorRT engine that 'polynet inspect capability' finds (from 0)", HelpName = "N" };
+        var trtVersion = CapabilityCommand.TrtVersionOption();
+        var extract = new Command("extract", "Keep only what computes the given outputs from the given inputs (or one TensorRT engine's region); value infos and shapes are completed by ONNX Runtime's inference.");
         extract.Arguments.Add(model);
-        foreach (var o in new Option[] { inputs, outputs, save }) extract.Options.Add(o);
-        extract.SetAction(p => Extract(p.GetValue(model)!, p.GetValue(inputs) ?? [], p.GetValue(outputs) ?? [], p.GetValue(save)!, GlobalOptions.OrtLibrary(p), output, error));
+        foreach (var o in new Option[] { inputs, outputs, save, partition, trtVersion }) extract.Options.Add(o);
+        extract.SetAction(p => Extract(p.GetValue(model)!, p.GetValue(inputs) ?? [], p.GetValue(outputs) ?? [], p.GetValue(save)!, GlobalOptions.OrtLibrary(p), output, error,
+            p.GetValue(partition), p.GetValue(trtVersion)));
 
         var model2 = new Argument<string>("model") { Description = "The ONNX model" };
         var save2 = new Option<string>("--output", "-o") { Description = "Where to write the new model", HelpName = "FILE.onnx", Required = true };
@@ -64,9 +67,24 @@ internal static class SurgeonCommand
         return ExitCodes.Success;
     }
 
-    public static int Extract(string path, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, string save, string? ortLibrary, TextWriter output, TextWriter error)
+    public static int Extract(string path, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, string save, string? ortLibrary, TextWriter output, TextWriter error,
+                              int? trtPartition = null, string? trtVersion = null)
     {
+        AtomicFile.CheckTargets([save], [path]);
+        if (trtPartition is not null && (inputs.Count > 0 || outputs.Count > 0))
+            throw new InvalidInputException("--trt-partition chooses the inputs and outputs itself: drop --inputs and --outputs, or --trt-partition");
+        if (trtPartition is null && trtVersion is not null) throw new InvalidInputException("--trt-version applies to --trt-partition");
         var model = OnnxModel.Load(path);
+        if (trtPartition is { } index)
+        {
+            OrtRuntime.Initialize(ortLibrary);
+            var c = CapabilityCommand.Analyze(model, trtVersion, error);
+            if (index < 0 || index >= c.Partitions.Count)
+                throw new InvalidInputException($"--trt-partition {index}: {path} has {c.Partitions.Count} TensorRT engine(s) for TensorRT {c.TrtVersion} (0 to {c.Partitions.Count - 1}; 'polynet inspect capability' lists them)");
+            var p = c.Partitions[index];
+            output.WriteLine($"[I] TensorRT {c.TrtVersion} engine {index}: {p.Nodes.Count} node(s), inputs {string.Join(", ", p.Inputs)}, outputs {string.Join(", ", p.Outputs)}");
+            (inputs, outputs) = (p.Inputs, p.Outputs);
+        }
         var ins = inputs.Select(s => Boundary(s, allowShape: true)).ToList();
         var outs = outputs.Select(s => Boundary(s, allowShape: false)).ToList();
         if (outs.Count == 0) outs = model.Graph.Output.Select(o => (o.Name, (TensorShape?)null, ElementType.Undefined)).ToList();

@@ -80,6 +80,7 @@ public static class TrtRules
     [
         "`q_num_heads` and `kv_num_heads` attributes are supported via being specified",
         "Scan output length cannot be dynamic",
+        "The shape of Loop carried dependencies must be the same across all loop iterations",
         "`seed` value is ignored by TensorRT",
         "TensorRT's IDynamicQuantize can be composed",
         "Supported nearest modes: `floor`, `ceil`, `round_prefer_floor`, `round_prefer_ceil`",
