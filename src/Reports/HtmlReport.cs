@@ -47,6 +47,7 @@ public sealed class HtmlReport : ReportWriter<RunReport>
         bool passed = sections.All(s => s.Passed);
         h.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").Append(E(title)).Append("</title>\n<style>\n").Append(Css).Append("</style></head>\n<body>\n");
         h.Append($"<h1>PolyNet report: <span class=\"{(passed ? "pass" : "fail")}\">{(passed ? "PASSED" : "FAILED")}</span></h1>\n<p class=\"cmd\">{E(title)}</p>\n");
+        ShapeSets(h, sections);
         int id = 0;
         h.Append("<table class=\"summary\"><thead><tr><th>section</th><th>sample</th><th>reference</th><th>candidate</th><th>output</th><th>shape</th><th>verdict</th><th>max abs err</th><th>max rel err</th><th>out of tolerance</th><th>tolerance</th></tr></thead><tbody>\n");
         foreach (var sec in sections)
@@ -79,6 +80,35 @@ public sealed class HtmlReport : ReportWriter<RunReport>
         }
         h.Append("<script>\n").Append(Script).Append("</script>\n</body></html>\n");
         return h.ToString();
+    }
+
+    /// <summary>A sweep's shape sets: a table, and bars of each set's worst relative L2 error (red where a set fails).</summary>
+    private static void ShapeSets(StringBuilder h, IReadOnlyList<ReportSection> sections)
+    {
+        var swept = sections.Where(sec => sec.Result?.ShapeSets is not null).ToList();
+        if (swept.Count == 0) return;
+        h.Append("<h2>Shape sweep</h2>\n<table class=\"sweep\"><thead><tr><th>section</th><th>set</th><th>shapes</th><th>samples</th><th>verdict</th><th>failed comparisons</th><th>worst relative L2 error</th></tr></thead><tbody>\n");
+        var bars = new List<(string Label, double Value, bool Passed)>();
+        foreach (var sec in swept)
+            foreach (var set in sec.Result!.ShapeSets!)
+            {
+                var worst = sec.Result.Pairs.Where(p => set.Samples.Contains(p.Sample)).SelectMany(p => p.Outputs).Select(o => o.Metrics?.RelativeL2 ?? 0).Where(double.IsFinite).DefaultIfEmpty(0).Max();
+                h.Append($"<tr class=\"{(set.Passed ? "pass" : "fail")}\"><td>{E(sec.Title)}</td><td>{set.Index + 1}</td><td>{E(set.Shapes)}</td><td>{set.Samples.Count}</td><td>{(set.Passed ? "PASSED" : "FAILED")}</td><td>{set.FailedComparisons}</td><td>{N(worst)}</td></tr>\n");
+                bars.Add(($"{(swept.Count > 1 ? sec.Title + ": " : "")}{set.Shapes}", worst, set.Passed));
+            }
+        h.Append("</tbody></table>\n");
+        const int rowHeight = 18, labelWidth = 300, barWidth = 360;
+        double max = Math.Max(bars.Max(b => b.Value), 1e-30);
+        int height = bars.Count * rowHeight + 4;
+        h.Append(CultureInfo.InvariantCulture, $"<figure data-figure=\"sweep\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{labelWidth + barWidth + 90}\" height=\"{height}\" viewBox=\"0 0 {labelWidth + barWidth + 90} {height}\" role=\"img\" font-size=\"11\">");
+        for (int i = 0; i < bars.Count; i++)
+        {
+            var (label, value, ok) = bars[i];
+            double w = Math.Max(1, barWidth * value / max);
+            int y = i * rowHeight + 2;
+            h.Append(CultureInfo.InvariantCulture, $"<text x=\"{labelWidth - 4}\" y=\"{y + 12}\" text-anchor=\"end\">{E(TextReport.Cut(label, 48))}</text><rect x=\"{labelWidth}\" y=\"{y}\" width=\"{w:0.#}\" height=\"{rowHeight - 4}\" fill=\"{(ok ? "#1a7f37" : "#cf222e")}\"/><text x=\"{labelWidth + w + 4:0.#}\" y=\"{y + 12}\">{E(Format.Number(value))}</text>");
+        }
+        h.Append("</svg><figcaption>worst relative L2 error of any output at each shape set (green: every comparison within tolerance; red: a set that fails)</figcaption></figure>\n");
     }
 
     private static void Output(StringBuilder h, OutputComparison o, PairResult p, int id)

@@ -157,6 +157,10 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
             w.WriteLine($"[I] {run.Name}: activation {Format.Duration(run.Activation)}, {Timing(run)}");
         if (r.PeakMemory > 0 && verbose) w.WriteLine($"[I] peak memory: {Format.Bytes(r.PeakMemory)} resident (the whole process)");
         foreach (var f in r.FilesWritten) w.WriteLine($"[I] wrote {f}");
+        foreach (var set in r.ShapeSets ?? [])
+            w.WriteLine(set.Passed
+                ? $"[I] shape set {set.Index + 1} ({set.Shapes}): PASSED over {set.Samples.Count} sample(s)"
+                : $"[E] shape set {set.Index + 1} ({set.Shapes}): FAILED, {set.FailedComparisons} comparison(s) out of tolerance over {set.Samples.Count} sample(s)");
         if (pairs == 0)
             w.WriteLine($"[I] RAN | {r.Runners.Count} runner configuration(s) over {r.Samples} sample(s); nothing compared");
         else if (r.Passed)
@@ -165,7 +169,8 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
         {
             var worst = r.Pairs.SelectMany(p => p.Outputs.Where(o => !o.Passed).Select(o => (p, o))).FirstOrDefault();
             var detail = worst.o is null ? "" : $"; first: '{worst.p.Candidate}' vs '{worst.p.Reference}' on {worst.o.Output}: {worst.o.Reason}";
-            w.WriteLine($"[E] FAILED | {failedOutputs} of {outputs} output comparison(s) failed in {failedPairs} of {pairs} comparison(s){detail}");
+            var sets = r.ShapeSets is { } all ? $" at {all.Count(x => !x.Passed)} of {all.Count} shape set(s)" : "";
+            w.WriteLine($"[E] FAILED | {failedOutputs} of {outputs} output comparison(s) failed in {failedPairs} of {pairs} comparison(s){sets}{detail}");
         }
     }
 

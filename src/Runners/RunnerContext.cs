@@ -14,4 +14,9 @@ public sealed class RunnerContext
     public IReadOnlyList<string> ExtraOutputs { get; init; } = [];
     /// <summary>Where the back end's own log messages go (ONNX Runtime's warnings and errors); null: nowhere.</summary>
     public Action<Native.OrtLogLevel, string>? Log { get; init; }
+    /// <summary>
+    /// The input shape sets this run will feed when it sweeps several (repeated --input-shapes); empty otherwise. A
+    /// runner that builds for a range of shapes (TensorRT's optimization profile) spans them.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyDictionary<string, Onnx.TensorShape>> ShapeSets { get; init; } = [];
 }

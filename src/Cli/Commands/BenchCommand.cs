@@ -29,7 +29,7 @@ internal static class BenchCommand
         var copies = new Option<bool>("--with-copies") { Description = "Time host-device copies too: inputs from host memory, outputs copied back each run (default: they stay on the device through ORT's I/O binding)" };
         var seed = new Option<long>("--seed") { Description = "Seed for generated inputs (default 1)", DefaultValueFactory = _ => 1 };
         var valRange = MultiValue.Create("--val-range", "Range of generated values, [LO,HI] or INPUT:[LO,HI] (default [0,1])", "[INPUT:][LO,HI]", MultiValue.LooksLikeRange);
-        var shapes = MultiValue.Create("--input-shapes", "Shapes for dynamic inputs, INPUT:1x3x224x224", "INPUT:DIMS", MultiValue.LooksLikeShape);
+        var shapes = MultiValue.Create("--input-shapes", "Shapes for dynamic inputs, INPUT:1x3x224x224 (one per input)", "INPUT:DIMS", MultiValue.LooksLikeShape);
         var loadInputs = new Option<string?>("--load-inputs") { Description = "Inputs from a data file (its first sample)", HelpName = "PATH" };
         var reports = new ReportOptions<BenchReport>(ReportFormats.Bench);
         var cmd = new Command("bench", "Measure inference latency (min, median, mean, p90, p95, p99, max) and throughput of each runner configuration.");
@@ -52,7 +52,7 @@ internal static class BenchCommand
         OrtRuntime.Initialize(s.OrtLibrary);
         var model = OnnxModel.Load(s.Model);
         // One sample: the first of the file, or one generated.
-        var feeds = InputSamples.LoadOrGenerate(s.LoadInputs is { } path ? [path] : [], model.Inputs, s.Seed, 1, ValueRanges.Parse(s.ValRanges), InputShapes.Parse(s.InputShapes), log)[0];
+        var feeds = InputSamples.LoadOrGenerate(s.LoadInputs is { } path ? [path] : [], model.Inputs, s.Seed, 1, ValueRanges.Parse(s.ValRanges), InputShapes.Parse(s.InputShapes).RequireSingle("polynet bench"), log)[0];
         log.Info($"model: {s.Model}; inputs: {string.Join(", ", feeds.Select(kv => $"{kv.Key} {kv.Value.Describe()}"))}");
         var results = BenchJob.Execute(new BenchOptions
         {

@@ -61,7 +61,7 @@ internal static class ReduceCommand
         var seed = new Option<long>("--seed") { Description = "Seed for generated inputs, and for cut tensors the reference cannot compute (default 1)", DefaultValueFactory = _ => 1 };
         var iterations = new Option<int>("--iterations") { Description = "Generated input samples; every check runs every sample (default 1)", DefaultValueFactory = _ => 1 };
         var valRange = MultiValue.Create("--val-range", "Range of generated values, [LO,HI] or INPUT:[LO,HI] (default [0,1])", "[INPUT:][LO,HI]", MultiValue.LooksLikeRange);
-        var shapes = MultiValue.Create("--input-shapes", "Shapes for dynamic inputs, INPUT:1x3x224x224", "INPUT:DIMS", MultiValue.LooksLikeShape);
+        var shapes = MultiValue.Create("--input-shapes", "Shapes for dynamic inputs, INPUT:1x3x224x224 (one per input)", "INPUT:DIMS", MultiValue.LooksLikeShape);
         var loadInputs = new Option<string?>("--load-inputs") { Description = "Read inputs from .npz, .npy, .pb, Polygraphy .json or a backend test folder", HelpName = "PATH" };
         var tolerances = new ToleranceOptions();
         var upgrade = UpgradeOpsetOption.Create();
@@ -165,5 +165,5 @@ internal static class ReduceCommand
     }
 
     private static IReadOnlyList<ValueMap> Samples(ReduceSettings s, OnnxModel model, IJobLog log)
-        => InputSamples.LoadOrGenerate(s.LoadInputs is { } path ? [path] : [], model.Inputs, s.Seed, s.Iterations, ValueRanges.Parse(s.ValRanges), InputShapes.Parse(s.InputShapes), log);
+        => InputSamples.LoadOrGenerate(s.LoadInputs is { } path ? [path] : [], model.Inputs, s.Seed, s.Iterations, ValueRanges.Parse(s.ValRanges), InputShapes.Parse(s.InputShapes).RequireSingle("polynet reduce"), log);
 }

@@ -51,7 +51,7 @@ internal static class RunCommand
         var seed = new Option<long>("--seed") { Description = "Seed for generated inputs (default 1)", DefaultValueFactory = _ => 1 };
         var iterations = new Option<int>("--iterations") { Description = "Number of generated input samples (default 1)", DefaultValueFactory = _ => 1 };
         var valRange = MultiValue.Create("--val-range", "Range of generated values, [LO,HI] or INPUT:[LO,HI] (default [0,1])", "[INPUT:][LO,HI]", MultiValue.LooksLikeRange);
-        var shapes = MultiValue.Create("--input-shapes", "Shapes for dynamic inputs, INPUT:1x3x224x224", "INPUT:DIMS", MultiValue.LooksLikeShape);
+        var shapes = MultiValue.Create("--input-shapes", "Shapes for dynamic inputs, INPUT:1x3x224x224; an input given again starts another shape set and the comparison runs at each (a sweep)", "INPUT:DIMS", MultiValue.LooksLikeShape);
         var loadInputs = new Option<string?>("--load-inputs") { Description = "Read inputs from .npz, .npy, .pb or an ONNX backend test folder (test_data_set_N/input_K.pb)", HelpName = "PATH" };
         var saveInputs = new Option<string?>("--save-inputs") { Description = "Write the inputs used to .npz", HelpName = "FILE" };
         var loadOutputs = new Option<string?>("--load-outputs") { Description = "Also compare every runner with stored outputs (.npz, .npy, .pb, backend test folder); they are the reference", HelpName = "PATH" };

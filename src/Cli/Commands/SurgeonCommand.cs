@@ -138,7 +138,7 @@ internal static class SurgeonCommand
         var model = OnnxModel.Load(path);
         long limit = foldLimit is null ? 1L << 30 : Sizes.Parse("--fold-size-limit", foldLimit);
         if (foldLimit is not null && !fold) throw new InvalidInputException("--fold-size-limit applies to --fold-constants");
-        var overrides = Runners.Inputs.InputShapes.Parse(shapes).Shapes;
+        var overrides = Runners.Inputs.InputShapes.Parse(shapes).RequireSingle("polynet surgeon sanitize").Shapes;
         if (!cleanup && !toposort && !fold && overrides.Count == 0) cleanup = toposort = true;
         int before = model.Graph.Node.Count;
         if (overrides.Count > 0 || fold) OrtRuntime.Initialize(ortLibrary);

@@ -54,12 +54,17 @@ public sealed record RunnerSummary(string Name, IReadOnlyList<string> Notes, [pr
 }
 
 /// <summary>What a run (or an offline comparison) found: every runner, every comparison, what was written.</summary>
+/// <summary>One shape set of a sweep (repeated --input-shapes): its shapes, the samples generated at them, and whether every comparison on them passed.</summary>
+public sealed record ShapeSetResult(int Index, string Shapes, IReadOnlyList<int> Samples, bool Passed, int FailedComparisons);
+
 public sealed record RunJobResult
 {
     public required IReadOnlyList<RunnerSummary> Runners { get; init; }
     public required IReadOnlyList<PairResult> Pairs { get; init; }
     public required int Samples { get; init; }
     public IReadOnlyList<string> FilesWritten { get; init; } = [];
+    /// <summary>Per shape set, when the run swept several; null otherwise.</summary>
+    public IReadOnlyList<ShapeSetResult>? ShapeSets { get; init; }
     /// <summary>Per runner, per sample, when <see cref="RunJobOptions.KeepOutputs"/> was set.</summary>
     [JsonIgnore]
     public IReadOnlyList<IReadOnlyList<ValueMap>>? Outputs { get; init; }
@@ -169,7 +174,9 @@ public static class RunJob
         var runners = new List<IRunner>();
         try
         {
-            foreach (var spec in o.Runners) runners.Add(o.CreateRunner(spec, new RunnerContext { Model = o.Model, Log = log.ForRunner(spec) }));
+            bool sweep = o.Samples is null && o.LoadInputs.Count == 0 && o.InputShapes.IsSweep;
+            var shapeSets = sweep ? o.InputShapes.Sets : [];
+            foreach (var spec in o.Runners) runners.Add(o.CreateRunner(spec, new RunnerContext { Model = o.Model, Log = log.ForRunner(spec), ShapeSets = shapeSets }));
             foreach (var r in runners)
             {
                 log.Progress($"{r.Name}: activating ...");
@@ -180,7 +187,22 @@ public static class RunJob
             var inputs = runners.Count > 0 ? runners[0].Inputs : o.Model.Inputs;
             var outputs = runners.Count > 0 ? runners[0].Outputs : o.Model.Outputs;
 
-            var samples = o.Samples?.ToList() ?? InputSamples.LoadOrGenerate(o.LoadInputs, inputs, o.Seed, o.Iterations, o.ValueRanges, o.InputShapes, log);
+            // A sweep generates --iterations samples at each shape set, set after set; setOf[s] is sample s's set.
+            var setOf = new List<int>();
+            List<ValueMap> samples;
+            if (sweep)
+            {
+                log.Info($"shape sweep: {shapeSets.Count} shape sets, {o.Iterations} sample(s) each");
+                samples = [];
+                for (int k = 0; k < shapeSets.Count; k++)
+                {
+                    log.Info($"shape set {k + 1} of {shapeSets.Count}: {InputShapes.Describe(shapeSets[k])}");
+                    var made = InputSamples.Generate(inputs, o.Seed, o.Iterations, o.ValueRanges, o.InputShapes.Set(k), log);
+                    samples.AddRange(made);
+                    setOf.AddRange(made.Select(_ => k));
+                }
+            }
+            else samples = o.Samples?.ToList() ?? InputSamples.LoadOrGenerate(o.LoadInputs, inputs, o.Seed, o.Iterations, o.ValueRanges, o.InputShapes, log);
             var expected = o.LoadOutputs is null ? null : DataFiles.Load(o.LoadOutputs, DataRole.Outputs, outputs);
             if (expected is not null && expected.Samples.Count != samples.Count)
                 throw new InvalidInputException($"{o.LoadOutputs}: holds {expected.Samples.Count} samples of outputs but there are {samples.Count} samples of inputs");
@@ -191,6 +213,8 @@ public static class RunJob
             var pairs = new List<PairResult>();
             for (int s = 0; s < samples.Count; s++)
             {
+                if (sweep && (s == 0 || setOf[s] != setOf[s - 1]))
+                    log.Progress($"shape set {setOf[s] + 1} of {shapeSets.Count} ({InputShapes.Describe(shapeSets[setOf[s]])}): running");
                 var results = new List<ValueMap>();
                 for (int k = 0; k < runners.Count; k++)
                 {
@@ -246,6 +270,12 @@ public static class RunJob
                 Pairs = pairs,
                 Samples = samples.Count,
                 FilesWritten = written,
+                ShapeSets = sweep ? shapeSets.Select((set, k) =>
+                {
+                    var mine = Enumerable.Range(0, samples.Count).Where(x => setOf[x] == k).ToList();
+                    int failed = pairs.Count(p => setOf[p.Sample] == k && !p.Passed);
+                    return new ShapeSetResult(k, InputShapes.Describe(set), mine, failed == 0, failed);
+                }).ToList() : null,
                 Outputs = o.KeepOutputs ? saved.Select(x => (IReadOnlyList<ValueMap>)x).ToList() : null,
             };
         }

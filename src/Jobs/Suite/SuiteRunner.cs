@@ -183,7 +183,8 @@ public static class SuiteRunner
                 Status = failed.Count == 0 ? CaseStatus.Passed : CaseStatus.Failed,
                 Duration = watch.Elapsed,
                 Result = result,
-                Message = failed.Count == 0 ? golden is null ? null : $"golden outputs {golden}" : Describe(failed),
+                Message = failed.Count == 0 ? golden is null ? null : $"golden outputs {golden}"
+                    : (result.ShapeSets is { } sets ? $"at shape set(s) {string.Join("; ", sets.Where(x => !x.Passed).Select(x => $"{x.Index + 1} ({x.Shapes})"))}: " : "") + Describe(failed),
                 Golden = golden,
                 Log = log.Lines,
             };

@@ -14,7 +14,7 @@ public sealed class JsonRunReport : ReportWriter<RunReport>
     public override void Write(RunReport report, Stream stream)
     {
         var r = report.Result;
-        var doc = new RunReportDocument("polynet", ReportJson.ToolVersion, report.Source, r.Passed, r.Samples, r.Runners, r.Pairs, r.FilesWritten, r.Layerwise, r.LayerwiseProblem, r.PeakMemory);
+        var doc = new RunReportDocument("polynet", ReportJson.ToolVersion, report.Source, r.Passed, r.Samples, r.Runners, r.Pairs, r.FilesWritten, r.Layerwise, r.LayerwiseProblem, r.PeakMemory, r.ShapeSets);
         JsonSerializer.Serialize(stream, doc, ReportJson.Default.RunReportDocument);
     }
 }

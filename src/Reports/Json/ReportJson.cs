@@ -35,7 +35,7 @@ internal sealed partial class ReportJson : JsonSerializerContext
 /// <param name="Model">The model, or the files compared.</param>
 public sealed record RunReportDocument(string Tool, string? Version, string Model, bool Passed, int Samples, IReadOnlyList<RunnerSummary> Runners,
     IReadOnlyList<PairResult> Comparisons, IReadOnlyList<string> FilesWritten, LayerwiseResult? Layerwise, string? LayerwiseProblem,
-    [property: JsonPropertyName("peak_memory_bytes")] long PeakMemory);
+    [property: JsonPropertyName("peak_memory_bytes")] long PeakMemory, IReadOnlyList<ShapeSetResult>? ShapeSets);
 
 /// <summary>`polynet suite run --json`. Paths are relative to the suite file.</summary>
 public sealed record SuiteReportDocument(string Tool, string? Version, string Suite, string File, bool Passed, bool Interrupted, int ExitCode,
@@ -43,7 +43,8 @@ public sealed record SuiteReportDocument(string Tool, string? Version, string Su
 
 /// <param name="GoldenUpdate">What --update-golden did: created, updated, unchanged.</param>
 public sealed record SuiteCaseDocument(string Name, string Status, string? Message, string Model, string Golden, string? GoldenUpdate, IReadOnlyList<string> Tags,
-    IReadOnlyList<string> Runners, [property: JsonPropertyName("duration_ms")] TimeSpan Duration, int? Samples, IReadOnlyList<PairResult>? Comparisons);
+    IReadOnlyList<string> Runners, [property: JsonPropertyName("duration_ms")] TimeSpan Duration, int? Samples, IReadOnlyList<PairResult>? Comparisons,
+    IReadOnlyList<ShapeSetResult>? ShapeSets = null);
 
 /// <summary>`polynet bench --json`: every runner's measurement, latencies in milliseconds.</summary>
 public sealed record BenchReportDocument(string Tool, string? Version, string Model, bool WithCopies, int Warmup, IReadOnlyList<BenchRunnerResult> Runners);

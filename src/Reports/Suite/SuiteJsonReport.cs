@@ -17,7 +17,7 @@ public sealed class SuiteJsonReport : ReportWriter<SuiteResult>
     public override void Write(SuiteResult r, Stream stream)
     {
         var cases = r.Cases.Select(c => new SuiteCaseDocument(c.Case.Name, Word(c.Status), c.Message, Relative(r, c.Case.Model), Relative(r, c.Case.Golden), c.Golden,
-            c.Case.Tags, c.Case.Runners.Select(s => s.Text).ToList(), c.Duration, c.Result?.Samples, c.Result?.Pairs)).ToList();
+            c.Case.Tags, c.Case.Runners.Select(s => s.Text).ToList(), c.Duration, c.Result?.Samples, c.Result?.Pairs, c.Result?.ShapeSets)).ToList();
         var doc = new SuiteReportDocument("polynet", ReportJson.ToolVersion, r.Suite.Name, Relative(r, r.Suite.Path), r.ExitCode == ExitCodes.Success && !r.Interrupted,
             r.Interrupted, r.ExitCode, r.Duration, cases);
         JsonSerializer.Serialize(stream, doc, ReportJson.Default.SuiteReportDocument);

@@ -129,10 +129,36 @@ public sealed class TensorRtRunner : OrtRunner
             }
             if (shapes.Count > 0) o.Add(new(option, string.Join(",", shapes)));
         }
+        if (!Keys.GetAll("min_shapes").Any() && !Keys.GetAll("opt_shapes").Any() && !Keys.GetAll("max_shapes").Any() && SweepProfile() is { } profile)
+            o.AddRange(profile);
         if (Keys.GetInt("builder_opt", 0) is { } level) o.Add(new("trt_builder_optimization_level", level.ToString(CultureInfo.InvariantCulture)));
         o.AddRange(Keys.WithPrefix("ep."));
         return o;
     }
+
+    /// <summary>
+    /// With a shape sweep and no profile keys: the optimization profile spans the sweep, per input and dimension the
+    /// smallest (min) and largest (max) of its sets, the first set as opt. Null without a sweep.
+    /// </summary>
+    private List<KeyValuePair<string, string>>? SweepProfile()
+    {
+        var sets = Context.ShapeSets;
+        if (sets.Count < 2) return null;
+        var names = sets[0].Keys.Where(n => sets.All(s => s.TryGetValue(n, out var shape) && shape.Rank == sets[0][n].Rank) && sets.Any(s => !s[n].Equals(sets[0][n]))).ToList();
+        if (names.Count == 0) return null;
+        string Spec(Func<string, int, long> dim) => string.Join(",", names.Select(n => $"{n}:{string.Join("x", Enumerable.Range(0, sets[0][n].Rank).Select(d => dim(n, d)))}"));
+        var min = Spec((n, d) => sets.Min(s => s[n][d]));
+        var opt = Spec((n, d) => sets[0][n][d]);
+        var max = Spec((n, d) => sets.Max(s => s[n][d]));
+        if (!_profileNoted)
+        {
+            Note($"optimization profile from the {sets.Count} shape sets of the sweep: min {min}, opt {opt}, max {max} (min_shapes/opt_shapes/max_shapes set it by hand)");
+            _profileNoted = true;
+        }
+        return [new("trt_profile_min_shapes", min), new("trt_profile_opt_shapes", opt), new("trt_profile_max_shapes", max)];
+    }
+
+    private bool _profileNoted;
 
     /// <summary>Null when TensorRT can run here; otherwise one line naming everything that is missing.</summary>
     public string? WhatIsMissing(OrtRuntime runtime)

@@ -124,3 +124,21 @@ public class InputValidationTests
         Assert.Equal(ElementType.Float, inexact.Tensor("b").ElementType);
     }
 }
+
+public class InputShapeSetTests
+{
+    [Fact]
+    public void An_input_named_again_starts_a_new_set_that_keeps_the_first_sets_other_shapes()
+    {
+        var s = InputShapes.Parse(["x:1x3x224x224", "mask:1x77", "x:8x3x320x320"]);
+        Assert.True(s.IsSweep);
+        Assert.Equal(2, s.Sets.Count);
+        Assert.Equal("x:1x3x224x224, mask:1x77", InputShapes.Describe(s.Sets[0]));
+        Assert.Equal(new TensorShape(8, 3, 320, 320), s.Sets[1]["x"]);
+        Assert.Equal(new TensorShape(1, 77), s.Sets[1]["mask"]);
+        Assert.Equal(s.Sets[0], s.Shapes);
+        Assert.False(InputShapes.Parse(["x:1x3", "y:2x2"]).IsSweep);
+        Assert.Contains("repeats an earlier one", Assert.Throws<InvalidInputException>(() => InputShapes.Parse(["x:1x3", "x:1x3"])).Message);
+        Assert.Contains("make a sweep", Assert.Throws<InvalidInputException>(() => s.RequireSingle("polynet bench")).Message);
+    }
+}
