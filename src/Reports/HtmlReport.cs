@@ -10,7 +10,7 @@ namespace PolyNet.Reports;
 /// One section of an HTML report: a title and the comparisons under it (a suite case, or one run), or, for a suite
 /// case that could not run, the one-line <paramref name="Problem"/>.
 /// </summary>
-public sealed record ReportSection(string Title, RunJobResult? Result, string? Problem = null)
+public sealed record ReportSection(string Title, RunJobResult? Result, string? Problem = null, Runners.Inspect.TensorRt.TrtCapabilityResult? Capability = null)
 {
     public bool Passed => Problem is null && Result is { Passed: true };
 }
@@ -32,7 +32,7 @@ public sealed class HtmlReport : ReportWriter<RunReport>
     public override string Description => "Write a self-contained HTML report (summary table, error histograms, heat maps, errors per channel and by magnitude)";
     public override bool ShowsPassingOutputs => true;
 
-    public override void Write(RunReport report, Stream stream) => Write(stream, [new ReportSection(report.Title, report.Result)], report.Title);
+    public override void Write(RunReport report, Stream stream) => Write(stream, [new ReportSection(report.Title, report.Result, Capability: report.Capability)], report.Title);
 
     /// <summary>Writes the report of several sections (a suite's cases) to <paramref name="stream"/>.</summary>
     public static void Write(Stream stream, IReadOnlyList<ReportSection> sections, string title)
@@ -48,6 +48,8 @@ public sealed class HtmlReport : ReportWriter<RunReport>
         h.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").Append(E(title)).Append("</title>\n<style>\n").Append(Css).Append("</style></head>\n<body>\n");
         h.Append($"<h1>PolyNet report: <span class=\"{(passed ? "pass" : "fail")}\">{(passed ? "PASSED" : "FAILED")}</span></h1>\n<p class=\"cmd\">{E(title)}</p>\n");
         ShapeSets(h, sections);
+        foreach (var c in sections.Select(sec => sec.Capability).OfType<Runners.Inspect.TensorRt.TrtCapabilityResult>())
+            Capability.CapabilityHtmlReport.Section(h, c);
         int id = 0;
         h.Append("<table class=\"summary\"><thead><tr><th>section</th><th>sample</th><th>reference</th><th>candidate</th><th>output</th><th>shape</th><th>verdict</th><th>max abs err</th><th>max rel err</th><th>out of tolerance</th><th>tolerance</th></tr></thead><tbody>\n");
         foreach (var sec in sections)

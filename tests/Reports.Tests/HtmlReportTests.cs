@@ -22,6 +22,38 @@ public class HtmlReportTests
         return new RunJobResult { Runners = [], Pairs = [pair], Samples = 1 };
     }
 
+    /// <summary><see cref="Sample"/> as if swept over two shape sets, the second failing.</summary>
+    internal static RunJobResult Swept() => Sample() with
+    {
+        ShapeSets = [new ShapeSetResult(0, "x:1x3x16x16", [], true, 0), new ShapeSetResult(1, "x:8x3x16x16", [0], false, 1)],
+    };
+
+    /// <summary>A three-node model whose middle node (Unique) TensorRT does not take.</summary>
+    internal static Runners.Inspect.TensorRt.TrtCapabilityResult Capability()
+    {
+        var b = new ModelBuilder(opset: 17);
+        var x = b.Input("x", ElementType.Float, 4);
+        var r = b.Node("Relu", [x], name: "relu");
+        var u = b.Node("Unique", [r], name: "unique<&>");
+        b.Node("Neg", [u], name: "neg", output: "y");
+        b.OutputUnknownShape("y", ElementType.Float);
+        return Runners.Inspect.TensorRt.TrtCapability.Analyze(b.BuildModel(), Runners.Inspect.TensorRt.TrtSupportMatrix.For(), new Dictionary<string, ValueSpec>());
+    }
+
+    [Fact]
+    public void A_sweep_and_a_trt_runner_add_the_shape_sets_and_the_tensorrt_cut()
+    {
+        var html = HtmlReport.Render([new ReportSection("t", Swept(), Capability: Capability())], "polynet run m.onnx");
+        Assert.Contains("<h2>Shape sweep</h2>", html);
+        Assert.Contains("<td>x:8x3x16x16</td><td>1</td><td>FAILED</td>", html);
+        Assert.Contains("data-figure=\"sweep\"", html);
+        Assert.Contains("TensorRT 10.15 capability (static", html);
+        Assert.Contains("2 engine(s), 1 of 3 node(s) fall back", html);
+        Assert.Contains("unique&lt;&amp;&gt;", html);
+        Assert.Contains("data-figure=\"partitions\"", html);
+        Assert.DoesNotContain("Shape sweep", HtmlReport.Render([new ReportSection("t", Sample())], "polynet run m.onnx"));
+    }
+
     [Fact]
     public void Is_one_self_contained_file_with_every_figure_and_escaped_names()
     {
@@ -81,7 +113,7 @@ public class HtmlReportTests
         var chromium = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists);
         Assert.True(chromium is not null, "Debian's chromium is not installed (./setup.sh --test installs it)");
         using var dir = new TempDir();
-        HtmlReport.Default.WriteFile(dir.File("report.html"), new RunReport(Sample(), "m.onnx", "polynet run m.onnx"));
+        HtmlReport.Default.WriteFile(dir.File("report.html"), new RunReport(Swept(), "m.onnx", "polynet run m.onnx") { Capability = Capability() });
         string Chromium(params string[] args)
         {
             var psi = new ProcessStartInfo(chromium!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -96,7 +128,7 @@ public class HtmlReportTests
         var dom = Chromium("--virtual-time-budget=5000", "--dump-dom", $"file://{dir.File("report.html")}");
         var body = System.Text.RegularExpressions.Regex.Match(dom, "<body data-figures=\"(\\d+)\" data-rendered=\"(\\d+)\">");
         Assert.True(body.Success, "the report's check script did not run");
-        Assert.True(int.Parse(body.Groups[1].Value) >= 6, $"{body.Groups[1].Value} figures");
+        Assert.True(int.Parse(body.Groups[1].Value) >= 8, $"{body.Groups[1].Value} figures");  // the sweep's bars and the TensorRT cut included
         Assert.Equal(body.Groups[1].Value, body.Groups[2].Value);
         var shot = Path.Combine(TestPaths.RepoRoot, ".build", "report-screenshot.png");
         Directory.CreateDirectory(Path.GetDirectoryName(shot)!);

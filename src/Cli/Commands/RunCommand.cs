@@ -154,7 +154,11 @@ internal static class RunCommand
         {
             if (!s.Quiet || !p.Passed) report.Pair(p);
         });
-        var written = ReportRequest<RunReport>.WriteAll(s.Reports, new RunReport(result, s.Model, $"polynet run {Path.GetFileName(s.Model)} " + string.Join(" ", specs.Select(r => "--runner " + r.Text))));
+        // With a TensorRT runner, the static answer to "which nodes will TensorRT take" goes with the result.
+        var capability = specs.Any(sp => RunnerRegistry.KindOf(sp).Name == Runners.Ort.TensorRtRunner.Kind) ? CapabilityCommand.Analyze(model, null, error) : null;
+        if (capability is not null)
+            log.Info($"TensorRT {capability.TrtVersion}'s support table: {Reports.Capability.CapabilityHtmlReport.Verdict(capability)} ('polynet inspect capability' for each node)");
+        var written = ReportRequest<RunReport>.WriteAll(s.Reports, new RunReport(result, s.Model, $"polynet run {Path.GetFileName(s.Model)} " + string.Join(" ", specs.Select(r => "--runner " + r.Text))) { Capability = capability });
         if (result.Layerwise is { } layers) report.Layerwise(layers);
         report.Summary(result);
         foreach (var f in written) output.WriteLine($"[I] wrote {f}");

@@ -288,7 +288,7 @@ public sealed class SuiteFile
     {
         if (text is null) return fallback;
         if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
-            throw new InvalidInputException($"{key} '{text}' must be a whole number{(max < long.MaxValue ? $" from {min} to {max}" : min > long.MinValue ? $" of at least {min}" : "")}");
+            throw new InvalidInputException($"{key} '{text}' must be a whole number{(min > long.MinValue ? $" of at least {min}" : "")}{(max < long.MaxValue ? $" and at most {max}" : "")}");
         return v;
     }
 

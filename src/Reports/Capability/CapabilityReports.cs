@@ -53,23 +53,36 @@ public sealed class CapabilityHtmlReport : ReportWriter<CapabilityReport>
         h.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").Append(E(title)).Append("</title>\n<style>\n").Append(HtmlReport.Css).Append("</style></head>\n<body>\n");
         h.Append(CultureInfo.InvariantCulture, $"<h1>TensorRT {E(c.TrtVersion)} capability: <span class=\"{(c.WholeModel ? "pass" : "fail")}\">{E(Verdict(c))}</span></h1>\n<p class=\"cmd\">{E(title)}</p>\n");
         h.Append("<p>Support table: ").Append(E(c.Source)).Append(". ").Append(E(Real(r.Real))).Append("</p>\n");
+        Body(h, c);
+        h.Append("<script>\n").Append(HtmlReport.Script).Append("</script>\n</body></html>\n");
+        return h.ToString();
+    }
+
+    /// <summary>The capability as a section of another report (`polynet run --report` with a trt runner).</summary>
+    public static void Section(StringBuilder h, TrtCapabilityResult c)
+    {
+        h.Append($"<h2>TensorRT {HtmlReport.E(c.TrtVersion)} capability (static, from the parser's support table): <span class=\"{(c.WholeModel ? "pass" : "fail")}\">{HtmlReport.E(Verdict(c))}</span></h2>\n");
+        Body(h, c);
+    }
+
+    private static void Body(StringBuilder h, TrtCapabilityResult c)
+    {
+        static string E(string s) => HtmlReport.E(s);
         foreach (var cav in c.Caveats) h.Append("<p class=\"hint\">").Append(E(cav)).Append("</p>\n");
         h.Append(Strip(c));
-        h.Append("<h2>Engines</h2>\n<table><thead><tr><th>engine</th><th>nodes</th><th>first</th><th>last</th><th>inputs</th><th>outputs</th></tr></thead><tbody>\n");
+        h.Append("<h3>Engines</h3>\n<table><thead><tr><th>engine</th><th>nodes</th><th>first</th><th>last</th><th>inputs</th><th>outputs</th></tr></thead><tbody>\n");
         foreach (var p in c.Partitions)
             h.Append(CultureInfo.InvariantCulture, $"<tr class=\"pass\"><td>{p.Index}</td><td>{p.Nodes.Count}</td><td>{E(p.Nodes[0])}</td><td>{E(p.Nodes[^1])}</td><td>{E(string.Join(", ", p.Inputs))}</td><td>{E(string.Join(", ", p.Outputs))}</td></tr>\n");
         h.Append("</tbody></table>\n");
         if (c.Unsupported.Count > 0)
         {
-            h.Append("<h2>Nodes that fall back to ONNX Runtime</h2>\n<table><thead><tr><th>node</th><th>op</th><th>why</th></tr></thead><tbody>\n");
+            h.Append("<h3>Nodes that fall back to ONNX Runtime</h3>\n<table><thead><tr><th>node</th><th>op</th><th>why</th></tr></thead><tbody>\n");
             foreach (var n in c.Unsupported)
                 h.Append($"<tr class=\"fail\"><td>{E(n.Name)}</td><td>{E(n.OpType)}</td><td>{E(string.Join("; ", n.Reasons))}</td></tr>\n");
             h.Append("</tbody></table>\n");
         }
         if (c.CrossingTensors.Count > 0)
             h.Append("<p>Tensors crossing between TensorRT and ONNX Runtime: ").Append(E(string.Join(", ", c.CrossingTensors))).Append("</p>\n");
-        h.Append("<script>\n").Append(HtmlReport.Script).Append("</script>\n</body></html>\n");
-        return h.ToString();
     }
 
     public static string Verdict(TrtCapabilityResult c) => c.WholeModel

@@ -58,6 +58,6 @@ public class UpgradeOpsetTests
         var suite = Run("suite", "run", dir.File("s.yaml"), "--update-golden", "--upgrade-opset", "13");
         Assert.True(suite.Code == 0, suite.Out + suite.Err);
         File.WriteAllText(dir.File("bad.yaml"), $"cases:\n  - name: bn\n    model: {model}\n    upgrade_opset: 5\n");
-        AssertOneLineError(Run("suite", "run", dir.File("bad.yaml")), 2, "upgrade_opset '5'", "from 7 to 21");
+        AssertOneLineError(Run("suite", "run", dir.File("bad.yaml")), 2, "upgrade_opset '5'", "at least 7 and at most 21");
     }
 }
