@@ -46,13 +46,13 @@ public class SuiteCommandTests
         using var dir = new TempDir();
         var r = Run(["suite", "run", Example, .. Reports(dir, "r")]);
         Assert.True(r.Code == 0, r.Out + r.Err);
-        Assert.Matches(@"\[I\] PASSED: 6 of 6 case\(s\) passed", r.Out);
+        Assert.Matches(@"\[I\] PASSED: 7 of 7 case\(s\) passed", r.Out);
 
         var junit = XDocument.Load(dir.File("r.xml"));
         var suite = Assert.Single(junit.Root!.Elements("testsuite"));
-        Assert.Equal("6", suite.Attribute("tests")!.Value);
+        Assert.Equal("7", suite.Attribute("tests")!.Value);
         Assert.Equal("0", suite.Attribute("failures")!.Value);
-        Assert.Equal(["mlp", "mlp_recorded_inputs", "convnet", "dynamic_batch", "mixed_types", "external_weights"],
+        Assert.Equal(["mlp", "mlp_recorded_inputs", "convnet", "dynamic_batch", "dynamic_batch_sweep", "mixed_types", "external_weights"],
             suite.Elements("testcase").Select(t => t.Attribute("name")!.Value));
         Assert.All(suite.Elements("testcase"), t => Assert.Empty(t.Elements("failure")));
 
@@ -66,6 +66,8 @@ public class SuiteCommandTests
         // 3 samples x (2 runners vs golden + 1 runner vs runner)
         Assert.Equal(9, mlp.GetProperty("comparisons").GetArrayLength());
         Assert.Equal("golden", mlp.GetProperty("comparisons")[0].GetProperty("reference").GetString());
+        var sweep = json.RootElement.GetProperty("cases")[4];
+        Assert.Equal(3, sweep.GetProperty("shape_sets").GetArrayLength());  // the example's shape sweep, one result per set
 
         var html = File.ReadAllText(dir.File("r.html"));
         foreach (var name in new[] { "mlp", "convnet", "external_weights" })
