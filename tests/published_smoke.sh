@@ -21,5 +21,8 @@ expect 1 mark-all "$bin" run "$m/exp_divergence.onnx" --runner onnxrt onnxrt:pre
 step reduce "$bin" reduce "$m/exp_divergence.onnx" --runner onnxrt onnxrt:precision=fp16 --artifacts red
 step reduce-isolated "$bin" reduce "$m/exp_divergence.onnx" --runner onnxrt onnxrt:precision=fp16 --artifacts red2 --isolate
 step suite "$bin" suite run "$root/fixtures/suite/example.suite.yaml" --quiet --json suite.json
+step capability "$bin" inspect capability "$m/convnet.onnx" --json capability.json --report capability.html
+step upgrade "$bin" surgeon upgrade /usr/share/libonnx-testdata/data/pytorch-converted/test_PReLU_2d_multiparam/model.onnx -o prelu13.onnx --opset 13
+grep -q '"partitions"' capability.json || { echo "published: capability JSON lacks its partitions"; exit 1; }
 grep -q '"first_divergence": *"exp_out"' lw.json || { echo "published: mark-all JSON lacks the first divergence"; exit 1; }
 grep -q "exp" red/checks.jsonl || { echo "published: reduce wrote no checks"; exit 1; }
