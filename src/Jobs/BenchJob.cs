@@ -15,10 +15,15 @@ public sealed class BenchOptions
     public required IReadOnlyList<RunnerSpec> Runners { get; init; }
     /// <summary>The inputs every run uses.</summary>
     public required ValueMap Feeds { get; init; }
+    /// <summary>Untimed runs first, at least; warm-up also lasts <see cref="WarmupTime"/> and until the run time is stable.</summary>
     public int Warmup { get; init; } = 10;
-    /// <summary>Timed runs; with <see cref="Duration"/>, the minimum.</summary>
+    /// <summary>The shortest warm-up (trtexec's 200 ms): clocks ramp up, caches and allocators settle.</summary>
+    public TimeSpan WarmupTime { get; init; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>Timed runs per round; with <see cref="Duration"/>, the minimum.</summary>
     public int Iterations { get; init; } = 100;
-    /// <summary>Keep running until this much time has been measured.</summary>
+    /// <summary>Rounds of <see cref="Iterations"/> timed runs; their medians show how much the measurement itself moves.</summary>
+    public int Rounds { get; init; } = 5;
+    /// <summary>Keep running until this much time has been measured (spread over the rounds).</summary>
     public TimeSpan? Duration { get; init; }
     /// <summary>Time what `polynet run` does per inference: inputs handed over from host memory, outputs copied back into PolyNet's arrays.</summary>
     public bool WithCopies { get; init; }
@@ -43,9 +48,28 @@ public sealed record Latency(int Runs, double Min, double Median, double Mean, d
 /// <param name="Throughput">Runs per second over the whole timed loop (wall clock).</param>
 /// <param name="Batch">The first dimension of the first input, when there is one: samples per run.</param>
 /// <param name="OwnWork">With copies: per run, the time spent outside ORT's Run (handing inputs over, copying outputs into PolyNet's arrays), in ms.</param>
+/// <param name="RoundMedians">Each round's median, ms, in order.</param>
+/// <param name="MedianCi">95% confidence interval of the median over every timed run, ms.</param>
+/// <param name="Spread">(max − min) / median of the round medians: the noise of the measurement itself.</param>
+/// <param name="UpperOutliers">Timed runs above Tukey's upper fence (kept in every statistic).</param>
+/// <param name="Samples">Every timed run, ms, in order (what a later `--baseline` tests against).</param>
 public sealed record BenchRunnerResult(string Runner, IReadOnlyList<string> Notes, [property: JsonPropertyName("activation_ms")] TimeSpan Activation, string Placement,
     [property: JsonPropertyName("latency_ms")] Latency Latency, [property: JsonPropertyName("throughput_per_s")] double Throughput, long? Batch,
-    [property: JsonPropertyName("measured_ms")] TimeSpan Measured, [property: JsonPropertyName("own_work_ms")] Latency? OwnWork = null);
+    [property: JsonPropertyName("measured_ms")] TimeSpan Measured, [property: JsonPropertyName("own_work_ms")] Latency? OwnWork = null)
+{
+    public string Spec { get; init; } = Runner;
+    public WarmupSummary? Warmup { get; init; }
+    [JsonPropertyName("round_medians_ms")] public IReadOnlyList<double> RoundMedians { get; init; } = [];
+    [JsonPropertyName("median_ci_ms")] public Bench.MedianInterval? MedianCi { get; init; }
+    public double Spread { get; init; }
+    public int UpperOutliers { get; init; }
+    [JsonPropertyName("samples_ms")] public IReadOnlyList<double> Samples { get; init; } = [];
+
+    public int Rounds() => RoundMedians.Count;
+}
+
+/// <summary>How warm-up went: runs, time, and whether the run time had settled (two windows of 10 runs within 5%).</summary>
+public sealed record WarmupSummary(int Runs, [property: JsonPropertyName("elapsed_ms")] TimeSpan Elapsed, bool Stable);
 
 /// <summary>
 /// Latency like trtexec measures it: build the session, warm up, then time each run separately (a wall clock around
@@ -60,6 +84,8 @@ public static class BenchJob
     {
         if (o.Warmup < 0) throw new InvalidInputException($"--warmup {o.Warmup}: must be at least 0");
         if (o.Iterations < 1) throw new InvalidInputException($"--iterations {o.Iterations}: must be at least 1");
+        if (o.Rounds < 1) throw new InvalidInputException($"--rounds {o.Rounds}: must be at least 1");
+        if (o.WarmupTime < TimeSpan.Zero) throw new InvalidInputException("--warmup-time must not be negative");
         if (o.Duration is { } d && d <= TimeSpan.Zero) throw new InvalidInputException("--duration must be positive");
         var create = o.CreateRunner;
         var results = new List<BenchRunnerResult>();
@@ -99,24 +125,36 @@ public static class BenchJob
                     };
                     placement = "inputs from host memory and outputs copied back each run (--with-copies)";
                 }
-                log.Info($"{runner.Name}: {placement}; warming up ({o.Warmup} run(s)) ...");
-                for (int i = 0; i < o.Warmup; i++) once();
+                log.Info($"{runner.Name}: {placement}; warming up (at least {o.Warmup} run(s) and {Format.Duration(o.WarmupTime)}, until the run time is stable) ...");
+                var warm = Warm(once, o);
+                if (!warm.Stable && warm.Runs >= 20) log.Warning($"{runner.Name}: the run time was still changing after {warm.Runs} warm-up run(s) in {Format.Duration(warm.Elapsed)}; the rounds' spread says how much it moved");
                 own.Clear();
-                var times = new List<double>(o.Iterations);
+                var times = new List<double>(o.Iterations * o.Rounds);
+                var roundMedians = new List<double>();
                 var loop = Stopwatch.StartNew();
                 var nextReport = TimeSpan.FromSeconds(5);
-                while (times.Count < o.Iterations || (o.Duration is { } dur && loop.Elapsed < dur))
+                for (int round = 0; round < o.Rounds; round++)
                 {
-                    times.Add(once());
-                    if (loop.Elapsed >= nextReport)
+                    int start = times.Count;
+                    var roundWatch = Stopwatch.StartNew();
+                    while (times.Count - start < o.Iterations || (o.Duration is { } dur && roundWatch.Elapsed < dur / o.Rounds))
                     {
-                        log.Progress($"{runner.Name}: {times.Count} run(s) in {loop.Elapsed.TotalSeconds:0} s, median so far {Format.Number(Latency.Of(times).Median)} ms");
-                        nextReport += TimeSpan.FromSeconds(5);
+                        times.Add(once());
+                        if (loop.Elapsed >= nextReport)
+                        {
+                            log.Progress($"{runner.Name}: round {round + 1} of {o.Rounds}, {times.Count} run(s) in {loop.Elapsed.TotalSeconds:0} s, median so far {Format.Number(Latency.Of(times).Median)} ms");
+                            nextReport += TimeSpan.FromSeconds(5);
+                        }
                     }
+                    roundMedians.Add(Bench.LatencyStatistics.Median(times.GetRange(start, times.Count - start)));
                 }
                 var measured = loop.Elapsed;
                 results.Add(new BenchRunnerResult(runner.Name, runner.Notes.ToList(), runner.ActivationTime, placement, Latency.Of(times), times.Count / measured.TotalSeconds, batch, measured,
-                    own.Count > 0 ? Latency.Of(own) : null));
+                    own.Count > 0 ? Latency.Of(own) : null)
+                {
+                    Spec = spec.Text, Warmup = warm, RoundMedians = roundMedians, MedianCi = Bench.LatencyStatistics.MedianCi(times),
+                    Spread = Bench.LatencyStatistics.Spread(roundMedians), UpperOutliers = Bench.LatencyStatistics.UpperOutliers(times), Samples = times,
+                });
             }
             finally
             {
@@ -124,5 +162,26 @@ public static class BenchJob
             }
         }
         return results;
+    }
+
+    /// <summary>
+    /// Warm-up runs until at least <see cref="BenchOptions.Warmup"/> runs and <see cref="BenchOptions.WarmupTime"/> have
+    /// passed and the median of the last 10 runs is within 5% of the 10 before; at most 20 times the warm-up time
+    /// (and 10 s) when it never settles.
+    /// </summary>
+    private static WarmupSummary Warm(Func<double> once, BenchOptions o)
+    {
+        const int window = 10;
+        var recent = new List<double>();
+        var watch = Stopwatch.StartNew();
+        var cap = TimeSpan.FromTicks(Math.Min(o.WarmupTime.Ticks * 20, TimeSpan.FromSeconds(10).Ticks));
+        bool Stable() => recent.Count >= 2 * window && Math.Abs(Bench.LatencyStatistics.Median(recent[^window..]) / Bench.LatencyStatistics.Median(recent[^(2 * window)..^window]) - 1) <= 0.05;
+        while (true)
+        {
+            bool enough = recent.Count >= o.Warmup && watch.Elapsed >= o.WarmupTime;
+            if (enough && (o.WarmupTime == TimeSpan.Zero || Stable())) return new(recent.Count, watch.Elapsed, true);
+            if (enough && watch.Elapsed >= cap) return new(recent.Count, watch.Elapsed, false);
+            recent.Add(once());
+        }
     }
 }

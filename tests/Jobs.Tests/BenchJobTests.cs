@@ -15,13 +15,30 @@ public class BenchJobTests
         var made = new List<FakeRunner>();
         var create = FakeRunner.Factory(new() { ["a"] = _ => [], ["b"] = _ => [] }, made);
         var feeds = new ValueMap { { "x", TensorData.Create<float>([1, 16], new float[16]) } };
-        var results = BenchJob.Execute(new BenchOptions { Model = Mlp, Runners = [RunnerSpec.Parse("a"), RunnerSpec.Parse("b")], Feeds = feeds, Warmup = 3, Iterations = 7, CreateRunner = create, WithCopies = true }, new MemoryJobLog());
+        var results = BenchJob.Execute(new BenchOptions { Model = Mlp, Runners = [RunnerSpec.Parse("a"), RunnerSpec.Parse("b")], Feeds = feeds, Warmup = 3, WarmupTime = TimeSpan.Zero, Iterations = 7, Rounds = 1, CreateRunner = create, WithCopies = true }, new MemoryJobLog());
         Assert.Equal(["a", "b"], results.Select(r => r.Runner));
         Assert.All(results, r => Assert.Equal(7, r.Latency.Runs));
         Assert.All(made, m => Assert.Equal(10, m.Runs));
         Assert.All(made, m => Assert.True(m.Disposed));
         Assert.All(results, r => Assert.True(r.Latency.Min <= r.Latency.Median && r.Latency.Median <= r.Latency.Max));
         Assert.Equal(1, results[0].Batch);
+    }
+
+    [Fact]
+    public void Rounds_are_timed_after_a_warm_up_that_lasts_its_time_and_each_rounds_median_is_kept()
+    {
+        var made = new List<FakeRunner>();
+        var create = FakeRunner.Factory(new() { ["a"] = _ => { Thread.SpinWait(2000); return []; } }, made);
+        var feeds = new ValueMap { { "x", TensorData.Create<float>([1, 16], new float[16]) } };
+        var r = BenchJob.Execute(new BenchOptions { Model = Mlp, Runners = [RunnerSpec.Parse("a")], Feeds = feeds, Warmup = 2, WarmupTime = TimeSpan.FromMilliseconds(50), Iterations = 20, Rounds = 4, CreateRunner = create, WithCopies = true }, new MemoryJobLog()).Single();
+        Assert.Equal(80, r.Latency.Runs);
+        Assert.Equal(80, r.Samples.Count);
+        Assert.Equal(4, r.RoundMedians.Count);
+        Assert.True(r.Warmup!.Elapsed >= TimeSpan.FromMilliseconds(50));
+        Assert.True(r.Warmup.Runs >= 2);
+        Assert.Equal(made[0].Runs, r.Warmup.Runs + 80);
+        Assert.InRange(r.Latency.Median, r.MedianCi!.Low, r.MedianCi.High);
+        Assert.Equal(r.RoundMedians.Max() / PolyNet.Jobs.Bench.LatencyStatistics.Median(r.RoundMedians) - r.RoundMedians.Min() / PolyNet.Jobs.Bench.LatencyStatistics.Median(r.RoundMedians), r.Spread, 9);
     }
 
     [Theory]

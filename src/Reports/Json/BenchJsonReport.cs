@@ -4,7 +4,19 @@ using PolyNet.Jobs;
 namespace PolyNet.Reports.Json;
 
 /// <summary>What `polynet bench` measured, and on what.</summary>
-public sealed record BenchReport(string Model, bool WithCopies, int Warmup, IReadOnlyList<BenchRunnerResult> Runners);
+public sealed record BenchReport(string Model, bool WithCopies, int Warmup, IReadOnlyList<BenchRunnerResult> Runners)
+{
+    /// <summary>SHA-256 of the model file, hex: a later --baseline checks it is the same model.</summary>
+    public string? ModelSha256 { get; init; }
+    public string? OrtVersion { get; init; }
+    /// <summary>The machine: CPU model and cores, GPU where there is one.</summary>
+    public string? Device { get; init; }
+    public IReadOnlyDictionary<string, string> InputShapes { get; init; } = new Dictionary<string, string>();
+    public int Rounds { get; init; }
+    public int Iterations { get; init; }
+    /// <summary>Each runner against --baseline, when one was given.</summary>
+    public IReadOnlyList<Jobs.Bench.BaselineVerdict>? Baseline { get; init; }
+}
 
 /// <summary>`polynet bench --json`.</summary>
 public sealed class BenchJsonReport : ReportWriter<BenchReport>
@@ -16,5 +28,6 @@ public sealed class BenchJsonReport : ReportWriter<BenchReport>
     public override string Description => "Write every measurement as JSON";
 
     public override void Write(BenchReport r, Stream stream)
-        => JsonSerializer.Serialize(stream, new BenchReportDocument("polynet", ReportJson.ToolVersion, r.Model, r.WithCopies, r.Warmup, r.Runners), ReportJson.Default.BenchReportDocument);
+        => JsonSerializer.Serialize(stream, new BenchReportDocument("polynet", ReportJson.ToolVersion, r.Model, r.ModelSha256, r.OrtVersion, r.Device, r.InputShapes,
+            r.WithCopies, r.Warmup, r.Rounds, r.Iterations, r.Runners, r.Baseline), ReportJson.Default.BenchReportDocument);
 }

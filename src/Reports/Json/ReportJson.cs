@@ -47,7 +47,8 @@ public sealed record SuiteCaseDocument(string Name, string Status, string? Messa
     IReadOnlyList<ShapeSetResult>? ShapeSets = null);
 
 /// <summary>`polynet bench --json`: every runner's measurement, latencies in milliseconds.</summary>
-public sealed record BenchReportDocument(string Tool, string? Version, string Model, bool WithCopies, int Warmup, IReadOnlyList<BenchRunnerResult> Runners);
+public sealed record BenchReportDocument(string Tool, string? Version, string Model, string? ModelSha256, string? OrtVersion, string? Device, IReadOnlyDictionary<string, string> InputShapes,
+    bool WithCopies, int Warmup, int Rounds, [property: JsonPropertyName("iterations_per_round")] int Iterations, IReadOnlyList<BenchRunnerResult> Runners, IReadOnlyList<Jobs.Bench.BaselineVerdict>? Baseline);
 
 /// <summary>`polynet calib inspect --json`: the decoded header, every entry with its flags and what the data showed, what the model adds.</summary>
 public sealed record CalibInspectDocument(string File, string Format, CalibHeaderDocument? Header, IReadOnlyList<CalibEntryDocument> Tensors,

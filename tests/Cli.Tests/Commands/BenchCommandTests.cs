@@ -11,9 +11,10 @@ public class BenchCommandTests
     public void Bench_reports_latency_percentiles_and_throughput_per_runner()
     {
         using var dir = new TempDir();
-        var r = Run("bench", TestPaths.Model("convnet.onnx"), "--runner", "onnxrt", "onnxrt:opt=disable", "--warmup", "2", "--iterations", "25", "--json", dir.File("b.json"));
+        var r = Run("bench", TestPaths.Model("convnet.onnx"), "--runner", "onnxrt", "onnxrt:opt=disable", "--warmup", "2", "--iterations", "5", "--rounds", "5", "--json", dir.File("b.json"));
         Assert.True(r.Code == 0, r.Out + r.Err);
-        Assert.Matches(@"\[I\] onnxrt: 25 run\(s\) in [\d.]+ s \(x in host memory, logits on Cpu\)", r.Out);
+        Assert.Matches(@"\[I\] onnxrt: 25 run\(s\) in 5 round\(s\), [\d.]+ s \(x in host memory, logits on Cpu\)", r.Out);
+        Assert.Matches(@"median [\d.]+ ms, 95% CI \[[\d.]+, [\d.]+\]; round medians( [\d.]+){5} \(spread [\d.]+%\); \d+ upper outlier", r.Out);
         Assert.Matches(@"latency \(ms\): min [\d.]+  median [\d.]+  mean [\d.]+  p90 [\d.]+  p95 [\d.]+  p99 [\d.]+  max [\d.]+", r.Out);
         Assert.Contains("samples/s at batch 1", r.Out);
         using var json = JsonDocument.Parse(File.ReadAllBytes(dir.File("b.json")));
@@ -26,7 +27,37 @@ public class BenchCommandTests
             double min = l.GetProperty("min").GetDouble(), med = l.GetProperty("median").GetDouble(), p99 = l.GetProperty("p99").GetDouble(), max = l.GetProperty("max").GetDouble();
             Assert.True(min > 0 && min <= med && med <= p99 && p99 <= max, $"{min} {med} {p99} {max}");
             Assert.True(x.GetProperty("throughput_per_s").GetDouble() > 0);
+            Assert.Equal(5, x.GetProperty("round_medians_ms").GetArrayLength());
+            Assert.Equal(25, x.GetProperty("samples_ms").GetArrayLength());
         }
+        Assert.Equal(64, json.RootElement.GetProperty("model_sha256").GetString()!.Length);
+        Assert.Equal("1.30.0", json.RootElement.GetProperty("ort_version").GetString());
+        Assert.Equal("1x3x32x32", json.RootElement.GetProperty("input_shapes").GetProperty("x").GetString());
+    }
+
+    [Fact]
+    public void A_baseline_passes_the_same_configuration_and_fails_a_planted_slowdown_with_exit_1()
+    {
+        using var dir = new TempDir();
+        var model = TestPaths.Model("convnet.onnx");
+        // Runners are matched to the baseline's by name.
+        var b = Run("bench", model, "--runner", "onnxrt:name=conv", "--iterations", "40", "--json", dir.File("base.json"));
+        Assert.True(b.Code == 0, b.Out + b.Err);
+        var same = Run("bench", model, "--runner", "onnxrt:name=conv", "--iterations", "40", "--baseline", dir.File("base.json"), "--max-slowdown", "50%");
+        Assert.True(same.Code == 0, same.Out + same.Err);
+        Assert.Contains("conv against", same.Out);
+        // A planted slowdown: the same runner name on a model many times larger than the baseline's (said, and exit 1).
+        var small = Run("bench", TestPaths.Model("mlp.onnx"), "--runner", "onnxrt:name=conv", "--iterations", "40", "--json", dir.File("small.json"));
+        Assert.True(small.Code == 0, small.Out + small.Err);
+        var slower = Run("bench", model, "--runner", "onnxrt:name=conv", "--iterations", "40", "--baseline", dir.File("small.json"));
+        Assert.True(slower.Code == 1, slower.Out + slower.Err);
+        Assert.Contains("was measured on another model", slower.Err);
+        Assert.Matches(@"\[E\] conv against .*small.json: median [\d.]+ ms, was [\d.]+ ms: SLOWER by [\d.]+% \(p = .*\), beyond --max-slowdown 5%", slower.Out);
+        var missing = Run("bench", model, "--runner", "onnxrt:name=other", "--baseline", dir.File("base.json"));
+        AssertOneLineError(missing, 2, "has no runner 'other' (it has conv)");
+        AssertOneLineError(Run("bench", model, "--baseline", dir.File("nope.json")), 2, "nope.json: no such file");
+        File.WriteAllText(dir.File("bad.json"), "{\"runners\": []}");
+        AssertOneLineError(Run("bench", model, "--baseline", dir.File("bad.json")), 2, "holds no runner with timed runs");
     }
 
     [Fact]

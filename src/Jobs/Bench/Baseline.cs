@@ -1,0 +1,57 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace PolyNet.Jobs.Bench;
+
+/// <summary>The parts of an earlier `polynet bench --json` document a comparison needs.</summary>
+public sealed record BaselineDocument(string? Model, string? ModelSha256, string? OrtVersion, string? Device, IReadOnlyDictionary<string, string>? InputShapes, IReadOnlyList<BaselineRunner>? Runners);
+
+public sealed record BaselineRunner(string Runner, string? Spec, [property: JsonPropertyName("samples_ms")] IReadOnlyList<double>? Samples);
+
+/// <summary>One runner against its baseline.</summary>
+/// <param name="Change">Current median / baseline median − 1.</param>
+/// <param name="Verdict">"slower", "faster" or "same" (no significant change beyond the threshold).</param>
+/// <param name="Fails">Slower by more than the allowed slowdown, and significantly so.</param>
+public sealed record BaselineVerdict(string Runner, [property: JsonPropertyName("baseline_median_ms")] double BaselineMedian, [property: JsonPropertyName("median_ms")] double Median,
+    double Change, double P, string Verdict, bool Fails);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+[JsonSerializable(typeof(BaselineDocument))]
+internal sealed partial class BaselineJson : JsonSerializerContext;
+
+/// <summary>
+/// `polynet bench --baseline FILE`: each runner's timed runs against the same runner's in an earlier bench's JSON,
+/// with a Mann-Whitney U test (are the runs drawn from the same distribution?) and a minimum effect (a change of the
+/// median below <c>maxSlowdown</c> passes however significant, since thousands of runs make any drift significant).
+/// </summary>
+public static class Baseline
+{
+    /// <summary>Significance level of the test.</summary>
+    public const double Alpha = 0.01;
+
+    public static BaselineDocument Read(string path)
+    {
+        if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "no such file (write one with polynet bench ... --json FILE)");
+        BaselineDocument? doc;
+        try { doc = JsonSerializer.Deserialize(File.ReadAllBytes(path), BaselineJson.Default.BaselineDocument); }
+        catch (JsonException e) { throw InvalidInputException.ForFile(path, $"not a polynet bench JSON document ({e.Message.Split('.')[0]})"); }
+        if (doc?.Runners is not { Count: > 0 } runners || runners.Any(r => r.Samples is not { Count: > 0 }))
+            throw InvalidInputException.ForFile(path, "holds no runner with timed runs (samples_ms): write it with this version's polynet bench --json");
+        return doc;
+    }
+
+    /// <summary>The baseline's runner of the same name; an error naming those it has when there is none.</summary>
+    public static BaselineRunner For(string path, BaselineDocument doc, string runner)
+        => doc.Runners!.FirstOrDefault(r => r.Runner == runner)
+            ?? throw InvalidInputException.ForFile(path, $"has no runner '{runner}' (it has {string.Join(", ", doc.Runners!.Select(r => r.Runner))}); compare the same --runner configurations");
+
+    public static BaselineVerdict Compare(string runner, IReadOnlyList<double> baseline, IReadOnlyList<double> current, double maxSlowdown)
+    {
+        double before = LatencyStatistics.Median(baseline), now = LatencyStatistics.Median(current);
+        double change = now / before - 1;
+        var test = LatencyStatistics.Test(baseline, current);
+        bool significant = test.P < Alpha;
+        string verdict = significant && change > maxSlowdown && test.Z > 0 ? "slower" : significant && change < -maxSlowdown && test.Z < 0 ? "faster" : "same";
+        return new BaselineVerdict(runner, before, now, change, test.P, verdict, verdict == "slower");
+    }
+}
