@@ -20,6 +20,8 @@ internal sealed record SuiteSettings(
     bool Quiet)
 {
     public long? UpgradeOpset { get; init; }
+    public string? Shard { get; init; }
+    public string? ShardDurations { get; init; }
 }
 
 /// <summary>`polynet suite run SUITE.yaml` and `polynet suite list SUITE.yaml`: regression suites for CI.</summary>
@@ -35,13 +37,15 @@ internal static class SuiteCommand
         var reports = new ReportOptions<SuiteResult>(ReportFormats.Suite);
         var upgrade = UpgradeOpsetOption.Create();
         upgrade.Description += "; a case's upgrade_opset: wins";
+        var shard = new Option<string?>("--shard") { Description = "Run shard I of N (1-based): a deterministic share of the selected cases, so N CI machines together run each case once ('polynet suite merge' joins their reports)", HelpName = "I/N" };
+        var shardDurations = new Option<string?>("--shard-durations") { Description = "With --shard: balance the shards by the case run times in an earlier suite run's --json (default: cases dealt out in suite order)", HelpName = "FILE" };
 
         var run = new Command("run", "Run every case (or those selected) and compare each runner with the golden outputs and with the case's first runner.");
         run.Arguments.Add(suite);
-        foreach (var o in new Option[] { cases, tags, update, jobs, upgrade }) run.Options.Add(o);
+        foreach (var o in new Option[] { cases, tags, update, jobs, upgrade, shard, shardDurations }) run.Options.Add(o);
         reports.AddTo(run);
         run.SetAction(p => Run(new SuiteSettings(p.GetValue(suite)!, p.GetValue(cases) ?? [], p.GetValue(tags) ?? [], p.GetValue(update), p.GetValue(jobs),
-            reports.Read(p), GlobalOptions.OrtLibrary(p), GlobalOptions.Verbose(p), GlobalOptions.Quiet(p)) { UpgradeOpset = p.GetValue(upgrade) }, output, error));
+            reports.Read(p), GlobalOptions.OrtLibrary(p), GlobalOptions.Verbose(p), GlobalOptions.Quiet(p)) { UpgradeOpset = p.GetValue(upgrade), Shard = p.GetValue(shard), ShardDurations = p.GetValue(shardDurations) }, output, error));
 
         var listSuite = new Argument<string>("suite") { Description = "The suite file" };
         var list = new Command("list", "List the suite's cases: name, tags, model, runners, golden file and whether it exists.");
@@ -49,15 +53,40 @@ internal static class SuiteCommand
         list.SetAction(p => List(p.GetValue(listSuite)!, output));
 
         var cmd = new Command("suite", "Regression suites for CI: models, inputs, runners, tolerances and golden outputs in one YAML file.");
+        var mergeSuite = new Argument<string>("suite") { Description = "The suite file the shards ran" };
+        var shardReports = new Argument<string[]>("shards") { Description = "Each shard's --json report", Arity = ArgumentArity.OneOrMore };
+        var mergeReports = new ReportOptions<SuiteResult>(ReportFormats.Suite);
+        var merge = new Command("merge", "Join the JSON reports of a suite's shards (suite run --shard I/N --json) into one result and write any suite report from it.");
+        merge.Arguments.Add(mergeSuite);
+        merge.Arguments.Add(shardReports);
+        mergeReports.AddTo(merge);
+        merge.SetAction(p => Merge(p.GetValue(mergeSuite)!, p.GetValue(shardReports) ?? [], mergeReports.Read(p), output));
+
         cmd.Subcommands.Add(run);
         cmd.Subcommands.Add(list);
+        cmd.Subcommands.Add(merge);
         return cmd;
+    }
+
+    public static int Merge(string suitePath, IReadOnlyList<string> shards, IReadOnlyList<ReportRequest<SuiteResult>> reports, TextWriter output)
+    {
+        var suite = SuiteFile.Load(suitePath);
+        Onnx.AtomicFile.CheckTargets(reports.Select(r => r.Path).ToList(), [suitePath, .. shards]);
+        var result = SuiteMerge.Merge(suite, shards);
+        int passed = result.Cases.Count(c => c.Status == CaseStatus.Passed);
+        output.WriteLine($"[{(result.ExitCode == ExitCodes.Success ? "I" : "E")}] {(result.ExitCode == ExitCodes.Success ? "PASSED" : "FAILED")}: {passed} of {result.Cases.Count} case(s) passed over {shards.Count} shard report(s)");
+        foreach (var c in result.Cases.Where(c => c.Status != CaseStatus.Passed))
+            output.WriteLine($"[E]   {c.Case.Name}: {SuiteText.Word(c.Status)}: {c.Message}");
+        foreach (var f in ReportRequest<SuiteResult>.WriteAll(reports, result)) output.WriteLine($"[I] wrote {f}");
+        return result.ExitCode;
     }
 
     public static int Run(SuiteSettings s, TextWriter output, TextWriter error)
     {
         var suite = SuiteFile.Load(s.Suite);
-        var options = new SuiteRunOptions { Cases = s.Cases, Tags = s.Tags, UpdateGolden = s.UpdateGolden, Jobs = s.Jobs, ExplainAll = s.Reports.Any(r => r.Writer.ShowsPassingOutputs), UpgradeOpset = s.UpgradeOpset };
+        var options = new SuiteRunOptions { Cases = s.Cases, Tags = s.Tags, UpdateGolden = s.UpdateGolden, Jobs = s.Jobs, ExplainAll = s.Reports.Any(r => r.Writer.ShowsPassingOutputs), UpgradeOpset = s.UpgradeOpset,
+            Shard = s.Shard is { } sh ? SuiteShard.Parse(sh) : null, ShardDurations = s.ShardDurations is { } timed ? SuiteMerge.Durations(timed) : null };
+        if (s.ShardDurations is not null && s.Shard is null) throw new InvalidInputException("--shard-durations balances --shard; without --shard it changes nothing");
         var selected = SuiteRunner.Select(suite, options);
         int jobs = SuiteRunner.JobsFor(selected, s.Jobs);
         // Refuse unwritable report paths now, not after the suite has run.
@@ -66,7 +95,7 @@ internal static class SuiteCommand
 
         var sync = TextWriter.Synchronized(output);
         if (!s.Quiet)
-            sync.WriteLine($"[I] suite {suite.Name}: {selected.Count} of {suite.Cases.Count} case(s), {jobs} at a time{(s.UpdateGolden ? ", updating golden outputs" : "")}");
+            sync.WriteLine($"[I] suite {suite.Name}: {selected.Count} of {suite.Cases.Count} case(s){(options.Shard is { } part ? $" (shard {part}{(options.ShardDurations is null ? ", dealt in suite order" : ", balanced by earlier run times")}: {string.Join(", ", selected.Select(c => c.Name))})" : "")}, {jobs} at a time{(s.UpdateGolden ? ", updating golden outputs" : "")}");
         int width = selected.Count.ToString(System.Globalization.CultureInfo.InvariantCulture).Length;
 
         // Ctrl-C or SIGTERM (a CI timeout): finish the cases under way, skip the rest, still write the reports of what

@@ -48,6 +48,8 @@ public sealed class SuiteResult
     /// <summary>Cases selected to run; more than <see cref="Cases"/> holds when the run was interrupted.</summary>
     public required int Selected { get; init; }
     public bool Interrupted => Cases.Count < Selected;
+    /// <summary>The shard this run was (`--shard I/N`), or null for the whole selection.</summary>
+    public SuiteShard? Shard { get; init; }
 
     /// <summary>0 all passed; 3 if a runner failed; else 2 if a case had bad input; else 1 if a case failed.</summary>
     public int ExitCode => Cases.Any(c => c.Status == CaseStatus.RunnerFailed) ? ExitCodes.RunnerFailed
@@ -70,6 +72,10 @@ public sealed class SuiteRunOptions
     public bool ExplainAll { get; init; }
     /// <summary>Upgrade every case's model to this opset first (`--upgrade-opset`); a case's own `upgrade_opset:` wins.</summary>
     public long? UpgradeOpset { get; init; }
+    /// <summary>Run only this shard's share of the selected cases (`--shard I/N`).</summary>
+    public SuiteShard? Shard { get; init; }
+    /// <summary>Run times of an earlier run by case name, to balance the shards.</summary>
+    public IReadOnlyDictionary<string, TimeSpan>? ShardDurations { get; init; }
 }
 
 /// <summary>
@@ -89,7 +95,8 @@ public static class SuiteRunner
         foreach (var tag in o.Tags)
             if (!tags.Contains(tag))
                 throw new InvalidInputException($"{suite.Path}: no case has tag '{tag}' (tags: {string.Join(", ", tags.Order(StringComparer.Ordinal))})");
-        return suite.Cases.Where(c => (o.Cases.Count == 0 || o.Cases.Contains(c.Name)) && (o.Tags.Count == 0 || c.Tags.Any(o.Tags.Contains))).ToList();
+        var selected = suite.Cases.Where(c => (o.Cases.Count == 0 || o.Cases.Contains(c.Name)) && (o.Tags.Count == 0 || c.Tags.Any(o.Tags.Contains))).ToList();
+        return o.Shard is { } shard ? SuiteShards.Pick(selected, shard, o.ShardDurations) : selected;
     }
 
     /// <param name="started">Called when a case starts (from the thread that runs it).</param>
@@ -118,7 +125,7 @@ public static class SuiteRunner
                 finished?.Invoke(done, selected.Count, r);
             }
         });
-        return new SuiteResult { Suite = suite, Cases = results.Where(r => r is not null).ToList(), Selected = selected.Count, Duration = watch.Elapsed };
+        return new SuiteResult { Suite = suite, Cases = results.Where(r => r is not null).ToList(), Selected = selected.Count, Duration = watch.Elapsed, Shard = o.Shard };
     }
 
     /// <summary>

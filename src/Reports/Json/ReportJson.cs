@@ -18,7 +18,7 @@ namespace PolyNet.Reports.Json;
     WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     Converters = [typeof(NamedNonFiniteDoubleConverter), typeof(NamedNonFiniteSingleConverter), typeof(ElementTypeConverter), typeof(MillisecondsConverter),
-        typeof(SnakeCaseEnumConverter<ErrorStat>), typeof(SnakeCaseEnumConverter<ComputePrecision>)])]
+        typeof(SnakeCaseEnumConverter<ErrorStat>), typeof(SnakeCaseEnumConverter<ComputePrecision>), typeof(SnakeCaseEnumConverter<Jobs.LogLevel>)])]
 [JsonSerializable(typeof(RunReportDocument))]
 [JsonSerializable(typeof(SuiteReportDocument))]
 [JsonSerializable(typeof(BenchReportDocument))]
@@ -39,12 +39,12 @@ public sealed record RunReportDocument(string Tool, string? Version, string Mode
 
 /// <summary>`polynet suite run --json`. Paths are relative to the suite file.</summary>
 public sealed record SuiteReportDocument(string Tool, string? Version, string Suite, string File, bool Passed, bool Interrupted, int ExitCode,
-    [property: JsonPropertyName("duration_ms")] TimeSpan Duration, IReadOnlyList<SuiteCaseDocument> Cases);
+    [property: JsonPropertyName("duration_ms")] TimeSpan Duration, IReadOnlyList<SuiteCaseDocument> Cases, string? Shard = null, int? Selected = null);
 
 /// <param name="GoldenUpdate">What --update-golden did: created, updated, unchanged.</param>
 public sealed record SuiteCaseDocument(string Name, string Status, string? Message, string Model, string Golden, string? GoldenUpdate, IReadOnlyList<string> Tags,
     IReadOnlyList<string> Runners, [property: JsonPropertyName("duration_ms")] TimeSpan Duration, int? Samples, IReadOnlyList<PairResult>? Comparisons,
-    IReadOnlyList<ShapeSetResult>? ShapeSets = null);
+    IReadOnlyList<ShapeSetResult>? ShapeSets = null, IReadOnlyList<Jobs.LogEntry>? Log = null);
 
 /// <summary>`polynet bench --json`: every runner's measurement, latencies in milliseconds.</summary>
 public sealed record BenchReportDocument(string Tool, string? Version, string Model, string? ModelSha256, string? OrtVersion, string? Device, IReadOnlyDictionary<string, string> InputShapes,
