@@ -80,7 +80,7 @@ internal static class BenchCommand
         var feeds = InputSamples.LoadOrGenerate(s.LoadInputs is { } path ? [path] : [], model.Inputs, s.Seed, 1, ValueRanges.Parse(s.ValRanges), InputShapes.Parse(s.InputShapes).RequireSingle("polynet bench"), log)[0];
         log.Info($"model: {s.Model}; inputs: {string.Join(", ", feeds.Select(kv => $"{kv.Key} {kv.Value.Describe()}"))}");
         var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(s.Model)));
-        var device = MachineDescription.Describe();
+        var device = Runners.MachineDescription.Describe();
         var shapes = feeds.ToDictionary(kv => kv.Key, kv => kv.Value is TensorData t ? t.Shape.ToString() : kv.Value.Describe());
         if (baseline is not null)
         {
@@ -127,31 +127,5 @@ internal static class BenchCommand
         };
         foreach (var f in ReportRequest<BenchReport>.WriteAll(s.Reports, report)) output.WriteLine($"[I] wrote {f}");
         return verdicts.Any(v => v.Fails) ? ExitCodes.Mismatch : ExitCodes.Success;
-    }
-}
-
-/// <summary>The machine a measurement ran on, in one line: CPU model and cores, and the GPU where the NVIDIA driver names one.</summary>
-internal static class MachineDescription
-{
-    public static string Describe()
-    {
-        string cpu = "unknown CPU";
-        try
-        {
-            if (File.Exists("/proc/cpuinfo"))
-                cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? cpu;
-        }
-        catch (IOException) { }
-        var gpus = new List<string>();
-        try
-        {
-            if (Directory.Exists("/proc/driver/nvidia/gpus"))
-                foreach (var dir in Directory.EnumerateDirectories("/proc/driver/nvidia/gpus").Order(StringComparer.Ordinal))
-                    if (File.ReadLines(Path.Combine(dir, "information")).FirstOrDefault(l => l.StartsWith("Model:", StringComparison.Ordinal)) is { } m)
-                        gpus.Add(m["Model:".Length..].Trim());
-        }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-        return $"{cpu}, {Environment.ProcessorCount} cores{(gpus.Count > 0 ? $"; {string.Join(", ", gpus)}" : "")}";
     }
 }

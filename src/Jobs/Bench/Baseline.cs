@@ -15,7 +15,7 @@ public sealed record BaselineRunner(string Runner, string? Spec, [property: Json
 public sealed record BaselineVerdict(string Runner, [property: JsonPropertyName("baseline_median_ms")] double BaselineMedian, [property: JsonPropertyName("median_ms")] double Median,
     double Change, double P, string Verdict, bool Fails);
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, WriteIndented = true)]
 [JsonSerializable(typeof(BaselineDocument))]
 internal sealed partial class BaselineJson : JsonSerializerContext;
 
@@ -39,6 +39,10 @@ public static class Baseline
             throw InvalidInputException.ForFile(path, "holds no runner with timed runs (samples_ms): write it with this version's polynet bench --json");
         return doc;
     }
+
+    /// <summary>Writes a baseline (the subset of bench's JSON that <see cref="Read"/> needs), atomically.</summary>
+    public static void Write(string path, BaselineDocument doc)
+        => AtomicFile.Write(path, stream => JsonSerializer.Serialize(stream, doc, BaselineJson.Default.BaselineDocument));
 
     /// <summary>The baseline's runner of the same name; an error naming those it has when there is none.</summary>
     public static BaselineRunner For(string path, BaselineDocument doc, string runner)

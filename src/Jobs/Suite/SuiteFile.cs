@@ -18,7 +18,9 @@ namespace PolyNet.Jobs.Suite;
 
 internal sealed record SuiteDto(string? Name, CaseDto? Defaults, List<CaseDto>? Cases, List<int> CaseLines);
 
-internal sealed record CaseDto(string? Name = null, string? Model = null, object? Tags = null, object? Runners = null, InputsDto? Inputs = null, TolerancesDto? Tolerances = null, string? Golden = null, string? UpgradeOpset = null);
+internal sealed record CaseDto(string? Name = null, string? Model = null, object? Tags = null, object? Runners = null, InputsDto? Inputs = null, TolerancesDto? Tolerances = null, string? Golden = null, string? UpgradeOpset = null, LatencyDto? Latency = null);
+
+internal sealed record LatencyDto(string? Runner, string? Baseline, string? MaxSlowdown, IReadOnlyDictionary<string, string> Budgets, string? Iterations, string? Rounds);
 
 internal sealed record InputsDto(string? Seed = null, string? Samples = null, object? ValRange = null, object? InputShapes = null, object? Files = null);
 
@@ -48,9 +50,17 @@ internal static class SuiteYaml
 
     private static CaseDto Case(YamlNode node)
     {
-        var m = Keys(node, "a case", "name", "model", "tags", "runners", "inputs", "tolerances", "golden", "upgrade_opset");
+        var m = Keys(node, "a case", "name", "model", "tags", "runners", "inputs", "tolerances", "golden", "upgrade_opset", "latency");
         return new CaseDto(Scalar(m, "name"), Scalar(m, "model"), Value(m, "tags"), Value(m, "runners"),
-            m.GetValueOrDefault("inputs") is { } i ? Inputs(i) : null, m.GetValueOrDefault("tolerances") is { } t ? Tolerances(t) : null, Scalar(m, "golden"), Scalar(m, "upgrade_opset"));
+            m.GetValueOrDefault("inputs") is { } i ? Inputs(i) : null, m.GetValueOrDefault("tolerances") is { } t ? Tolerances(t) : null, Scalar(m, "golden"), Scalar(m, "upgrade_opset"),
+            m.GetValueOrDefault("latency") is { } l ? Latency(l) : null);
+    }
+
+    private static LatencyDto Latency(YamlNode node)
+    {
+        var m = Keys(node, "latency", "runner", "baseline", "max_slowdown", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "iterations", "rounds");
+        var budgets = LatencyBudget.Percentiles.Where(p => m.ContainsKey(p + "_ms")).ToDictionary(p => p, p => Scalar(m, p + "_ms") ?? "");
+        return new LatencyDto(Scalar(m, "runner"), Scalar(m, "baseline"), Scalar(m, "max_slowdown"), budgets, Scalar(m, "iterations"), Scalar(m, "rounds"));
     }
 
     private static InputsDto Inputs(YamlNode node)
@@ -125,6 +135,8 @@ public sealed class SuiteCase
     public required string Golden { get; init; }
     /// <summary>The opset the model is upgraded to before it runs (`upgrade_opset:`), or null.</summary>
     public long? UpgradeOpset { get; init; }
+    /// <summary>The case's latency check (`latency:`), or null.</summary>
+    public LatencyBudget? Latency { get; init; }
 }
 
 /// <summary>A suite file, loaded and checked.</summary>
@@ -261,6 +273,7 @@ public sealed class SuiteFile
                     Options = new CompareOptions { TopK = topK },
                     Golden = goldenPath,
                     UpgradeOpset = (c.UpgradeOpset ?? d.UpgradeOpset) is { } up ? Integer("upgrade_opset", up, 0, OpsetUpgrade.MinTarget, OpsetUpgrade.MaxTarget) : null,
+                    Latency = (c.Latency ?? d.Latency) is { } lat ? Budget(lat, runners) : null,
                 });
             }
             catch (InvalidInputException e) when (!e.Message.StartsWith(where, StringComparison.Ordinal))
@@ -270,6 +283,37 @@ public sealed class SuiteFile
         }
         var suiteName = dto.Name ?? System.IO.Path.GetFileName(path).Split('.')[0];
         return new SuiteFile { Path = System.IO.Path.GetFullPath(path), GivenPath = path, Name = suiteName, Cases = cases };
+    }
+
+    /// <summary>A case's `latency:`, checked: the runner is one of the case's, numbers are numbers, and it checks something.</summary>
+    private static LatencyBudget Budget(LatencyDto l, IReadOnlyList<RunnerSpec> runners)
+    {
+        var runner = l.Runner is null ? runners[0] : runners.FirstOrDefault(r => r.Name == l.Runner || r.Text == l.Runner)
+            ?? throw new InvalidInputException($"latency.runner '{l.Runner}' is not one of the case's runners ({string.Join(", ", runners.Select(r => r.Name))})");
+        bool baseline = l.Baseline switch
+        {
+            null or "false" or "no" => false,
+            "true" or "yes" => true,
+            var b => throw new InvalidInputException($"latency.baseline '{b}' must be true or false"),
+        };
+        double Ms(string key, string text) => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0 && double.IsFinite(v)
+            ? v : throw new InvalidInputException($"latency.{key}_ms '{text}' must be a positive number of milliseconds");
+        var budgets = l.Budgets.ToDictionary(kv => kv.Key, kv => Ms(kv.Key, kv.Value));
+        if (!baseline && budgets.Count == 0)
+            throw new InvalidInputException("latency: checks nothing; give baseline: true and/or a budget such as p99_ms: 5");
+        double slowdown = 0.05;
+        if (l.MaxSlowdown is { } ms)
+        {
+            if (!double.TryParse(ms.TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out var pct) || !(pct >= 0) || double.IsInfinity(pct))
+                throw new InvalidInputException($"latency.max_slowdown '{ms}' must be a percentage such as 5%");
+            if (!baseline) throw new InvalidInputException("latency.max_slowdown applies to baseline: true; without it it changes nothing");
+            slowdown = pct / 100;
+        }
+        return new LatencyBudget
+        {
+            Runner = runner, Baseline = baseline, MaxSlowdown = slowdown, Budgets = budgets,
+            Iterations = (int)Integer("latency.iterations", l.Iterations, 100, 1, 1_000_000), Rounds = (int)Integer("latency.rounds", l.Rounds, 5, 1, 1000),
+        };
     }
 
     /// <summary>A scalar, a list of scalars, or a mapping {OUTPUT: VALUE} (VALUE for the key "default" is the default).</summary>

@@ -14,6 +14,8 @@ public enum CaseStatus
     BadInput,
     /// <summary>A runner could not be created or failed.</summary>
     RunnerFailed,
+    /// <summary>The outputs match, but the latency exceeds a budget or is significantly slower than its baseline.</summary>
+    TooSlow,
 }
 
 public sealed class CaseResult
@@ -29,11 +31,13 @@ public sealed class CaseResult
     public string? Golden { get; init; }
     /// <summary>What the case's job logged (inputs used, runner notes, warnings).</summary>
     public IReadOnlyList<LogEntry> Log { get; init; } = [];
+    /// <summary>The latency check, when the case has one and its outputs matched.</summary>
+    public LatencyResult? Latency { get; init; }
 
     public int ExitCode => Status switch
     {
         CaseStatus.Passed => ExitCodes.Success,
-        CaseStatus.Failed => ExitCodes.Mismatch,
+        CaseStatus.Failed or CaseStatus.TooSlow => ExitCodes.Mismatch,
         CaseStatus.BadInput => ExitCodes.BadInput,
         _ => ExitCodes.RunnerFailed,
     };
@@ -54,7 +58,7 @@ public sealed class SuiteResult
     /// <summary>0 all passed; 3 if a runner failed; else 2 if a case had bad input; else 1 if a case failed.</summary>
     public int ExitCode => Cases.Any(c => c.Status == CaseStatus.RunnerFailed) ? ExitCodes.RunnerFailed
         : Cases.Any(c => c.Status == CaseStatus.BadInput) ? ExitCodes.BadInput
-        : Cases.Any(c => c.Status == CaseStatus.Failed) ? ExitCodes.Mismatch : ExitCodes.Success;
+        : Cases.Any(c => c.Status is CaseStatus.Failed or CaseStatus.TooSlow) ? ExitCodes.Mismatch : ExitCodes.Success;
 }
 
 /// <summary>Options of a suite run.</summary>
@@ -136,7 +140,9 @@ public static class SuiteRunner
     {
         if (asked is < 1) throw new InvalidInputException($"--jobs {asked}: must be at least 1");
         bool gpu = cases.Any(c => c.Runners.Any(r => Runners.RunnerRegistry.KindOf(r).UsesGpu));
-        return gpu ? 1 : asked ?? Math.Max(1, Environment.ProcessorCount / 2);
+        // A latency measurement needs the machine to itself.
+        bool timed = cases.Any(c => c.Latency is not null);
+        return gpu || timed ? 1 : asked ?? Math.Max(1, Environment.ProcessorCount / 2);
     }
 
     public static CaseResult RunCase(SuiteFile suite, SuiteCase c, bool updateGolden, bool explainAll = false, long? upgradeOpset = null)
@@ -184,16 +190,27 @@ public static class SuiteRunner
                 golden = same ? "unchanged" : existed ? "updated" : "created";
             }
             var failed = result.Pairs.Where(p => !p.Passed).ToList();
+            // Latency is measured only for outputs that match: a wrong answer fast is no answer.
+            var latency = c.Latency is { } budget && failed.Count == 0 ? MeasureLatency(c, budget, model, updateGolden, log) : null;
+            var status = failed.Count > 0 ? CaseStatus.Failed : latency?.Passed == false ? CaseStatus.TooSlow : CaseStatus.Passed;
+            var done = new List<string>();
+            if (golden is not null) done.Add($"golden outputs {golden}");
+            if (latency?.BaselineUpdate is { } lu) done.Add($"latency baseline {lu}");
             return new CaseResult
             {
                 Case = c,
-                Status = failed.Count == 0 ? CaseStatus.Passed : CaseStatus.Failed,
+                Status = status,
                 Duration = watch.Elapsed,
                 Result = result,
-                Message = failed.Count == 0 ? golden is null ? null : $"golden outputs {golden}"
-                    : (result.ShapeSets is { } sets ? $"at shape set(s) {string.Join("; ", sets.Where(x => !x.Passed).Select(x => $"{x.Index + 1} ({x.Shapes})"))}: " : "") + Describe(failed),
+                Message = status switch
+                {
+                    CaseStatus.Failed => (result.ShapeSets is { } sets ? $"at shape set(s) {string.Join("; ", sets.Where(x => !x.Passed).Select(x => $"{x.Index + 1} ({x.Shapes})"))}: " : "") + Describe(failed),
+                    CaseStatus.TooSlow => $"too slow ({latency!.Runner}): {latency.Describe()}",
+                    _ => done.Count == 0 ? null : string.Join("; ", done),
+                },
                 Golden = golden,
                 Log = log.Lines,
+                Latency = latency,
             };
         }
         catch (PolyNetException e)
@@ -210,6 +227,38 @@ public static class SuiteRunner
     }
 
     /// <summary>"probs: 1 of 10 elements (10%) out of tolerance, max abs error 0.01 at [0, 3] (onnxrt vs golden, sample 1)"; every failing output.</summary>
+    /// <summary>Times the case's latency runner as `polynet bench` does, on the case's first sample, and checks its budgets and baseline.</summary>
+    private static LatencyResult MeasureLatency(SuiteCase c, LatencyBudget budget, OnnxModel model, bool updateGolden, IJobLog log)
+    {
+        var feeds = InputSamples.LoadOrGenerate(c.InputFiles, model.Inputs, c.Seed, 1, c.ValueRanges, c.InputShapes.IsSweep ? c.InputShapes.Set(0) : c.InputShapes, log)[0];
+        var r = BenchJob.Execute(new BenchOptions { Model = model, Runners = [budget.Runner], Feeds = feeds, Iterations = budget.Iterations, Rounds = budget.Rounds }, log).Single();
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var exceeded = budget.Budgets.Where(kv => LatencyBudget.Of(r.Latency, kv.Key) > kv.Value)
+            .Select(kv => string.Create(inv, $"{kv.Key} {LatencyBudget.Of(r.Latency, kv.Key):0.####} ms > {kv.Value:0.####} ms")).ToList();
+        Bench.BaselineVerdict? verdict = null;
+        string? update = null;
+        if (budget.Baseline)
+        {
+            var path = LatencyBudget.BaselinePath(c.Golden);
+            if (updateGolden)
+            {
+                update = File.Exists(path) ? "updated" : "created";
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                Bench.Baseline.Write(path, new Bench.BaselineDocument(Path.GetFileName(c.Model), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(c.Model))),
+                    Runners.Native.OrtRuntime.Current.Version, Runners.MachineDescription.Describe(), feeds.ToDictionary(kv => kv.Key, kv => kv.Value.Describe()),
+                    [new Bench.BaselineRunner(r.Runner, r.Spec, r.Samples)]));
+            }
+            else
+            {
+                if (!File.Exists(path))
+                    throw InvalidInputException.ForFile(path, $"does not exist: the latency baseline of case '{c.Name}'; create it with --update-golden --case {c.Name}");
+                var doc = Bench.Baseline.Read(path);
+                verdict = Bench.Baseline.Compare(r.Runner, Bench.Baseline.For(path, doc, r.Runner).Samples!, r.Samples, budget.MaxSlowdown);
+            }
+        }
+        return new LatencyResult(r.Runner, r.Latency, budget.Budgets, exceeded, verdict, budget.MaxSlowdown, update, r.Spread);
+    }
+
     public static string Describe(IReadOnlyList<PairResult> failed)
     {
         bool samples = failed.Any(p => p.Sample > 0);

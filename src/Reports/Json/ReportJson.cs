@@ -44,7 +44,7 @@ public sealed record SuiteReportDocument(string Tool, string? Version, string Su
 /// <param name="GoldenUpdate">What --update-golden did: created, updated, unchanged.</param>
 public sealed record SuiteCaseDocument(string Name, string Status, string? Message, string Model, string Golden, string? GoldenUpdate, IReadOnlyList<string> Tags,
     IReadOnlyList<string> Runners, [property: JsonPropertyName("duration_ms")] TimeSpan Duration, int? Samples, IReadOnlyList<PairResult>? Comparisons,
-    IReadOnlyList<ShapeSetResult>? ShapeSets = null, IReadOnlyList<Jobs.LogEntry>? Log = null);
+    IReadOnlyList<ShapeSetResult>? ShapeSets = null, IReadOnlyList<Jobs.LogEntry>? Log = null, Jobs.Suite.LatencyResult? Latency = null);
 
 /// <summary>`polynet bench --json`: every runner's measurement, latencies in milliseconds.</summary>
 public sealed record BenchReportDocument(string Tool, string? Version, string Model, string? ModelSha256, string? OrtVersion, string? Device, IReadOnlyDictionary<string, string> InputShapes,

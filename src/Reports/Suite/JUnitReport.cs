@@ -24,7 +24,7 @@ public sealed class JUnitReport : ReportWriter<SuiteResult>
     {
         var settings = new XmlWriterSettings { Indent = true, IndentChars = "  ", Encoding = new UTF8Encoding(false), NewLineChars = "\n" };
         using var x = XmlWriter.Create(stream, settings);
-        int failures = r.Cases.Count(c => c.Status == CaseStatus.Failed);
+        int failures = r.Cases.Count(c => c.Status is CaseStatus.Failed or CaseStatus.TooSlow);
         int errors = r.Cases.Count(c => c.Status is CaseStatus.BadInput or CaseStatus.RunnerFailed);
         string time = Seconds(r.Duration);
         x.WriteStartDocument();
@@ -59,10 +59,10 @@ public sealed class JUnitReport : ReportWriter<SuiteResult>
             x.WriteEndElement();
             switch (c.Status)
             {
-                case CaseStatus.Failed:
+                case CaseStatus.Failed or CaseStatus.TooSlow:
                     x.WriteStartElement("failure");
-                    x.WriteAttributeString("message", c.Message ?? "outputs differ");
-                    x.WriteAttributeString("type", "OutputMismatch");
+                    x.WriteAttributeString("message", c.Message ?? (c.Status == CaseStatus.Failed ? "outputs differ" : "too slow"));
+                    x.WriteAttributeString("type", c.Status == CaseStatus.Failed ? "OutputMismatch" : "LatencyBudget");
                     x.WriteString(Details(c));
                     x.WriteEndElement();
                     break;

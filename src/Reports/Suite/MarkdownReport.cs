@@ -27,18 +27,19 @@ public sealed class MarkdownReport : ReportWriter<SuiteResult>
         string verdict = r.ExitCode == ExitCodes.Success && !r.Interrupted ? "✅ PASSED" : "❌ FAILED";
         b.Append(Inv, $"## PolyNet suite `{r.Suite.Name}`: {verdict}\n\n");
         b.Append(Inv, $"{passed} of {r.Cases.Count} cases passed");
-        foreach (var (status, word) in new[] { (CaseStatus.Failed, "failed"), (CaseStatus.BadInput, "had bad input"), (CaseStatus.RunnerFailed, "had a runner fail") })
+        foreach (var (status, word) in new[] { (CaseStatus.Failed, "failed"), (CaseStatus.TooSlow, "were too slow"), (CaseStatus.BadInput, "had bad input"), (CaseStatus.RunnerFailed, "had a runner fail") })
             if (r.Cases.Count(c => c.Status == status) is > 0 and var n) b.Append(Inv, $", {n} {word}");
         b.Append(Inv, $" in {Seconds(r.Duration)} s.");
         if (r.Interrupted) b.Append(Inv, $" **Interrupted**: {r.Selected - r.Cases.Count} selected case(s) did not run.");
         b.Append("\n\n");
-        b.Append("| case | result | runners | outputs compared | worst max abs error | time |\n|---|---|---|---:|---|---:|\n");
+        b.Append("| case | result | runners | outputs compared | worst max abs error | latency (median) | time |\n|---|---|---|---:|---|---:|---:|\n");
         foreach (var c in r.Cases)
         {
             var outputs = c.Result?.Pairs.SelectMany(p => p.Outputs.Select(o => (p, o))).ToList() ?? [];
             var worst = outputs.Where(x => x.o.Metrics is { Count: > 0 }).OrderByDescending(x => x.o.Passed ? 0 : 1).ThenByDescending(x => x.o.Metrics!.AbsError.Max).FirstOrDefault();
             string worstText = worst.o is null ? "" : $"{Cell(worst.o.Output)} {Format.Number(worst.o.Metrics!.AbsError.Max)} ({Cell(worst.p.Candidate)} vs {Cell(worst.p.Reference)})";
-            b.Append(Inv, $"| {Cell(c.Case.Name)} | {Word(c.Status)} | {Cell(string.Join(", ", c.Case.Runners.Select(s => s.Text)))} | {outputs.Count} | {worstText} | {Seconds(c.Duration)} s |\n");
+            var latency = c.Latency is { } lat ? $"{lat.Latency.Median.ToString("0.###", Inv)} ms{(lat.Passed ? "" : " ❌")}" : "";
+            b.Append(Inv, $"| {Cell(c.Case.Name)} | {Word(c.Status)} | {Cell(string.Join(", ", c.Case.Runners.Select(s => s.Text)))} | {outputs.Count} | {worstText} | {latency} | {Seconds(c.Duration)} s |\n");
         }
         var bad = r.Cases.Where(c => c.Status != CaseStatus.Passed).ToList();
         if (bad.Count > 0)

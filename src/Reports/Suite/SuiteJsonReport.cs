@@ -18,7 +18,7 @@ public sealed class SuiteJsonReport : ReportWriter<SuiteResult>
     {
         var cases = r.Cases.Select(c => new SuiteCaseDocument(c.Case.Name, Word(c.Status), c.Message, Relative(r, c.Case.Model), Relative(r, c.Case.Golden), c.Golden,
             c.Case.Tags, c.Case.Runners.Select(s => s.Text).ToList(), c.Duration, c.Result?.Samples, c.Result?.Pairs, c.Result?.ShapeSets,
-            c.Log.Where(l => l.Level is Jobs.LogLevel.Info or Jobs.LogLevel.Warning).ToList())).ToList();
+            c.Log.Where(l => l.Level is Jobs.LogLevel.Info or Jobs.LogLevel.Warning).ToList(), c.Latency)).ToList();
         var doc = new SuiteReportDocument("polynet", ReportJson.ToolVersion, r.Suite.Name, Relative(r, r.Suite.Path), r.ExitCode == ExitCodes.Success && !r.Interrupted,
             r.Interrupted, r.ExitCode, r.Duration, cases, r.Shard?.ToString(), r.Selected);
         JsonSerializer.Serialize(stream, doc, ReportJson.Default.SuiteReportDocument);

@@ -57,7 +57,7 @@ public static class SuiteMerge
                 if (!seen.TryAdd(c.Name, p)) throw InvalidInputException.ForFile(p, $"has case '{c.Name}' again (also {seen[c.Name]}): shards must not overlap");
                 cases.Add(new CaseResult
                 {
-                    Case = sc, Status = Status(p, c.Status), Duration = c.Duration, Message = c.Message, Golden = c.GoldenUpdate, Log = c.Log ?? [],
+                    Case = sc, Status = Status(p, c.Status), Duration = c.Duration, Message = c.Message, Golden = c.GoldenUpdate, Log = c.Log ?? [], Latency = c.Latency,
                     Result = c.Comparisons is null ? null : new RunJobResult { Runners = [], Pairs = c.Comparisons, Samples = c.Samples ?? 0, ShapeSets = c.ShapeSets },
                 });
             }
