@@ -5,13 +5,25 @@ namespace PolyNet.Jobs;
 /// <summary>`--upgrade-opset N` (run, reduce, suite): the model upgraded before anything runs, and what that changed said.</summary>
 public static class ModelUpgrade
 {
+    /// <summary>Checks the option's value before any work: one line, once, whatever the number of models.</summary>
+    public static void Validate(long? target)
+    {
+        if (target is { } t && (t < OpsetUpgrade.MinTarget || t > OpsetUpgrade.MaxTarget))
+            throw new InvalidInputException($"--upgrade-opset {t}: PolyNet upgrades models to opsets {OpsetUpgrade.MinTarget} to {OpsetUpgrade.MaxTarget}");
+    }
+
+    /// <summary>The model upgraded to <paramref name="target"/>; a model already at or above it is left as it is (the option is a floor).</summary>
     public static OnnxModel Apply(OnnxModel model, long? target, IJobLog log)
     {
         if (target is not { } t) return model;
+        Validate(t);
+        if (model.OpsetVersion() is { } current && current >= t)
+        {
+            log.Info($"--upgrade-opset {t}: {model.DisplayName} is opset {current} already; left as it is");
+            return model;
+        }
         var r = OpsetUpgrade.Apply(model, t);
-        if (r.FromOpset == r.ToOpset)
-            log.Warning($"--upgrade-opset {t}: {model.DisplayName} already is opset {t}; the upgrade changes nothing");
-        else if (r.OnlyVersionChanged)
+        if (r.OnlyVersionChanged)
             log.Info($"upgraded from opset {r.FromOpset} to {t}: no node needed a change, only the opset{(r.ToIrVersion != r.FromIrVersion ? $" and IR version ({r.FromIrVersion} → {r.ToIrVersion})" : "")} moved");
         else
             log.Info($"upgraded from opset {r.FromOpset} to {t}: {Describe(r)}");

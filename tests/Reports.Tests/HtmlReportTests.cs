@@ -48,7 +48,7 @@ public class HtmlReportTests
         Assert.Contains("<td>x:8x3x16x16</td><td>1</td><td>FAILED</td>", html);
         Assert.Contains("data-figure=\"sweep\"", html);
         Assert.Contains("TensorRT 10.15 capability (static", html);
-        Assert.Contains("2 engine(s), 1 of 3 node(s) fall back", html);
+        Assert.Contains("2 engines, 1 of 3 nodes fall back", html);
         Assert.Contains("unique&lt;&amp;&gt;", html);
         Assert.Contains("data-figure=\"partitions\"", html);
         Assert.DoesNotContain("Shape sweep", HtmlReport.Render([new ReportSection("t", Sample())], "polynet run m.onnx"));

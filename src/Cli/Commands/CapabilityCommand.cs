@@ -68,10 +68,20 @@ internal static class CapabilityCommand
     {
         TrtSupportMatrix.For(version);
         Onnx.AtomicFile.CheckTargets(reports.Select(r => r.Path).ToList(), [path]);
-        OrtRuntime.Initialize(ortLibrary);
         var model = OnnxModel.Load(path);
-        var c = Analyze(model, version, e);
-        var real = realCheck ? TrtRealCheck.Run(model, c) : new TrtRealCheck(false, "--no-trt-check", null, null, []);
+        // Without ONNX Runtime the answer still comes, from the types the model declares.
+        string? noOrt = null;
+        try { OrtRuntime.Initialize(ortLibrary); }
+        catch (PolyNetException x) { noOrt = x.Message; }
+        TrtCapabilityResult c;
+        if (noOrt is null) c = Analyze(model, version, e);
+        else
+        {
+            e.WriteLine($"[W] ONNX Runtime is not available ({noOrt}); types are checked only where the model declares them");
+            c = TrtCapability.Analyze(model, TrtSupportMatrix.For(version), Declared(model));
+        }
+        var real = noOrt is not null ? new TrtRealCheck(false, "ONNX Runtime is not available", null, null, [])
+            : realCheck ? TrtRealCheck.Run(model, c) : new TrtRealCheck(false, "--no-trt-check", null, null, []);
         o.WriteLine($"[I] {path}: opset {c.Opset?.ToString() ?? "?"}, {c.Nodes.Count} node(s); TensorRT {c.TrtVersion}'s ONNX parser support table ({c.Source})");
         o.WriteLine($"[I] {CapabilityHtmlReport.Verdict(c)}");
         foreach (var p in c.Partitions)
@@ -80,7 +90,7 @@ internal static class CapabilityCommand
             if (verbose) o.WriteLine($"        nodes: {string.Join(", ", p.Nodes)}");
         }
         foreach (var n in c.Unsupported)
-            o.WriteLine($"[W] falls back to ONNX Runtime: {n.Name} ({n.OpType}): {string.Join("; ", n.Reasons)}");
+            o.WriteLine($"[W] falls back to ONNX Runtime: {n.Name}{(n.Name.StartsWith('#') ? "" : $" ({n.OpType})")}: {string.Join("; ", n.Reasons)}");
         if (c.CrossingTensors.Count > 0)
             o.WriteLine($"[I] {c.CrossingTensors.Count} tensor(s) cross between TensorRT and ONNX Runtime: {List(c.CrossingTensors)}");
         foreach (var cav in c.Caveats) o.WriteLine($"[W] {cav}");

@@ -79,6 +79,7 @@ internal static class ReduceCommand
 
     public static int Execute(ReduceSettings s, TextWriter output, TextWriter error)
     {
+        ModelUpgrade.Validate(s.UpgradeOpset);
         var specs = s.Runners.Select(RunnerSpec.Parse).ToList();
         RunnerSpec.MakeNamesUnique(specs);
         foreach (var spec in specs) RunnerRegistry.Check(spec);

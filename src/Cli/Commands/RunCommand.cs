@@ -107,6 +107,7 @@ internal static class RunCommand
 
     public static int Execute(RunSettings s, TextWriter output, TextWriter error)
     {
+        ModelUpgrade.Validate(s.UpgradeOpset);
         if (s.Iterations < 1) throw new InvalidInputException($"--iterations {s.Iterations}: must be at least 1");
         var specs = s.Runners.Select(RunnerSpec.Parse).ToList();
         if (specs.Count == 0)

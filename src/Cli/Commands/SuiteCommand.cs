@@ -6,6 +6,8 @@ using PolyNet.Reports;
 using PolyNet.Jobs.Suite;
 using PolyNet.Reports.Suite;
 
+using PolyNet.Jobs;
+
 namespace PolyNet.Cli.Commands;
 
 internal sealed record SuiteSettings(
@@ -83,6 +85,7 @@ internal static class SuiteCommand
 
     public static int Run(SuiteSettings s, TextWriter output, TextWriter error)
     {
+        ModelUpgrade.Validate(s.UpgradeOpset);
         var suite = SuiteFile.Load(s.Suite);
         var options = new SuiteRunOptions { Cases = s.Cases, Tags = s.Tags, UpdateGolden = s.UpdateGolden, Jobs = s.Jobs, ExplainAll = s.Reports.Any(r => r.Writer.ShowsPassingOutputs), UpgradeOpset = s.UpgradeOpset,
             Shard = s.Shard is { } sh ? SuiteShard.Parse(sh) : null, ShardDurations = s.ShardDurations is { } timed ? SuiteMerge.Durations(timed) : null };

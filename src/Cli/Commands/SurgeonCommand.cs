@@ -75,20 +75,24 @@ internal static class SurgeonCommand
             throw new InvalidInputException("--trt-partition chooses the inputs and outputs itself: drop --inputs and --outputs, or --trt-partition");
         if (trtPartition is null && trtVersion is not null) throw new InvalidInputException("--trt-version applies to --trt-partition");
         var model = OnnxModel.Load(path);
+        (IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs)? partitionBoundary = null;
         if (trtPartition is { } index)
         {
             OrtRuntime.Initialize(ortLibrary);
             var c = CapabilityCommand.Analyze(model, trtVersion, error);
+            if (c.Partitions.Count == 0)
+                throw new InvalidInputException($"--trt-partition {index}: TensorRT {c.TrtVersion} would build no engine for {path} (every node falls back; 'polynet inspect capability' says why)");
             if (index < 0 || index >= c.Partitions.Count)
                 throw new InvalidInputException($"--trt-partition {index}: {path} has {c.Partitions.Count} TensorRT engine(s) for TensorRT {c.TrtVersion} (0 to {c.Partitions.Count - 1}; 'polynet inspect capability' lists them)");
             var p = c.Partitions[index];
-            output.WriteLine($"[I] TensorRT {c.TrtVersion} engine {index}: {p.Nodes.Count} node(s), inputs {string.Join(", ", p.Inputs)}, outputs {string.Join(", ", p.Outputs)}");
-            (inputs, outputs) = (p.Inputs, p.Outputs);
+            output.WriteLine($"[I] TensorRT {c.TrtVersion} engine {index}: {p.Nodes.Count} node(s), inputs {(p.Inputs.Count == 0 ? "(none)" : string.Join(", ", p.Inputs))}, outputs {string.Join(", ", p.Outputs)}");
+            partitionBoundary = (p.Inputs, p.Outputs);
         }
-        var ins = inputs.Select(s => Boundary(s, allowShape: true)).ToList();
-        var outs = outputs.Select(s => Boundary(s, allowShape: false)).ToList();
+        // An engine's boundary is tensor names as they are (names may hold ':'); given --inputs/--outputs are NAME[:SHAPE[:DTYPE]].
+        var ins = partitionBoundary is { } pb ? pb.Inputs.Select(n => (Name: n, Shape: (TensorShape?)null, Type: ElementType.Undefined)).ToList() : inputs.Select(s => Boundary(s, allowShape: true)).ToList();
+        var outs = partitionBoundary is { } pb2 ? pb2.Outputs.Select(n => (Name: n, Shape: (TensorShape?)null, Type: ElementType.Undefined)).ToList() : outputs.Select(s => Boundary(s, allowShape: false)).ToList();
         if (outs.Count == 0) outs = model.Graph.Output.Select(o => (o.Name, (TensorShape?)null, ElementType.Undefined)).ToList();
-        if (ins.Count == 0 && outputs.Count == 0) throw new InvalidInputException("give --inputs, --outputs or both: with neither there is nothing to extract");
+        if (ins.Count == 0 && outputs.Count == 0 && partitionBoundary is null) throw new InvalidInputException("give --inputs, --outputs or both: with neither there is nothing to extract");
         OrtRuntime.Initialize(ortLibrary);
         var types = OrtTypes.Infer(model).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         foreach (var (name, shape, type) in ins.Concat(outs))
@@ -138,7 +142,7 @@ internal static class SurgeonCommand
         var model = OnnxModel.Load(path);
         long limit = foldLimit is null ? 1L << 30 : Sizes.Parse("--fold-size-limit", foldLimit);
         if (foldLimit is not null && !fold) throw new InvalidInputException("--fold-size-limit applies to --fold-constants");
-        var overrides = Runners.Inputs.InputShapes.Parse(shapes).RequireSingle("polynet surgeon sanitize").Shapes;
+        var overrides = Runners.Inputs.InputShapes.Parse(shapes, "--override-input-shapes").RequireSingle("polynet surgeon sanitize").Shapes;
         if (!cleanup && !toposort && !fold && overrides.Count == 0) cleanup = toposort = true;
         int before = model.Graph.Node.Count;
         if (overrides.Count > 0 || fold) OrtRuntime.Initialize(ortLibrary);

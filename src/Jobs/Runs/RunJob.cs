@@ -221,6 +221,7 @@ public static class RunJob
                     ValueMap outs;
                     try { outs = runners[k].Infer(samples[s]); }
                     catch (RunnerException e) when (GeneratedIntegerHint(o, inputs) is { } hint) { throw new RunnerException($"{e.Message} ({hint})", e); }
+                    catch (RunnerException e) when (sweep) { throw new RunnerException($"at shape set {setOf[s] + 1} of {shapeSets.Count} ({InputShapes.Describe(shapeSets[setOf[s]])}): {e.Message}", e); }
                     timings[k].Add(runners[k].LastInferenceTime);
                     log.Verbose($"{runners[k].Name}: sample {s}: inference in {Format.Duration(runners[k].LastInferenceTime)}");
                     results.Add(outs);

@@ -85,9 +85,17 @@ public sealed class CapabilityHtmlReport : ReportWriter<CapabilityReport>
             h.Append("<p>Tensors crossing between TensorRT and ONNX Runtime: ").Append(E(string.Join(", ", c.CrossingTensors))).Append("</p>\n");
     }
 
-    public static string Verdict(TrtCapabilityResult c) => c.WholeModel
-        ? $"the whole model in one engine ({c.Nodes.Count} nodes)"
-        : $"{c.Partitions.Count} engine(s), {c.Unsupported.Count} of {c.Nodes.Count} node(s) fall back to ONNX Runtime";
+    public static string Verdict(TrtCapabilityResult c)
+    {
+        int inEngines = c.Partitions.Sum(p => p.Nodes.Count);
+        int weights = c.Nodes.Count - inEngines - c.Unsupported.Count;
+        var w = weights > 0 ? $", {weights} more computing weights from constants" : "";
+        return c.WholeModel
+            ? $"the whole model in one engine ({Plural(inEngines, "node")}{w})"
+            : $"{Plural(c.Partitions.Count, "engine")}, {c.Unsupported.Count} of {Plural(c.Nodes.Count, "node")} fall back to ONNX Runtime{w}";
+    }
+
+    private static string Plural(int n, string word) => $"{n} {word}{(n == 1 ? "" : "s")}";
 
     public static string Real(TrtRealCheck real) => !real.Available
         ? $"Not checked against TensorRT: {real.Missing}."
@@ -106,7 +114,7 @@ public sealed class CapabilityHtmlReport : ReportWriter<CapabilityReport>
         foreach (var v in c.Nodes)
         {
             var (fill, what) = !v.Supported ? ("#cf222e", "falls back: " + string.Join("; ", v.Reasons))
-                : engineOf.TryGetValue(v.Index, out var e) ? (Colors[e % Colors.Length], $"engine {e}") : ("#d0d7de", "weights (Constant)");
+                : engineOf.TryGetValue(v.Index, out var e) ? (Colors[e % Colors.Length], $"engine {e}") : ("#d0d7de", "weights (computed from constants, folded before partitioning)");
             h.Append(CultureInfo.InvariantCulture, $"<rect x=\"{v.Index % perRow * cell}\" y=\"{v.Index / perRow * cell}\" width=\"{cell - 1}\" height=\"{cell - 1}\" fill=\"{fill}\"><title>{HtmlReport.E($"#{v.Index} {v.Name} ({v.OpType}): {what}")}</title></rect>");
         }
         h.Append("</svg><figcaption>every node in file order, one square each (hover for its name): a colour per TensorRT engine, red where the node falls back to ONNX Runtime, grey for weights</figcaption></figure>\n");

@@ -12,6 +12,7 @@ namespace PolyNet.Runners.Inputs;
 public sealed class InputShapes
 {
     private readonly List<Dictionary<string, TensorShape>> _sets = [];
+    private string _option = "--input-shapes";
 
     /// <summary>The first (or only) shape set; empty when no shapes were given.</summary>
     public IReadOnlyDictionary<string, TensorShape> Shapes => _sets.Count > 0 ? _sets[0] : new Dictionary<string, TensorShape>();
@@ -22,18 +23,19 @@ public sealed class InputShapes
     /// <summary>More than one shape set: the comparison runs once per set.</summary>
     public bool IsSweep => _sets.Count > 1;
 
-    public static InputShapes Parse(IEnumerable<string> specs)
+    /// <param name="option">The option the shapes came from, for messages.</param>
+    public static InputShapes Parse(IEnumerable<string> specs, string option = "--input-shapes")
     {
-        var result = new InputShapes();
+        var result = new InputShapes { _option = option };
         Dictionary<string, TensorShape>? current = null;
         foreach (var spec in specs)
         {
             int c = spec.LastIndexOf(':');
             if (c <= 0)
-                throw new InvalidInputException($"--input-shapes {spec}: expected NAME:DIMS, e.g. input:1x3x224x224");
+                throw new InvalidInputException($"{option} {spec}: expected NAME:DIMS, e.g. input:1x3x224x224");
             var name = spec[..c];
             if (!TensorShape.TryParse(spec[(c + 1)..], out var shape, out var error))
-                throw new InvalidInputException($"--input-shapes {spec}: {error}");
+                throw new InvalidInputException($"{option} {spec}: {error}");
             if (current is null || current.ContainsKey(name))
             {
                 current = new Dictionary<string, TensorShape>(StringComparer.Ordinal);
@@ -46,7 +48,7 @@ public sealed class InputShapes
                 set.TryAdd(name, shape);
         for (int i = 1; i < result._sets.Count; i++)
             if (result._sets.Take(i).Any(earlier => Same(earlier, result._sets[i])))
-                throw new InvalidInputException($"--input-shapes: shape set {i + 1} ({Describe(result._sets[i])}) repeats an earlier one");
+                throw new InvalidInputException($"{option}: shape set {i + 1} ({Describe(result._sets[i])}) repeats an earlier one");
         return result;
     }
 
@@ -68,7 +70,7 @@ public sealed class InputShapes
     public InputShapes RequireSingle(string command)
     {
         if (IsSweep)
-            throw new InvalidInputException($"--input-shapes: {_sets.Count} shape sets (an input given more than once) make a sweep, which 'polynet run' and 'polynet suite run' take; {command} takes one shape per input");
+            throw new InvalidInputException($"{_option}: {_sets.Count} shape sets (an input given more than once) make a sweep, which 'polynet run' and 'polynet suite run' take; {command} takes one shape per input");
         return this;
     }
 

@@ -30,7 +30,7 @@ public class CapabilityCommandTests
         var model = Model(dir);
         var r = Run("inspect", "capability", model, "--json", dir.File("c.json"), "--report", dir.File("c.html"));
         Assert.True(r.Code == 0, r.Out + r.Err);
-        Assert.Contains("2 engine(s), 1 of 3 node(s) fall back to ONNX Runtime", r.Out);
+        Assert.Contains("2 engines, 1 of 3 nodes fall back to ONNX Runtime", r.Out);
         Assert.Contains("falls back to ONNX Runtime: unsorted_topk (TopK): sorted = 0: must be 1", r.Out);
         Assert.Contains("Not checked against TensorRT:", r.Out);
         using var json = JsonDocument.Parse(File.ReadAllText(dir.File("c.json")));

@@ -57,6 +57,11 @@ public class UpgradeOpsetTests
         File.WriteAllText(dir.File("s.yaml"), $"cases:\n  - name: bn\n    model: {model}\n    upgrade_opset: 13\n  - name: bn_cli\n    model: {model}\n");
         var suite = Run("suite", "run", dir.File("s.yaml"), "--update-golden", "--upgrade-opset", "13");
         Assert.True(suite.Code == 0, suite.Out + suite.Err);
+        // The option is a floor: a case already newer is left as it is.
+        File.WriteAllText(dir.File("mixed.yaml"), $"cases:\n  - name: old\n    model: {model}\n  - name: new\n    model: {TestPaths.Model("mlp.onnx")}\n");
+        var mixed = Run("suite", "run", dir.File("mixed.yaml"), "--update-golden", "--upgrade-opset", "13");
+        Assert.True(mixed.Code == 0, mixed.Out + mixed.Err);
+        AssertOneLineError(Run("suite", "run", dir.File("mixed.yaml"), "--upgrade-opset", "5"), 2, "--upgrade-opset 5: PolyNet upgrades models to opsets 7 to 21");
         File.WriteAllText(dir.File("bad.yaml"), $"cases:\n  - name: bn\n    model: {model}\n    upgrade_opset: 5\n");
         AssertOneLineError(Run("suite", "run", dir.File("bad.yaml")), 2, "upgrade_opset '5'", "at least 7 and at most 21");
     }

@@ -99,8 +99,9 @@ internal static class LegacyAdapters
         return [n];
     }
 
+    /// <summary>From opset 14 an inference BatchNormalization (training_mode 0) has one output: running mean and variance, and saved mean and variance, are training outputs.</summary>
     public static IReadOnlyList<NodeProto>? BatchNormOutputs(UpgradeStep s, NodeProto n)
-        => n.Output.Count <= 3 ? null : TrimOutputs(s, n, 3, "saved_mean or saved_var, removed in opset 14");
+        => TrimOutputs(s, n, 1, "a training statistic; from opset 14 an inference BatchNormalization has one output");
 
     public static IReadOnlyList<NodeProto>? DropoutMask(UpgradeStep s, NodeProto n)
         => TrimOutputs(s, n, 1, "the mask, whose type changes to bool in opset 10");

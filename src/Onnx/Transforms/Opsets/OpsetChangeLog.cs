@@ -56,7 +56,7 @@ public static class OpsetChangeLog
         new(13, "Squeeze", "'axes' became an input", (s, n) => AttributeInputs.Move(s, n, ("axes", 1, false))),
         new(13, "Unsqueeze", "'axes' became an input", (s, n) => AttributeInputs.Move(s, n, ("axes", 1, false))),
         new(13, "ReduceSum", "'axes' became an input", (s, n) => AttributeInputs.Move(s, n, ("axes", 1, false))),
-        new(14, "BatchNormalization", "the training outputs saved_mean and saved_var removed", LegacyAdapters.BatchNormOutputs),
+        new(14, "BatchNormalization", "only training_mode = 1 has outputs beyond Y (saved_mean and saved_var removed)", LegacyAdapters.BatchNormOutputs),
         new(16, "RoiAlign", "'coordinate_transformation_mode' added, half_pixel by default (opset 10 meant output_half_pixel)", ResizeAdapters.RoiAlign16),
         .. ReduceOps18.Select(op => new OpsetAdapter(18, op, "'axes' became an input", (s, n) => AttributeInputs.Move(s, n, ("axes", 1, false)))),
         new(18, "Split", "'num_outputs' required when 'split' is not given", LegacyAdapters.SplitNumOutputs),

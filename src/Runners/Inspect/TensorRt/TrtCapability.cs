@@ -46,6 +46,9 @@ public static class TrtCapability
     {
         var g = model.Graph;
         var view = new GraphView(g);
+        // A graph with a cycle or a tensor nobody produces is no model TensorRT (or ORT) could take.
+        try { view.TopologicalOrder(); }
+        catch (InvalidInputException e) { throw InvalidInputException.ForFile(model.DisplayName, e.Message); }
         var boundary = g.Input.Select(i => i.Name).Concat(g.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
         var doubles = new HashSet<string>(StringComparer.Ordinal);
         var lookups = new Lookups();
@@ -69,6 +72,9 @@ public static class TrtCapability
 
     public static string NodeName(NodeProto n, int index) => n.Name.Length > 0 ? n.Name : $"#{index} ({n.OpType})";
 
+    /// <summary>Ops whose table types are their output's (their input is a shape).</summary>
+    private static readonly HashSet<string> OutputTyped = new(StringComparer.Ordinal) { "ConstantOfShape" };
+
     private static TrtNodeVerdict Verdict(OnnxModel model, GraphProto g, int index, TrtSupportMatrix matrix, IReadOnlyDictionary<string, ValueSpec> types,
                                           HashSet<string> boundary, HashSet<string> doubles, Lookups lookups)
     {
@@ -78,8 +84,9 @@ public static class TrtCapability
     }
 
     private static List<string> Check(OnnxModel model, GraphProto g, NodeProto n, TrtSupportMatrix matrix, IReadOnlyDictionary<string, ValueSpec> types,
-                                      HashSet<string> boundary, HashSet<string> doubles, Lookups lookups)
+                                      HashSet<string> boundary, HashSet<string> doubles, Lookups lookups, IReadOnlyList<GraphProto>? outer = null)
     {
+        outer ??= [];
         var reasons = new List<string>();
         if (n.Domain is not ("" or "ai.onnx"))
         {
@@ -97,11 +104,15 @@ public static class TrtCapability
             return reasons;
         }
         ValueSpec? Spec(string t) => types.TryGetValue(t, out var s) ? s : null;
-        var (inits, producers) = lookups.For(g);
-        var ctx = new TrtNodeContext(n, Spec, t => inits.GetValueOrDefault(t), t => producers.GetValueOrDefault(t), model.ReadTensor);
+        // A body reads its own tensors first, then its enclosing graphs' (initializers and Constant nodes included).
+        var scope = new List<GraphProto> { g };
+        scope.AddRange(outer);
+        TensorProto? Initializer(string t) => scope.Select(x => lookups.For(x).Initializers.GetValueOrDefault(t)).FirstOrDefault(x => x is not null);
+        NodeProto? Producer(string t) => scope.Select(x => lookups.For(x).Producers.GetValueOrDefault(t)).FirstOrDefault(x => x is not null);
+        var ctx = new TrtNodeContext(n, Spec, Initializer, Producer, model.ReadTensor);
 
         // Element types: the op's main tensor (its first input, or its first output when it has none); Cast both ends.
-        var checkedTensors = new List<string?> { n.Input.Count > 0 ? ctx.Input(0) : ctx.Output(0) };
+        var checkedTensors = new List<string?> { n.Input.Count > 0 && !OutputTyped.Contains(n.OpType) ? ctx.Input(0) : ctx.Output(0) };
         if (n.OpType == "Cast") checkedTensors.Add(ctx.Output(0));
         foreach (var t in checkedTensors.OfType<string>())
         {
@@ -124,7 +135,7 @@ public static class TrtCapability
 
         foreach (var a in n.Attribute.Where(a => a.G is not null).Select(a => (a.Name, Graph: a.G)).Concat(n.Attribute.SelectMany(a => a.Graphs.Select(gr => (a.Name, Graph: gr)))))
         {
-            var bad = a.Graph.Node.Select((b, i) => (Node: b, Index: i, Why: Check(model, a.Graph, b, matrix, types, boundary, doubles, lookups))).Where(x => x.Why.Count > 0).ToList();
+            var bad = a.Graph.Node.Select((b, i) => (Node: b, Index: i, Why: Check(model, a.Graph, b, matrix, types, boundary, doubles, lookups, scope))).Where(x => x.Why.Count > 0).ToList();
             if (bad.Count > 0)
                 reasons.Add($"its body '{a.Name}' holds {bad.Count} unsupported node(s), first {NodeName(bad[0].Node, bad[0].Index)}: {bad[0].Why[0]}");
         }
@@ -154,7 +165,7 @@ public static class TrtCapability
         if (model.OpsetVersion() is { } opset)
         {
             if (matrix.MinOpset is { } min && opset < min || opset < 7)
-                caveats.Add($"the model is opset {opset}; TensorRT {matrix.Version} documents opsets {range} (its parser only warns from opset 7 down): 'polynet surgeon upgrade MODEL -o OUT --opset 17' converts it");
+                caveats.Add($"the model is opset {opset}; TensorRT {matrix.Version} documents opsets {range}, and its parser guarantees nothing below opset 7 (it warns and goes on): 'polynet surgeon upgrade MODEL -o OUT --opset 17' converts it");
             if (matrix.MaxOpset is { } max && opset > max)
                 caveats.Add($"the model is opset {opset}, newer than the opsets TensorRT {matrix.Version} documents ({range})");
         }
@@ -170,7 +181,7 @@ public static class TrtCapability
     private static IReadOnlyList<TrtPartition> Partition(GraphView view, IReadOnlyList<TrtNodeVerdict> verdicts)
     {
         var nodes = view.Nodes;
-        var weights = new HashSet<int>(Enumerable.Range(0, nodes.Count).Where(i => verdicts[i].Supported && ModelWalker.IsTensorConstant(nodes[i])));
+        var weights = Weights(view, verdicts);
         var available = new HashSet<string>(view.GraphInputNames, StringComparer.Ordinal);
         available.UnionWith(view.Initializers.Keys);
         foreach (var w in weights) available.UnionWith(nodes[w].Output);
@@ -207,6 +218,28 @@ public static class TrtCapability
             result.Add(new TrtPartition(result.Count, ordered, ordered.Select(i => verdicts[i].Name).ToList(), inputs, outputs));
         }
         return result;
+    }
+
+    private static readonly HashSet<string> Random = new(StringComparer.Ordinal) { "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli" };
+
+    /// <summary>
+    /// Supported nodes that compute from constants only (Constant nodes, and what reads nothing but initializers and
+    /// their outputs, random ops excepted): ONNX Runtime folds them into weights before it partitions, so they are
+    /// part of no engine.
+    /// </summary>
+    public static HashSet<int> Weights(GraphView view, IReadOnlyList<TrtNodeVerdict> verdicts)
+    {
+        var weights = new HashSet<int>();
+        var constant = new HashSet<string>(view.Initializers.Keys, StringComparer.Ordinal);
+        foreach (var i in view.TopologicalOrder())
+        {
+            var n = view.Nodes[i];
+            if (!verdicts[i].Supported || Random.Contains(n.OpType) || n.Attribute.Any(a => a.G is not null || a.Graphs.Count > 0)) continue;
+            if (!view.AllInputs(i).All(constant.Contains)) continue;
+            weights.Add(i);
+            constant.UnionWith(n.Output.Where(o => o.Length > 0));
+        }
+        return weights;
     }
 
     private static List<int> NewRun(List<List<int>> runs)

@@ -47,7 +47,7 @@ public static class TrtRules
         new(["STFT"], "`frame_step` and `window` must be an initializer", c => NotInitializer(c, 1, "frame_step") ?? NotInitializer(c, 2, "window")),
         new(["STFT"], "Input must be real-valued", c => c.Shape(c.Input(0)) is { Rank: > 0 } s && s.Dims[^1].Value == 2 ? "the signal is complex (last dimension 2): must be real-valued" : null),
         new(["Dropout"], "`is_training` must be an initializer and evaluate to False", c => c.Input(2) is not { } t ? null
-            : !c.IsInitializer(t) ? $"training_mode '{t}' is not an initializer" : c.Value(t) is { } v && v.ElementCount > 0 && v.GetDouble(0) != 0 ? "training_mode is true: must be false" : null),
+            : !c.IsConstant(t) ? $"training_mode '{t}' is not an initializer" : c.Value(t) is { } v && v.ElementCount > 0 && v.GetDouble(0) != 0 ? "training_mode is true: must be false" : null),
         new(["DequantizeLinear"], "`x_zero_point` must be zero", c => NonZeroConstant(c, 2, "x_zero_point")),
         new(["QuantizeLinear"], "`y_zero_point` must be 0", c => NonZeroConstant(c, 2, "y_zero_point")),
         new(["GridSample"], "Input must be 4D input", c => c.Rank(c.Input(0)) is { } r && r != 4 ? $"input of rank {r}: must be 4D" : null),
@@ -91,8 +91,9 @@ public static class TrtRules
     private static string? NotConstant(TrtNodeContext c, int input, string what)
         => c.Input(input) is { } t && !c.IsConstant(t) ? $"{what} '{t}' is computed at run time: must be a build-time constant" : null;
 
+    /// <summary>onnx-tensorrt reads a Constant node's output as weights too, so "must be an initializer" accepts both.</summary>
     private static string? NotInitializer(TrtNodeContext c, int input, string what)
-        => c.Input(input) is { } t && !c.IsInitializer(t) ? $"{what} '{t}' is not an initializer" : null;
+        => c.Input(input) is { } t && !c.IsConstant(t) ? $"{what} '{t}' is not an initializer (it is computed at run time)" : null;
 
     private static string? NonZeroConstant(TrtNodeContext c, int input, string what)
         => c.Input(input) is { } t && c.Value(t) is { } v && Enumerable.Range(0, (int)Math.Min(v.ElementCount, 1 << 20)).Any(i => v.GetDouble(i) != 0) ? $"{what} is not zero: must be zero (symmetric quantization)" : null;

@@ -147,6 +147,24 @@ public class OpsetUpgradeTests
     }
 
     [Fact]
+    public void Batch_norm_training_outputs_are_dropped_at_14_when_unread_and_refused_when_read()
+    {
+        foreach (var read in new[] { false, true })
+        {
+            var b = new ModelBuilder(opset: 7, irVersion: 3);
+            var x = b.Input("x", ElementType.Float, 1, 2, 2, 2);
+            var s = b.Initializer("s", TensorData.Create<float>([2], 1f, 1f));
+            b.NodeMulti("BatchNormalization", [x, s, s, s, s], 3, name: "bn", outputs: ["y", "mean", "var"]);
+            b.Output("y", ElementType.Float, 1, 2, 2, 2);
+            if (read) b.Output("mean", ElementType.Float, 2);
+            if (read)
+                Assert.Contains("'mean'", Assert.Throws<InvalidInputException>(() => OpsetUpgrade.Apply(b.BuildModel(), 14)).Message);
+            else
+                Assert.Equal(["y"], OpsetUpgrade.Apply(b.BuildModel(), 14).Model.Graph.Node.Single().Output);
+        }
+    }
+
+    [Fact]
     public void Targets_outside_the_change_log_and_downgrades_are_refused()
     {
         var b = new ModelBuilder(opset: 17);

@@ -83,7 +83,11 @@ public class TrtSupportMatrixTests
         b.Node(op, [x], attrs, name: "n", output: "y");
         b.OutputUnknownShape("y", type);
         // Shape unknown: rules on ranks and dimensions cannot decide, so only the op, its type and its attributes count.
-        var types = new Dictionary<string, ValueSpec> { ["x"] = new("x", ValueKind.Tensor, type, shape is null ? null : new SymbolicShape(shape.Select(SymbolicDim.Fixed).ToList())) };
+        var types = new Dictionary<string, ValueSpec>
+        {
+            ["x"] = new("x", ValueKind.Tensor, type, shape is null ? null : new SymbolicShape(shape.Select(SymbolicDim.Fixed).ToList())),
+            ["y"] = new("y", ValueKind.Tensor, type, null),
+        };
         return TrtCapability.Analyze(b.BuildModel(), m, types).Nodes.Single();
     }
 }
@@ -185,7 +189,7 @@ public class TrtCapabilityTests
             var types = new Dictionary<string, ValueSpec> { ["x"] = new("x", ValueKind.Tensor, ElementType.Float, null) };
             Assert.True(TrtCapability.Analyze(model, m, types).Nodes.Single(n => n.Name == "slice").Supported);
             var old = TrtCapability.Analyze(model, TrtSupportMatrix.For("8.5"), types).Nodes.Single(n => n.Name == "slice");
-            Assert.Contains("axes 'axes' is not an initializer", old.Reasons.Single());
+            Assert.Contains("axes 'axes' is not an initializer (it is computed at run time)", old.Reasons.Single());
         }
 
         // A non-zero zero point (an initializer) breaks DequantizeLinear's symmetric-only rule; a zero one passes.
@@ -221,6 +225,51 @@ public class TrtCapabilityTests
         Assert.Contains("uint8 inside the network", c.Unsupported[0].Reasons.Last());
         Assert.Contains(c.Caveats, w => w.Contains("input 'image' has dynamic dimensions [batch, 3]"));
         Assert.Contains(c.Caveats, w => w.Contains("opset 6") && w.Contains("surgeon upgrade"));
+    }
+
+    [Fact]
+    public void Constant_nodes_count_as_initializers_and_bodies_see_the_outer_graphs_constants()
+    {
+        // ReduceMean-18 with axes from a Constant node (how PyTorch exports it): TensorRT reads it as weights.
+        var b = new ModelBuilder(opset: 18);
+        var x = b.Input("x", ElementType.Float, 2, 3);
+        var axes = b.Node("Constant", [], A(("value", TensorData.Create<long>([1], 1))), name: "axes_const", output: "ax");
+        b.Node("ReduceMean", [x, axes], name: "mean", output: "y");
+        b.OutputUnknownShape("y", ElementType.Float);
+        var types = new Dictionary<string, ValueSpec> { ["x"] = new("x", ValueKind.Tensor, ElementType.Float, null) };
+        var c = TrtCapability.Analyze(b.BuildModel(), V10, types);
+        Assert.True(c.WholeModel, string.Join("; ", c.Unsupported.SelectMany(n => n.Reasons)));
+        Assert.Equal(["mean"], Assert.Single(c.Partitions).Nodes);  // the Constant is a weight, not an engine's node
+
+        // An If body squeezes with axes that are an initializer of the main graph.
+        var then = new GraphProto { Name = "then", Node = { new NodeProto { OpType = "Squeeze", Name = "inner", Input = { "x", "outer_axes" }, Output = { "t" } } }, Output = { ModelBuilder.MakeValueInfo("t", ElementType.Float, [3]) } };
+        var g = new ModelBuilder(opset: 17);
+        var gx = g.Input("x", ElementType.Float, 1, 3);
+        var cond = g.Input("cond", ElementType.Bool);
+        g.Initializer("outer_axes", TensorData.Create<long>([1], 0));
+        var other = new GraphProto { Name = "else", Node = { new NodeProto { OpType = "Squeeze", Name = "inner2", Input = { "x", "outer_axes" }, Output = { "e" } } }, Output = { ModelBuilder.MakeValueInfo("e", ElementType.Float, [3]) } };
+        g.Node("If", [cond], A(("then_branch", then), ("else_branch", other)), name: "branch", output: "y");
+        g.OutputUnknownShape("y", ElementType.Float);
+        Assert.True(TrtCapability.Analyze(g.BuildModel(), V10, new Dictionary<string, ValueSpec>()).WholeModel);
+    }
+
+    [Fact]
+    public void Constant_of_shape_is_typed_by_its_output_and_a_graph_with_a_cycle_is_refused()
+    {
+        var b = new ModelBuilder(opset: 17);
+        var x = b.Input("x", ElementType.Float, 2, 3);
+        var shape = b.Node("Shape", [x], name: "shape", output: "s");
+        b.Node("ConstantOfShape", [shape], name: "fill", output: "y");
+        b.OutputUnknownShape("y", ElementType.Float);
+        var types = new Dictionary<string, ValueSpec> { ["x"] = new("x", ValueKind.Tensor, ElementType.Float, null), ["s"] = new("s", ValueKind.Tensor, ElementType.Int64, null), ["y"] = new("y", ValueKind.Tensor, ElementType.Float, null) };
+        Assert.True(TrtCapability.Analyze(b.BuildModel(), TrtSupportMatrix.For("8.5"), types).WholeModel);
+
+        var cyc = new ModelBuilder(opset: 17);
+        var cx = cyc.Input("x", ElementType.Float, 2);
+        cyc.Node("Add", [cx, "b"], name: "a", output: "a");
+        cyc.Node("Relu", ["a"], name: "b", output: "b");
+        cyc.OutputUnknownShape("b", ElementType.Float);
+        Assert.Contains("cycle", Assert.Throws<InvalidInputException>(() => TrtCapability.Analyze(cyc.BuildModel(), V10, new Dictionary<string, ValueSpec>())).Message);
     }
 
     [Fact]
