@@ -6,6 +6,8 @@
 #   ./bench/run.sh model-load loading a 1 GiB model with external data vs reading its bytes
 #   ./bench/run.sh compare    the full comparison report on 50 million float32 elements vs one pass and numpy
 #   ./bench/run.sh reduce     model runs and checks of polynet reduce on generated graphs of 100, 1,000 and 10,000 nodes
+#   ./bench/run.sh latency    repeatability of polynet bench (the same bench 5 times against the first as --baseline) on a
+#                             MatMul-heavy model, and a planted slowdown (1 thread against a 2-thread baseline) detected
 #   ./bench/run.sh memory     peak memory of --mark-all on IS-Net (the largest corpus model) at --max-memory 1G and 4G (minutes; not in "all")
 # Results go to stdout and to bench/results/*.txt.
 set -euo pipefail
@@ -48,6 +50,26 @@ added = sorted(float(l.split()[5]) for l in open(sys.argv[3]))
 print(f"PolyNet's own work per inference, measured inside the process (feed handed over, outputs copied out, around ORT's Run):")
 print(f"                            median {st.median(added)*1000:.1f} us  max {added[-1]*1000:.1f} us  = {100*st.median(added)/st.median(p):.3f}% of the median inference")
 PY
+fi
+
+if [ "$what" = all ] || [ "$what" = latency ]; then
+  echo "== latency: polynet bench repeated 5 times against its first run, and a planted slowdown (MatMul-heavy model, CPU)"
+  d="$out/latency"; mkdir -p "$d"; rm -f "$d"/*.json "$d"/*.txt "$d"/*.log
+  [ -s "$out/matmul_heavy.onnx" ] || $B make-matmul "$out/matmul_heavy.onnx" >/dev/null
+  m="$out/matmul_heavy.onnx"
+  bench() { # NAME ARGS...: one polynet bench, its JSON and output kept, its exit code logged
+    local name=$1; shift
+    ./polynet bench "$m" "$@" --json "$d/$name.json" > "$d/$name.txt" 2>&1; local code=$?
+    echo "$name exit $code" | tee -a "$d/latency.log"
+  }
+  set +e
+  bench matmul.repeat.bound.0 --runner onnxrt:intra=2,name=mm --iterations 30
+  for i in 1 2 3 4 5; do bench matmul.repeat.bound.$i --runner onnxrt:intra=2,name=mm --iterations 30 --baseline "$d/matmul.repeat.bound.0.json"; done
+  bench matmul.planted.base --runner onnxrt:intra=2,name=mm --iterations 30
+  bench matmul.planted.same --runner onnxrt:intra=2,name=mm --iterations 30 --baseline "$d/matmul.planted.base.json"
+  bench matmul.planted.one_thread --runner onnxrt:intra=1,name=mm --iterations 30 --baseline "$d/matmul.planted.base.json"
+  set -e
+  python3 bench/repeat_summary.py "$d" | tee "$out/latency.txt"
 fi
 
 if [ "$what" = all ] || [ "$what" = load ]; then

@@ -10,6 +10,7 @@ using PolyNet.Runners.Specs;
 
 // Usage (bench/run.sh drives these):
 //   make-models DIR                                   ResNet-50 (102 MB) and a 1 GiB model with external data
+//   make-matmul PATH                                  MatMul-heavy: x [64, 1024] through 8 MatMul 1024x1024 + Relu
 //   overhead MODEL INPUT OUTPUT DIMS WARMUP RUNS      PolyNet's onnxrt runner around ORT's Run, timed per run
 //   load MODEL REPEATS                               OnnxModel.Load against reading the same bytes
 //   explain N REPEATS                                 the explanation of a failing output (float16-rounded candidate)
@@ -25,6 +26,22 @@ switch (args.FirstOrDefault())
         File.WriteAllBytes(Path.Combine(dir, "resnet50.onnx"), Fixtures.ResNet50().ToByteArray());
         Big.Write(Path.Combine(dir, "big_external.onnx"), 1L << 30);
         Console.WriteLine($"models written to {dir}");
+        return 0;
+    }
+    case "make-matmul":
+    {
+        var b = new ModelBuilder("matmul_heavy");
+        var x = b.Input("x", ElementType.Float, 64, 1024);
+        ulong state = 7;
+        for (int layer = 0; layer < 8; layer++)
+        {
+            var w = new float[1024 * 1024];
+            for (int i = 0; i < w.Length; i++) { state = state * 6364136223846793005UL + 1442695040888963407UL; w[i] = ((state >> 40) / 16777216.0f - 0.5f) / 16; }
+            x = b.Node("Relu", [b.Node("MatMul", [x, b.Initializer(w, 1024, 1024)])]);
+        }
+        b.Output(x, ElementType.Float, 64, 1024);
+        File.WriteAllBytes(args[1], b.Build().ToByteArray());
+        Console.WriteLine($"wrote {args[1]}");
         return 0;
     }
     case "overhead":

@@ -7,6 +7,9 @@
 #   bench/gpu/run.sh bench     polynet bench against bench/c/ort_latency.c, interleaved, device-resident and with copies
 #   bench/gpu/run.sh int8      INT8 calibration: an entropy cache from 8 generated samples, then float32 against INT8
 #                              emulation on the CPU provider and on the CUDA provider (other inputs than calibration's)
+#   bench/gpu/run.sh repeat    repeatability: the same polynet bench 5 times in a row against the first one's --json as
+#                              --baseline (REPEAT_MODELS, default resnet50 bert_base; device-resident and with copies),
+#                              then a planted slowdown (tf32=0 against a tf32=1 baseline on ResNet-50); repeat_summary.py's table
 #   bench/gpu/run.sh fidelity  FP16 emulation fidelity: float32 (CPU) against fp16 (engine-like) and fp16-naive emulation
 #                              on the CPU and the CUDA provider's float16, then bench/gpu/fidelity.py's tables (with int8's)
 #   bench/gpu/run.sh fidelity-layers   --mark-all of the same four runners: per-tensor curves of each against float32
@@ -20,7 +23,7 @@
 # (basic: the emulation's optimization level where the default one crashes ONNX Runtime).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-stage=${1:?usage: run.sh export|compare|layers|bench|int8|fidelity|fidelity-layers|fidelity-ops}
+stage=${1:?usage: run.sh export|compare|layers|bench|repeat|int8|fidelity|fidelity-layers|fidelity-ops}
 POLYNET=${POLYNET:-polynet}
 ORT_LIB=${ORT_LIB:-/root/ort/libonnxruntime.so}
 CUDA_LIB=${CUDA_LIB:-/root/ort/libonnxruntime_providers_cuda.so}
@@ -50,6 +53,23 @@ run() { # NAME ARGS...: one polynet invocation, its output in $OUT/NAME.txt, its
 }
 
 case "$stage" in
+repeat)
+  for m in ${REPEAT_MODELS:-resnet50 bert_base}; do
+    f=$MODELS/$m.onnx
+    for mode in bound copies; do
+      extra=(); [ "$mode" = copies ] && extra=(--with-copies)
+      run "$m.repeat.$mode.0" bench "$f" --runner "$GPU,name=gpu" "${extra[@]}"
+      for i in 1 2 3 4 5; do
+        run "$m.repeat.$mode.$i" bench "$f" --runner "$GPU,name=gpu" "${extra[@]}" --baseline "$OUT/$m.repeat.$mode.0.json"
+      done
+    done
+  done
+  f=$MODELS/resnet50.onnx
+  run resnet50.planted.base bench "$f" --runner "$GPU,tf32=1,name=gpu"
+  run resnet50.planted.same bench "$f" --runner "$GPU,tf32=1,name=gpu" --baseline "$OUT/resnet50.planted.base.json"
+  run resnet50.planted.tf32off bench "$f" --runner "$GPU,tf32=0,name=gpu" --baseline "$OUT/resnet50.planted.base.json"
+  python3 "$here/../repeat_summary.py" "$OUT" | tee "$OUT/repeat.md"
+  ;;
 export)
   python3 "$here/export_models.py" "$MODELS" ${EXPORT_ONLY:-} 2> "$OUT/export.err" | tee -a "$OUT/export.log"
   ;;

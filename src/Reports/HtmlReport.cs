@@ -10,7 +10,7 @@ namespace PolyNet.Reports;
 /// One section of an HTML report: a title and the comparisons under it (a suite case, or one run), or, for a suite
 /// case that could not run, the one-line <paramref name="Problem"/>.
 /// </summary>
-public sealed record ReportSection(string Title, RunJobResult? Result, string? Problem = null, Runners.Inspect.TensorRt.TrtCapabilityResult? Capability = null)
+public sealed record ReportSection(string Title, RunJobResult? Result, string? Problem = null, Runners.Inspect.TensorRt.TrtCapabilityResult? Capability = null, string? Note = null)
 {
     public bool Passed => Problem is null && Result is { Passed: true };
 }
@@ -49,7 +49,7 @@ public sealed class HtmlReport : ReportWriter<RunReport>
         h.Append($"<h1>PolyNet report: <span class=\"{(passed ? "pass" : "fail")}\">{(passed ? "PASSED" : "FAILED")}</span></h1>\n<p class=\"cmd\">{E(title)}</p>\n");
         ShapeSets(h, sections);
         foreach (var c in sections.Select(sec => sec.Capability).OfType<Runners.Inspect.TensorRt.TrtCapabilityResult>())
-            Capability.CapabilityHtmlReport.Section(h, c);
+            CapabilityHtml.Section(h, c);
         int id = 0;
         h.Append("<table class=\"summary\"><thead><tr><th>section</th><th>sample</th><th>reference</th><th>candidate</th><th>output</th><th>shape</th><th>verdict</th><th>max abs err</th><th>max rel err</th><th>out of tolerance</th><th>tolerance</th></tr></thead><tbody>\n");
         foreach (var sec in sections)
@@ -75,6 +75,7 @@ public sealed class HtmlReport : ReportWriter<RunReport>
         {
             if (sections.Count > 1) h.Append($"<h2 class=\"section\">{E(sec.Title)} <span class=\"{(sec.Passed ? "pass" : "fail")}\">{(sec.Passed ? "PASSED" : sec.Problem is null ? "FAILED" : "ERROR")}</span></h2>\n");
             if (sec.Problem is not null) h.Append($"<p class=\"problem\">{E(sec.Problem)}</p>\n");
+            if (sec.Note is not null) h.Append($"<p class=\"hint\">{E(sec.Note)}</p>\n");
             foreach (var p in sec.Result?.Pairs ?? [])
                 foreach (var o in p.Outputs)
                     Output(h, o, p, id++);

@@ -85,10 +85,13 @@ internal static class BenchCommand
         if (baseline is not null)
         {
             foreach (var spec in specs) Jobs.Bench.Baseline.For(s.Baseline!, baseline, spec.Name);
-            if (baseline.ModelSha256 is { } was && was != sha) log.Warning($"{s.Baseline} was measured on another model (SHA-256 {was[..12]}…, this one {sha[..12]}…)");
+            // Another model or other shapes make the comparison meaningless: refused. Another machine or runtime is said.
+            if (baseline.ModelSha256 is { } was && was != sha)
+                throw InvalidInputException.ForFile(s.Baseline!, $"was measured on another model (SHA-256 {was[..Math.Min(12, was.Length)]}…, {s.Model} is {sha[..12]}…)");
             if (baseline.Device is { } dev && dev != device) log.Warning($"{s.Baseline} was measured on another machine ({dev}; this one: {device}): the comparison says as much about the machines");
             if (baseline.OrtVersion is { } v && v != OrtRuntime.Current.Version) log.Warning($"{s.Baseline} was measured with ONNX Runtime {v}; this is {OrtRuntime.Current.Version}");
-            if (baseline.InputShapes is { } bs && !bs.OrderBy(kv => kv.Key).SequenceEqual(shapes.OrderBy(kv => kv.Key))) log.Warning($"{s.Baseline} was measured at other input shapes ({string.Join(", ", bs.Select(kv => $"{kv.Key} {kv.Value}"))})");
+            if (baseline.InputShapes is { } bs && !bs.OrderBy(kv => kv.Key).SequenceEqual(shapes.OrderBy(kv => kv.Key)))
+                throw InvalidInputException.ForFile(s.Baseline!, $"was measured at other input shapes ({string.Join(", ", bs.Select(kv => $"{kv.Key} {kv.Value}"))}; now {string.Join(", ", shapes.Select(kv => $"{kv.Key} {kv.Value}"))})");
         }
         var results = BenchJob.Execute(new BenchOptions
         {

@@ -83,7 +83,7 @@ internal static class CapabilityCommand
         var real = noOrt is not null ? new TrtRealCheck(false, "ONNX Runtime is not available", null, null, [])
             : realCheck ? TrtRealCheck.Run(model, c) : new TrtRealCheck(false, "--no-trt-check", null, null, []);
         o.WriteLine($"[I] {path}: opset {c.Opset?.ToString() ?? "?"}, {c.Nodes.Count} node(s); TensorRT {c.TrtVersion}'s ONNX parser support table ({c.Source})");
-        o.WriteLine($"[I] {CapabilityHtmlReport.Verdict(c)}");
+        o.WriteLine($"[I] {CapabilityHtml.Verdict(c)}");
         foreach (var p in c.Partitions)
         {
             o.WriteLine($"[I] engine {p.Index}: {p.Nodes.Count} node(s), {p.Nodes[0]}{(p.Nodes.Count > 1 ? $" … {p.Nodes[^1]}" : "")}; inputs {List(p.Inputs)}; outputs {List(p.Outputs)}");
@@ -94,7 +94,7 @@ internal static class CapabilityCommand
         if (c.CrossingTensors.Count > 0)
             o.WriteLine($"[I] {c.CrossingTensors.Count} tensor(s) cross between TensorRT and ONNX Runtime: {List(c.CrossingTensors)}");
         foreach (var cav in c.Caveats) o.WriteLine($"[W] {cav}");
-        o.WriteLine(real.Available ? $"[{(real.Differences.Count == 0 ? "I" : "W")}] {CapabilityHtmlReport.Real(real)}" : $"[I] {CapabilityHtmlReport.Real(real)}");
+        o.WriteLine(real.Available ? $"[{(real.Differences.Count == 0 ? "I" : "W")}] {CapabilityHtml.Real(real)}" : $"[I] {CapabilityHtml.Real(real)}");
         if (c.Partitions.Count > 1)
             o.WriteLine($"[I] each engine as its own model: polynet surgeon extract {path} --trt-partition N -o engineN.onnx (N from 0 to {c.Partitions.Count - 1})");
         foreach (var written in ReportRequest<CapabilityReport>.WriteAll(reports, new CapabilityReport(c, real)))

@@ -158,7 +158,7 @@ internal static class RunCommand
         // With a TensorRT runner, the static answer to "which nodes will TensorRT take" goes with the result.
         var capability = specs.Any(sp => RunnerRegistry.KindOf(sp).Name == Runners.Ort.TensorRtRunner.Kind) ? CapabilityCommand.Analyze(model, null, error) : null;
         if (capability is not null)
-            log.Info($"TensorRT {capability.TrtVersion}'s support table: {Reports.Capability.CapabilityHtmlReport.Verdict(capability)} ('polynet inspect capability' for each node)");
+            log.Info($"TensorRT {capability.TrtVersion}'s support table: {Reports.CapabilityHtml.Verdict(capability)} ('polynet inspect capability' for each node)");
         var written = ReportRequest<RunReport>.WriteAll(s.Reports, new RunReport(result, s.Model, $"polynet run {Path.GetFileName(s.Model)} " + string.Join(" ", specs.Select(r => "--runner " + r.Text))) { Capability = capability });
         if (result.Layerwise is { } layers) report.Layerwise(layers);
         report.Summary(result);

@@ -12,7 +12,14 @@ public sealed class SuiteHtmlReport : ReportWriter<SuiteResult>
     public override string Description => "Write the HTML report, one section per case";
     public override bool ShowsPassingOutputs => true;
 
+    /// <summary>"latency of onnxrt: median 0.8 ms, p99 1.2 ms (budgets …; baseline …): within budget" for the case's section.</summary>
+    private static string LatencyNote(Jobs.Suite.CaseResult c, Jobs.Suite.LatencyResult l)
+        => $"Latency of {l.Runner}: median {Format.Number(l.Latency.Median)} ms, p99 {Format.Number(l.Latency.P99)} ms over {l.Latency.Runs} runs"
+            + (l.Budgets.Count > 0 ? $"; budgets {string.Join(", ", l.Budgets.Select(kv => $"{kv.Key} {Format.Number(kv.Value)} ms"))}" : "")
+            + (l.Baseline is { } b ? $"; baseline median {Format.Number(b.BaselineMedian)} ms ({100 * b.Change:+0.0;-0.0}%, p = {b.P:0.###e+0})" : "")
+            + (l.Passed ? ": within budget." : $": TOO SLOW ({l.Describe()}).");
+
     public override void Write(SuiteResult r, Stream stream)
-        => HtmlReport.Write(stream, r.Cases.Select(c => new ReportSection(c.Case.Name, c.Result, c.Result is null ? c.Message : null)).ToList(),
+        => HtmlReport.Write(stream, r.Cases.Select(c => new ReportSection(c.Case.Name, c.Result, c.Result is null ? c.Message : null, Note: c.Latency is { } l ? LatencyNote(c, l) : null)).ToList(),
             $"polynet suite run {SuiteText.Relative(r, r.Suite.Path)}");
 }

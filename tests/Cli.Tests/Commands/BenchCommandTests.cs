@@ -46,13 +46,19 @@ public class BenchCommandTests
         var same = Run("bench", model, "--runner", "onnxrt:name=conv", "--iterations", "40", "--baseline", dir.File("base.json"), "--max-slowdown", "50%");
         Assert.True(same.Code == 0, same.Out + same.Err);
         Assert.Contains("conv against", same.Out);
-        // A planted slowdown: the same runner name on a model many times larger than the baseline's (said, and exit 1).
-        var small = Run("bench", TestPaths.Model("mlp.onnx"), "--runner", "onnxrt:name=conv", "--iterations", "40", "--json", dir.File("small.json"));
+        // A planted slowdown: the same model and runner, each run now also handing inputs over and copying outputs back
+        // (--with-copies), several times the microseconds the tiny MLP itself takes.
+        var mlp = TestPaths.Model("mlp.onnx");
+        var small = Run("bench", mlp, "--runner", "onnxrt:name=conv", "--iterations", "100", "--json", dir.File("small.json"));
         Assert.True(small.Code == 0, small.Out + small.Err);
-        var slower = Run("bench", model, "--runner", "onnxrt:name=conv", "--iterations", "40", "--baseline", dir.File("small.json"));
+        var slower = Run("bench", mlp, "--runner", "onnxrt:name=conv", "--iterations", "100", "--with-copies", "--baseline", dir.File("small.json"));
         Assert.True(slower.Code == 1, slower.Out + slower.Err);
-        Assert.Contains("was measured on another model", slower.Err);
         Assert.Matches(@"\[E\] conv against .*small.json: median [\d.]+ ms, was [\d.]+ ms: SLOWER by [\d.]+% \(p = .*\), beyond --max-slowdown 5%", slower.Out);
+        // Another model, or other shapes, is no baseline.
+        AssertOneLineError(Run("bench", model, "--runner", "onnxrt:name=conv", "--baseline", dir.File("small.json")), 2, "small.json: was measured on another model");
+        var dyn = TestPaths.Model("dynamic_batch.onnx");
+        Assert.Equal(0, Run("bench", dyn, "--runner", "onnxrt:name=d", "--input-shapes", "x:2x8", "--iterations", "5", "--rounds", "1", "--json", dir.File("d2.json")).Code);
+        AssertOneLineError(Run("bench", dyn, "--runner", "onnxrt:name=d", "--input-shapes", "x:4x8", "--baseline", dir.File("d2.json")), 2, "was measured at other input shapes (x 2x8; now x 4x8)");
         var missing = Run("bench", model, "--runner", "onnxrt:name=other", "--baseline", dir.File("base.json"));
         AssertOneLineError(missing, 2, "has no runner 'other' (it has conv)");
         AssertOneLineError(Run("bench", model, "--baseline", dir.File("nope.json")), 2, "nope.json: no such file");

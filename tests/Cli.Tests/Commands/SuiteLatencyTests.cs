@@ -21,7 +21,7 @@ public class SuiteLatencyTests
         Assert.Contains("latency baseline created", update.Out);
         Assert.True(File.Exists(dir.File("golden/fast.latency.json")));
 
-        var r = Run("suite", "run", dir.File("s.yaml"), "--junit", dir.File("j.xml"), "--json", dir.File("r.json"), "--markdown", dir.File("m.md"));
+        var r = Run("suite", "run", dir.File("s.yaml"), "--junit", dir.File("j.xml"), "--json", dir.File("r.json"), "--markdown", dir.File("m.md"), "--report", dir.File("r.html"));
         Assert.Equal(1, r.Code);
         Assert.Contains("budget: TOO SLOW", r.Out);
         Assert.Matches(@"too slow \(onnxrt\): p50 [\d.]+ ms > 0 ms", r.Out);
@@ -33,6 +33,9 @@ public class SuiteLatencyTests
         Assert.Equal("same", fast.GetProperty("latency").GetProperty("baseline").GetProperty("verdict").GetString());
         Assert.Equal("too slow", json.RootElement.GetProperty("cases")[1].GetProperty("status").GetString());
         Assert.Contains("1 were too slow", File.ReadAllText(dir.File("m.md")));
+        var html = File.ReadAllText(dir.File("r.html"));
+        Assert.Contains("Latency of onnxrt: median", html);
+        Assert.Contains(": TOO SLOW (p50", html);
     }
 
     [Theory]
