@@ -1,5 +1,6 @@
 using PolyNet.FixtureMaker;
 using PolyNet.Onnx;
+using PolyNet.Runners;
 using PolyNet.Runners.Specs;
 using Xunit;
 
@@ -39,6 +40,37 @@ public class BenchJobTests
         Assert.Equal(made[0].Runs, r.Warmup.Runs + 80);
         Assert.InRange(r.Latency.Median, r.MedianCi!.Low, r.MedianCi.High);
         Assert.Equal(r.RoundMedians.Max() / PolyNet.Jobs.Bench.LatencyStatistics.Median(r.RoundMedians) - r.RoundMedians.Min() / PolyNet.Jobs.Bench.LatencyStatistics.Median(r.RoundMedians), r.Spread, 9);
+    }
+
+    [Fact]
+    public void A_device_resident_cuda_bench_uses_a_cuda_graph_and_measures_without_one_when_capture_fails()
+    {
+        var feeds = new ValueMap { { "x", TensorData.Create<float>([1, 16], new float[16]) } };
+        foreach (var capturable in new[] { true, false })
+        {
+            var specs = new List<string>();
+            RunnerFactory create = (s, c) =>
+            {
+                specs.Add(s.Text);
+                bool graph = s.Options.Any(kv => kv.Key == "cuda_graph" && kv.Value == "1");
+                return new FakeRunner(s, c.Model, _ => graph && !capturable ? throw new RunnerException("capture failed") : []);
+            };
+            var log = new MemoryJobLog();
+            var r = BenchJob.Execute(new BenchOptions { Model = Mlp, Runners = [RunnerSpec.Parse("cuda:tf32=0")], Feeds = feeds, Warmup = 1, WarmupTime = TimeSpan.Zero, Iterations = 3, Rounds = 1, CreateRunner = create }, log).Single();
+            Assert.Equal("cuda:tf32=0", r.Runner);  // the name stays the user's
+            Assert.Equal("cuda:tf32=0,cuda_graph=1,name=cuda:tf32=0", specs[0]);
+            if (capturable) Assert.Contains(log.Lines, l => l.Message.Contains("CUDA graph on"));
+            else
+            {
+                Assert.Equal("cuda:tf32=0", specs[1]);
+                Assert.Contains(log.Lines, l => l.Level == LogLevel.Warning && l.Message.Contains("no CUDA graph for this model (capture failed)"));
+            }
+        }
+        // An explicit cuda_graph= and --with-copies are left as they are.
+        var seen = new List<string>();
+        BenchJob.Execute(new BenchOptions { Model = Mlp, Runners = [RunnerSpec.Parse("cuda:cuda_graph=0")], Feeds = feeds, Warmup = 0, WarmupTime = TimeSpan.Zero, Iterations = 1, Rounds = 1,
+            CreateRunner = (s, c) => { seen.Add(s.Text); return new FakeRunner(s, c.Model, _ => []); } }, new MemoryJobLog());
+        Assert.Equal(["cuda:cuda_graph=0"], seen);
     }
 
     [Theory]
