@@ -87,44 +87,39 @@ public static class BenchJob
         if (o.Rounds < 1) throw new InvalidInputException($"--rounds {o.Rounds}: must be at least 1");
         if (o.WarmupTime < TimeSpan.Zero) throw new InvalidInputException("--warmup-time must not be negative");
         if (o.Duration is { } d && d <= TimeSpan.Zero) throw new InvalidInputException("--duration must be positive");
-        var create = o.CreateRunner;
         var results = new List<BenchRunnerResult>();
         long? batch = o.Feeds.Count > 0 && o.Feeds[0].Value is TensorData t && t.Shape.Rank > 0 ? t.Shape[0] : null;
         foreach (var given in o.Runners)
         {
-            var spec = given;
-            // Device-resident on the CUDA provider, a CUDA graph replays the whole inference in one launch: the CPU's
-            // launch jitter leaves the measurement (on an H200 ResNet-50's round medians moved 6-33% without one,
-            // under 1% with one). Used unless the spec says cuda_graph=; a model that cannot be captured runs without.
+            // Device-resident on the CUDA provider, a CUDA graph replays the whole inference in one launch, so the CPU's
+            // launch jitter leaves the measurement (on an H200, ResNet-50's round medians moved 6-33% without one and under
+            // 1% with one). Used unless the spec says cuda_graph=. The graph is captured by the first run on the bound
+            // buffers it will replay on; a model that cannot be captured is measured without one.
             bool graph = !o.WithCopies && given.Kind == CudaRunner.Kind && given.Options.All(kv => kv.Key != "cuda_graph");
-            if (graph) spec = RunnerSpec.Parse($"{given.Text}{(given.Text.Contains(':') ? "," : ":")}cuda_graph=1{(given.Options.Any(kv => kv.Key == "name") ? "" : $",name={given.Name}")}");
-            var runner = create(spec, new RunnerContext { Model = o.Model, Log = log.ForRunner(spec) });
-            log.Progress($"{runner.Name}: activating ...");
+            var spec = graph
+                ? RunnerSpec.Parse($"{given.Text}{(given.Text.Contains(':') ? "," : ":")}cuda_graph=1{(given.Options.Any(kv => kv.Key == "name") ? "" : $",name={given.Name}")}")
+                : given;
+            IRunner runner;
+            BoundRun? bound;
             try
             {
-                runner.Activate();
-                if (graph) runner.Infer(o.Feeds);  // the first run captures the graph: a model that cannot be captured fails here
+                (runner, bound) = Open(spec, o, log, firstRun: graph);
                 if (graph) log.Info($"{runner.Name}: CUDA graph on (captured once, replayed each run; cuda_graph=0 turns it off)");
             }
             catch (RunnerException e) when (graph)
             {
-                log.Warning($"{runner.Name}: no CUDA graph for this model ({e.Message}); measuring without one");
-                runner.Dispose();
-                runner = create(given, new RunnerContext { Model = o.Model, Log = log.ForRunner(given) });
-                runner.Activate();
+                log.Warning($"{given.Name}: no CUDA graph for this model ({e.Message}); measuring without one");
+                spec = given;
+                (runner, bound) = Open(spec, o, log, firstRun: false);
             }
             using var owned = runner;
-            foreach (var w in runner.Warnings) log.Warning(w);
-            log.Progress($"{runner.Name}: ready in {Format.Duration(runner.ActivationTime)}{(runner.Notes.Count > 0 ? " (" + string.Join("; ", runner.Notes) + ")" : "")}");
-            BoundRun? bound = null;
             try
             {
                 Func<double> once;
                 string placement;
                 var own = new List<double>();
-                if (!o.WithCopies && runner is IBindableRunner b)
+                if (bound is not null)
                 {
-                    bound = b.Bind(o.Feeds);
                     once = () =>
                     {
                         try { return bound.Run().TotalMilliseconds; }
@@ -181,6 +176,36 @@ public static class BenchJob
             }
         }
         return results;
+    }
+
+    /// <summary>
+    /// The runner built and activated; device-resident (not --with-copies), its inputs and outputs bound, and with
+    /// <paramref name="firstRun"/> run once on them (where a CUDA graph is captured). Disposed again when that fails.
+    /// </summary>
+    private static (IRunner Runner, BoundRun? Bound) Open(RunnerSpec spec, BenchOptions o, IJobLog log, bool firstRun)
+    {
+        var runner = o.CreateRunner(spec, new RunnerContext { Model = o.Model, Log = log.ForRunner(spec) });
+        BoundRun? bound = null;
+        try
+        {
+            log.Progress($"{runner.Name}: activating ...");
+            runner.Activate();
+            foreach (var w in runner.Warnings) log.Warning(w);
+            log.Progress($"{runner.Name}: ready in {Format.Duration(runner.ActivationTime)}{(runner.Notes.Count > 0 ? " (" + string.Join("; ", runner.Notes) + ")" : "")}");
+            if (!o.WithCopies && runner is IBindableRunner b) bound = b.Bind(o.Feeds);
+            if (firstRun)
+            {
+                if (bound is not null) bound.Run();
+                else runner.Infer(o.Feeds);
+            }
+            return (runner, bound);
+        }
+        catch
+        {
+            bound?.Dispose();
+            runner.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

@@ -63,9 +63,10 @@ public sealed class TextReport(TextWriter w, bool verbose = false)
     }
 
     /// <summary>The layerwise table (every tensor when few or verbose, else the diverging ones) and localization.</summary>
-    public void Layerwise(Jobs.Layerwise.LayerwiseResult r, int limit = 40)
+    /// <param name="shapeSet">With a sweep: the shape set the layerwise sample belongs to.</param>
+    public void Layerwise(Jobs.Layerwise.LayerwiseResult r, int limit = 40, string? shapeSet = null)
     {
-        w.WriteLine($"[I] Layerwise comparison on sample {r.Sample}: {r.Marked} tensor(s) in topological order ({r.Chunks} chunk(s), {r.Runs} model run(s))");
+        w.WriteLine($"[I] Layerwise comparison on sample {r.Sample}{(shapeSet is null ? "" : $" (shape set {shapeSet})")}: {r.Marked} tensor(s) in topological order ({r.Chunks} chunk(s), {r.Runs} model run(s))");
         foreach (var n in r.Notes) w.WriteLine($"[W] {n}");
         foreach (var c in r.Candidates)
         {

@@ -55,15 +55,6 @@ internal static class BenchCommand
         return cmd;
     }
 
-    /// <summary>"5%", "5" or "0.5%" as a fraction (0.05).</summary>
-    private static double Percent(string option, string text)
-    {
-        var t = text.Trim().TrimEnd('%');
-        if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !(v >= 0) || double.IsInfinity(v))
-            throw new InvalidInputException($"{option} {text}: expected a percentage such as 5%");
-        return v / 100;
-    }
-
     public static int Execute(BenchSettings s, TextWriter output, TextWriter error)
     {
         var specs = s.Runners.Count == 0 ? [RunnerRegistry.Reference()] : s.Runners.Select(RunnerSpec.Parse).ToList();
@@ -71,7 +62,7 @@ internal static class BenchCommand
         foreach (var spec in specs) RunnerRegistry.Check(spec);
         AtomicFile.CheckTargets(s.Reports.Select(r => r.Path).ToList(), [s.Model, s.LoadInputs, s.Baseline]);
         var log = new WriterLog(output, error, s.Verbose, s.Quiet);
-        double maxSlowdown = s.MaxSlowdown is { } ms ? Percent("--max-slowdown", ms) : 0.05;
+        double maxSlowdown = s.MaxSlowdown is { } ms ? Jobs.Bench.Baseline.ParseSlowdown("--max-slowdown", ms) : 0.05;
         if (s.MaxSlowdown is not null && s.Baseline is null) log.Warning("--max-slowdown applies to --baseline; without one it changes nothing");
         var baseline = s.Baseline is { } b ? Jobs.Bench.Baseline.Read(b) : null;
         OrtRuntime.Initialize(s.OrtLibrary);
@@ -79,7 +70,7 @@ internal static class BenchCommand
         // One sample: the first of the file, or one generated.
         var feeds = InputSamples.LoadOrGenerate(s.LoadInputs is { } path ? [path] : [], model.Inputs, s.Seed, 1, ValueRanges.Parse(s.ValRanges), InputShapes.Parse(s.InputShapes).RequireSingle("polynet bench"), log)[0];
         log.Info($"model: {s.Model}; inputs: {string.Join(", ", feeds.Select(kv => $"{kv.Key} {kv.Value.Describe()}"))}");
-        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(s.Model)));
+        var sha = Jobs.Bench.Baseline.ModelSha256(s.Model);
         var device = Runners.MachineDescription.Describe();
         var shapes = feeds.ToDictionary(kv => kv.Key, kv => kv.Value is TensorData t ? t.Shape.ToString() : kv.Value.Describe());
         if (baseline is not null)

@@ -160,7 +160,8 @@ internal static class RunCommand
         if (capability is not null)
             log.Info($"TensorRT {capability.TrtVersion}'s support table: {Reports.CapabilityHtml.Verdict(capability)} ('polynet inspect capability' for each node)");
         var written = ReportRequest<RunReport>.WriteAll(s.Reports, new RunReport(result, s.Model, $"polynet run {Path.GetFileName(s.Model)} " + string.Join(" ", specs.Select(r => "--runner " + r.Text))) { Capability = capability });
-        if (result.Layerwise is { } layers) report.Layerwise(layers);
+        if (result.Layerwise is { } layers)
+            report.Layerwise(layers, shapeSet: result.ShapeSets?.FirstOrDefault(x => x.Samples.Contains(layers.Sample)) is { } set ? $"{set.Index + 1}, {set.Shapes}" : null);
         report.Summary(result);
         foreach (var f in written) output.WriteLine($"[I] wrote {f}");
         return result.Passed ? ExitCodes.Success : ExitCodes.Mismatch;

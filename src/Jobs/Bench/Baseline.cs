@@ -40,6 +40,22 @@ public static class Baseline
         return doc;
     }
 
+    /// <summary>SHA-256 of a model file, hex, read as a stream (a model may be gigabytes).</summary>
+    public static string ModelSha256(string path)
+    {
+        using var f = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(f));
+    }
+
+    /// <summary>A slowdown as a fraction: "5%", "5" and "0.5%" are 0.05, 0.05 and 0.005. <paramref name="what"/> names the option or key.</summary>
+    public static double ParseSlowdown(string what, string text)
+    {
+        var t = text.Trim().TrimEnd('%');
+        if (!double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) || !(v >= 0) || double.IsInfinity(v))
+            throw new InvalidInputException($"{what} '{text}' must be a percentage such as 5%");
+        return v / 100;
+    }
+
     /// <summary>Writes a baseline (the subset of bench's JSON that <see cref="Read"/> needs), atomically.</summary>
     public static void Write(string path, BaselineDocument doc)
         => AtomicFile.Write(path, stream => JsonSerializer.Serialize(stream, doc, BaselineJson.Default.BaselineDocument));

@@ -304,10 +304,8 @@ public sealed class SuiteFile
         double slowdown = 0.05;
         if (l.MaxSlowdown is { } ms)
         {
-            if (!double.TryParse(ms.TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out var pct) || !(pct >= 0) || double.IsInfinity(pct))
-                throw new InvalidInputException($"latency.max_slowdown '{ms}' must be a percentage such as 5%");
+            slowdown = Bench.Baseline.ParseSlowdown("latency.max_slowdown", ms);
             if (!baseline) throw new InvalidInputException("latency.max_slowdown applies to baseline: true; without it it changes nothing");
-            slowdown = pct / 100;
         }
         return new LatencyBudget
         {

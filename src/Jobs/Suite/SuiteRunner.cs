@@ -244,7 +244,7 @@ public static class SuiteRunner
             {
                 update = File.Exists(path) ? "updated" : "created";
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                Bench.Baseline.Write(path, new Bench.BaselineDocument(Path.GetFileName(c.Model), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(c.Model))),
+                Bench.Baseline.Write(path, new Bench.BaselineDocument(Path.GetFileName(c.Model), Bench.Baseline.ModelSha256(c.Model),
                     Runners.Native.OrtRuntime.Current.Version, Runners.MachineDescription.Describe(), feeds.ToDictionary(kv => kv.Key, kv => kv.Value.Describe()),
                     [new Bench.BaselineRunner(r.Runner, r.Spec, r.Samples)]));
             }

@@ -68,18 +68,20 @@ public sealed class GraphView
 
     /// <summary>
     /// Node indices in a topological order: Kahn's algorithm, taking among ready nodes the one earliest in the
-    /// file, so an already sorted graph keeps its order. Throws when the graph has a cycle or reads a tensor no
+    /// file (or of the lowest <paramref name="priority"/>), so an already sorted graph keeps its order. Throws when the graph has a cycle or reads a tensor no
     /// one produces.
     /// </summary>
     /// <param name="outer">For a subgraph: the outer-scope tensors it may read.</param>
-    public IReadOnlyList<int> TopologicalOrder(IEnumerable<string>? outer = null)
+    /// <param name="priority">Among ready nodes, those of the lowest priority go first (then file order); default: file order alone.</param>
+    public IReadOnlyList<int> TopologicalOrder(IEnumerable<string>? outer = null, Func<int, int>? priority = null)
     {
+        int Key(int n) => priority?.Invoke(n) ?? 0;
         var available = new HashSet<string>(GraphInputNames, StringComparer.Ordinal);
         if (outer is not null) available.UnionWith(outer);
         available.UnionWith(Initializers.Keys);
         foreach (var s in Graph.SparseInitializer) if (s.Values is not null) available.Add(s.Values.Name);
         var pending = new int[Nodes.Count];
-        var ready = new PriorityQueue<int, int>();
+        var ready = new PriorityQueue<int, (int, int)>();
         for (int n = 0; n < Nodes.Count; n++)
         {
             int missing = 0;
@@ -91,7 +93,7 @@ public sealed class GraphView
                     missing++;
                 }
             pending[n] = missing;
-            if (missing == 0) ready.Enqueue(n, n);
+            if (missing == 0) ready.Enqueue(n, (Key(n), n));
         }
         var order = new List<int>(Nodes.Count);
         var done = new HashSet<string>(StringComparer.Ordinal);
@@ -102,7 +104,7 @@ public sealed class GraphView
             {
                 if (o.Length == 0 || available.Contains(o) || !done.Add(o)) continue;
                 foreach (var c in Consumers(o))
-                    if (--pending[c] == 0) ready.Enqueue(c, c);
+                    if (--pending[c] == 0) ready.Enqueue(c, (Key(c), c));
             }
         }
         if (order.Count != Nodes.Count)

@@ -19,7 +19,6 @@ public sealed class UpgradeStep
     internal UpgradeStep(long version, GraphProto graph, TensorFacts facts, HashSet<string> names, List<string> refusals)
     {
         Version = version;
-        Graph = graph;
         _facts = facts;
         _names = names;
         _refusals = refusals;
@@ -32,7 +31,6 @@ public sealed class UpgradeStep
 
     /// <summary>The opset this step converts to.</summary>
     public long Version { get; }
-    public GraphProto Graph { get; }
 
     public static string Describe(NodeProto n) => n.Name.Length > 0 ? $"{n.OpType} node '{n.Name}'" : $"{n.OpType} node (output '{n.Output.FirstOrDefault()}')";
 

@@ -47,14 +47,15 @@ public static class TrtCapability
         var g = model.Graph;
         var view = new GraphView(g);
         // A graph with a cycle or a tensor nobody produces is no model TensorRT (or ORT) could take.
-        try { view.TopologicalOrder(); }
+        IReadOnlyList<int> order;
+        try { order = view.TopologicalOrder(); }
         catch (InvalidInputException e) { throw InvalidInputException.ForFile(model.DisplayName, e.Message); }
         var boundary = g.Input.Select(i => i.Name).Concat(g.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
         var doubles = new HashSet<string>(StringComparer.Ordinal);
         var lookups = new Lookups();
         var verdicts = Enumerable.Range(0, g.Node.Count).Select(i => Verdict(model, g, i, matrix, types, boundary, doubles, lookups)).ToList();
         var caveats = Caveats(model, matrix, doubles);
-        var partitions = Partition(view, verdicts);
+        var partitions = Partition(view, verdicts, order);
         var inside = new Dictionary<int, int>();
         foreach (var p in partitions) foreach (var n in p.NodeIndices) inside[n] = p.Index;
         var crossing = new List<string>();
@@ -177,33 +178,18 @@ public static class TrtCapability
         return caveats;
     }
 
-    /// <summary>Runs of supported nodes in a topological order that takes any ready supported node before an unsupported one.</summary>
-    private static IReadOnlyList<TrtPartition> Partition(GraphView view, IReadOnlyList<TrtNodeVerdict> verdicts)
+    /// <summary>Runs of supported nodes in a topological order that takes any ready supported node before an unsupported one (weights, part of no run, do not end one).</summary>
+    private static IReadOnlyList<TrtPartition> Partition(GraphView view, IReadOnlyList<TrtNodeVerdict> verdicts, IReadOnlyList<int> order)
     {
         var nodes = view.Nodes;
-        var weights = Weights(view, verdicts);
-        var available = new HashSet<string>(view.GraphInputNames, StringComparer.Ordinal);
-        available.UnionWith(view.Initializers.Keys);
-        foreach (var w in weights) available.UnionWith(nodes[w].Output);
-        var pending = new int[nodes.Count];
-        var ready = new PriorityQueue<int, (int, int)>();
-        for (int i = 0; i < nodes.Count; i++)
-        {
-            if (weights.Contains(i)) continue;
-            pending[i] = view.AllInputs(i).Distinct(StringComparer.Ordinal).Count(t => !available.Contains(t) && view.Producer(t) is not null);
-            if (pending[i] == 0) ready.Enqueue(i, (verdicts[i].Supported ? 0 : 1, i));
-        }
+        var weights = Weights(view, verdicts, order);
         var runs = new List<List<int>>();
         List<int>? run = null;
-        var done = new HashSet<string>(StringComparer.Ordinal);
-        while (ready.TryDequeue(out var i, out _))
+        foreach (var i in view.TopologicalOrder(priority: n => verdicts[n].Supported ? 0 : 1))
         {
+            if (weights.Contains(i)) continue;
             if (verdicts[i].Supported) (run ??= NewRun(runs)).Add(i);
             else run = null;
-            foreach (var o in nodes[i].Output)
-                if (o.Length > 0 && !available.Contains(o) && done.Add(o))
-                    foreach (var c in view.Consumers(o))
-                        if (!weights.Contains(c) && --pending[c] == 0) ready.Enqueue(c, (verdicts[c].Supported ? 0 : 1, c));
         }
         var result = new List<TrtPartition>();
         foreach (var r in runs)
@@ -227,11 +213,11 @@ public static class TrtCapability
     /// their outputs, random ops excepted): ONNX Runtime folds them into weights before it partitions, so they are
     /// part of no engine.
     /// </summary>
-    public static HashSet<int> Weights(GraphView view, IReadOnlyList<TrtNodeVerdict> verdicts)
+    public static HashSet<int> Weights(GraphView view, IReadOnlyList<TrtNodeVerdict> verdicts, IReadOnlyList<int> order)
     {
         var weights = new HashSet<int>();
         var constant = new HashSet<string>(view.Initializers.Keys, StringComparer.Ordinal);
-        foreach (var i in view.TopologicalOrder())
+        foreach (var i in order)
         {
             var n = view.Nodes[i];
             if (!verdicts[i].Supported || Random.Contains(n.OpType) || n.Attribute.Any(a => a.G is not null || a.Graphs.Count > 0)) continue;

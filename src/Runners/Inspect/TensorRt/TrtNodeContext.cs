@@ -34,10 +34,8 @@ public sealed class TrtNodeContext
     public int? Rank(string? tensor) => Shape(tensor)?.Rank;
     public ElementType TypeOf(string? tensor) => tensor is null ? ElementType.Undefined : _spec(tensor)?.ElementType ?? ElementType.Undefined;
 
-    public bool IsInitializer(string tensor) => _initializer(tensor) is not null;
-
-    /// <summary>An initializer or a Constant node's output (what TensorRT's parser sees as a build-time constant).</summary>
-    public bool IsConstant(string tensor) => IsInitializer(tensor) || _producer(tensor) is { } p && ModelWalker.IsTensorConstant(p);
+    /// <summary>An initializer (of this graph or an enclosing one) or a Constant node's output: what TensorRT's parser reads as weights.</summary>
+    public bool IsConstant(string tensor) => _initializer(tensor) is not null || _producer(tensor) is { } p && ModelWalker.IsTensorConstant(p);
 
     /// <summary>The value of a constant tensor, or null.</summary>
     public TensorData? Value(string tensor)
