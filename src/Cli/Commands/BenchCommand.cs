@@ -34,7 +34,7 @@ internal static class BenchCommand
         var iterations = new Option<int>("--iterations") { Description = "Timed runs per round (default 100; with --duration, the minimum)", DefaultValueFactory = _ => 100, HelpName = "N" };
         var rounds = new Option<int>("--rounds") { Description = "Rounds of timed runs; the spread of their medians is the measurement's own noise (default 5)", DefaultValueFactory = _ => 5, HelpName = "N" };
         var duration = new Option<double?>("--duration") { Description = "Keep timing until this many seconds are measured (over all rounds)", HelpName = "SECONDS" };
-        var baseline = new Option<string?>("--baseline") { Description = "Compare with an earlier bench's --json: exit 1 when a runner is significantly slower (Mann-Whitney U, p < 0.01) by more than --max-slowdown", HelpName = "FILE" };
+        var baseline = new Option<string?>("--baseline") { Description = "Compare with an earlier bench's --json: exit 1 when a runner is significantly slower by more than --max-slowdown (one-sided Mann-Whitney U with the threshold, p < 0.01; effect: Hodges-Lehmann shift with its 95% interval)", HelpName = "FILE" };
         var maxSlowdown = new Option<string?>("--max-slowdown") { Description = "With --baseline: the slowdown of the median that still passes (default 5%)", HelpName = "PERCENT" };
         var copies = new Option<bool>("--with-copies") { Description = "Time host-device copies too: inputs from host memory, outputs copied back each run (default: they stay on the device through ORT's I/O binding)" };
         var seed = new Option<long>("--seed") { Description = "Seed for generated inputs (default 1)", DefaultValueFactory = _ => 1 };
@@ -105,13 +105,7 @@ internal static class BenchCommand
             {
                 var v = Jobs.Bench.Baseline.Compare(r.Runner, Jobs.Bench.Baseline.For(s.Baseline!, baseline, r.Runner).Samples!, r.Samples, maxSlowdown);
                 verdicts.Add(v);
-                var what = v.Verdict switch
-                {
-                    "slower" => $"SLOWER by {100 * v.Change:0.0}% (p = {v.P:0.###e+0}), beyond --max-slowdown {100 * maxSlowdown:0.#}%",
-                    "faster" => $"faster by {-100 * v.Change:0.0}% (p = {v.P:0.###e+0})",
-                    _ => v.P < Jobs.Bench.Baseline.Alpha ? $"{100 * v.Change:+0.0;-0.0}%, significant (p = {v.P:0.###e+0}) but within --max-slowdown {100 * maxSlowdown:0.#}%" : $"{100 * v.Change:+0.0;-0.0}%, not significant (p = {v.P:0.###})",
-                };
-                output.WriteLine(string.Create(inv, $"[{(v.Fails ? "E" : "I")}] {r.Runner} against {s.Baseline}: median {v.Median:0.000} ms, was {v.BaselineMedian:0.000} ms: {what}"));
+                output.WriteLine(string.Create(inv, $"[{(v.Fails ? "E" : "I")}] {r.Runner} against {s.Baseline}: median {v.Median:0.000} ms, was {v.BaselineMedian:0.000} ms: {v.Describe(maxSlowdown)}"));
             }
         }
         var report = new BenchReport(s.Model, s.WithCopies, s.Warmup, results)

@@ -10,10 +10,34 @@ public sealed record BaselineRunner(string Runner, string? Spec, [property: Json
 
 /// <summary>One runner against its baseline.</summary>
 /// <param name="Change">Current median / baseline median − 1.</param>
+/// <param name="Shift">The Hodges-Lehmann ratio − 1 (the median of every current run over every baseline run), with
+/// its 95% interval <paramref name="ShiftLow"/>..<paramref name="ShiftHigh"/>: the effect size.</param>
+/// <param name="P">The one-sided Mann-Whitney p-value of the verdict's question: slower beyond the threshold (for
+/// "slower" and "same") or faster beyond it (for "faster").</param>
 /// <param name="Verdict">"slower", "faster" or "same" (no significant change beyond the threshold).</param>
-/// <param name="Fails">Slower by more than the allowed slowdown, and significantly so.</param>
+/// <param name="Fails">Significantly slower by more than the allowed slowdown.</param>
 public sealed record BaselineVerdict(string Runner, [property: JsonPropertyName("baseline_median_ms")] double BaselineMedian, [property: JsonPropertyName("median_ms")] double Median,
-    double Change, double P, string Verdict, bool Fails);
+    double Change, double Shift, double ShiftLow, double ShiftHigh, double P, string Verdict, bool Fails)
+{
+    /// <summary>"median +12.0%, shift +11.8% (95% CI +10.9% to +12.6%)": the effect size, for people.</summary>
+    public string Effect() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"median {100 * Change:+0.0;-0.0}%, shift {100 * Shift:+0.0;-0.0}% (95% CI {100 * ShiftLow:+0.0;-0.0}% to {100 * ShiftHigh:+0.0;-0.0}%)");
+
+    /// <summary>The verdict against <paramref name="maxSlowdown"/>, with the effect and the test's p-value.</summary>
+    public string Describe(double maxSlowdown)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        return Verdict switch
+        {
+            "slower" => string.Create(inv, $"SLOWER: {Effect()}, significantly beyond {100 * maxSlowdown:0.#}% ({PText()})"),
+            "faster" => string.Create(inv, $"faster: {Effect()}, significantly beyond {100 * maxSlowdown:0.#}% ({PText()})"),
+            _ => string.Create(inv, $"same: {Effect()}, not significantly slower beyond {100 * maxSlowdown:0.#}% (p = {P:0.###})"),
+        };
+    }
+
+    /// <summary>"p = 3.2e-12", or "p &lt; 1e-300" where the test's p-value underflows to 0.</summary>
+    private string PText() => P > 0 ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"p = {P:0.###e+0}") : "p < 1e-300";
+}
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, WriteIndented = true)]
 [JsonSerializable(typeof(BaselineDocument))]
@@ -21,8 +45,7 @@ internal sealed partial class BaselineJson : JsonSerializerContext;
 
 /// <summary>
 /// `polynet bench --baseline FILE`: each runner's timed runs against the same runner's in an earlier bench's JSON,
-/// with a Mann-Whitney U test (are the runs drawn from the same distribution?) and a minimum effect (a change of the
-/// median below <c>maxSlowdown</c> passes however significant, since thousands of runs make any drift significant).
+/// with a one-sided Mann-Whitney U test against a minimum effect and the Hodges-Lehmann ratio as the effect size.
 /// </summary>
 public static class Baseline
 {
@@ -65,13 +88,19 @@ public static class Baseline
         => doc.Runners!.FirstOrDefault(r => r.Runner == runner)
             ?? throw InvalidInputException.ForFile(path, $"has no runner '{runner}' (it has {string.Join(", ", doc.Runners!.Select(r => r.Runner))}); compare the same --runner configurations");
 
+    /// <summary>
+    /// BenchmarkDotNet's statistical test: the runs are significantly slower (or faster) when a one-sided Mann-Whitney
+    /// test with the threshold applied to the baseline rejects at <see cref="Alpha"/>; a drift smaller than the
+    /// threshold passes however significant, since thousands of runs make any drift significant.
+    /// </summary>
     public static BaselineVerdict Compare(string runner, IReadOnlyList<double> baseline, IReadOnlyList<double> current, double maxSlowdown)
     {
         double before = LatencyStatistics.Median(baseline), now = LatencyStatistics.Median(current);
-        double change = now / before - 1;
-        var test = LatencyStatistics.Test(baseline, current);
-        bool significant = test.P < Alpha;
-        string verdict = significant && change > maxSlowdown && test.Z > 0 ? "slower" : significant && change < -maxSlowdown && test.Z < 0 ? "faster" : "same";
-        return new BaselineVerdict(runner, before, now, change, test.P, verdict, verdict == "slower");
+        var ratio = LatencyStatistics.Ratio(baseline, current);
+        double pSlower = LatencyStatistics.PLargerBeyond(baseline, current, maxSlowdown);
+        double pFaster = LatencyStatistics.PLargerBeyond(current, baseline, maxSlowdown);
+        string verdict = pSlower < Alpha ? "slower" : pFaster < Alpha ? "faster" : "same";
+        return new BaselineVerdict(runner, before, now, now / before - 1, ratio.Estimate - 1, ratio.Low - 1, ratio.High - 1,
+            verdict == "faster" ? pFaster : pSlower, verdict, verdict == "slower");
     }
 }

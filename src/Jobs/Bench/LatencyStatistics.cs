@@ -1,19 +1,28 @@
+using Perfolizer.Mathematics.Common;
+using Perfolizer.Mathematics.OutlierDetection;
+using Perfolizer.Mathematics.QuantileEstimators;
+using Perfolizer.Mathematics.SignificanceTesting.Base;
+using Perfolizer.Mathematics.SignificanceTesting.MannWhitney;
+using Perfolizer.Metrology;
+using Pragmastat;
+
 namespace PolyNet.Jobs.Bench;
 
 /// <summary>A 95% confidence interval for a median, in milliseconds.</summary>
 public sealed record MedianInterval(double Low, double High);
 
-/// <summary>What a two-sample Mann-Whitney U test found: the normal approximation with ties corrected, two-sided.</summary>
-/// <param name="Z">Positive when the second sample tends to be larger (slower).</param>
-public sealed record MannWhitney(double U, double Z, double P);
+/// <summary>A ratio of latencies (current / baseline) with its 95% interval; 1.10 is 10% slower.</summary>
+public sealed record RatioInterval(double Estimate, double Low, double High);
 
 /// <summary>
-/// The statistics of latency samples that a CI gate can trust: a distribution-free confidence interval for the
-/// median (order statistics), Tukey's fences for outliers, and the Mann-Whitney U test BenchmarkDotNet's statistical
-/// test uses. Pure functions over arrays of milliseconds.
+/// The statistics of latency samples that a CI gate can trust, from Perfolizer (the statistics behind
+/// BenchmarkDotNet) and Pragmastat: the Harrell-Davis median with its Maritz-Jarrett interval, Tukey's fences for
+/// outliers, the one-sided Mann-Whitney U test with a relative threshold that BenchmarkDotNet's statistical test runs,
+/// and the Hodges-Lehmann ratio (the median of all pairwise ratios) as the effect. Pure functions over milliseconds.
 /// </summary>
 public static class LatencyStatistics
 {
+    /// <summary>The sample median (the middle order statistic, or the mean of the two middle ones).</summary>
     public static double Median(IReadOnlyList<double> values)
     {
         var s = values.Order().ToArray();
@@ -21,73 +30,71 @@ public static class LatencyStatistics
     }
 
     /// <summary>
-    /// The 95% interval [x(j), x(k)] of the sorted sample with j, k the binomial(n, 1/2) quantiles' normal approximation
-    /// (n/2 ∓ 1.96·√n/2); from 6 values up (fewer: the whole range).
+    /// The 95% Maritz-Jarrett interval of the Harrell-Davis median; with fewer than 3 values, their whole range. Where
+    /// the Maritz-Jarrett margin is undefined (runs that the timer's resolution made mostly equal), the distribution-free
+    /// interval between the order statistics n/2 ∓ 0.98·√n.
     /// </summary>
     public static MedianInterval MedianCi(IReadOnlyList<double> values)
     {
+        if (values.Count < 3) return new(values.Min(), values.Max());
+        var ci = HarrellDavisQuantileEstimator.Instance.QuantileConfidenceIntervalEstimator(new Sample(values.ToArray()), Probability.Half)
+            .ConfidenceInterval(ConfidenceLevel.L95);
+        if (double.IsFinite(ci.Lower) && double.IsFinite(ci.Upper))
+            // The interval is estimate ± margin: it may reach past the sample's own range, which no median can.
+            return new(Math.Max(ci.Lower, values.Min()), Math.Min(ci.Upper, values.Max()));
         var s = values.Order().ToArray();
-        if (s.Length < 6) return new(s[0], s[^1]);
-        double half = 1.96 * Math.Sqrt(s.Length) / 2;
-        int j = Math.Max(0, (int)Math.Floor(s.Length / 2.0 - half) - 1);
-        int k = Math.Min(s.Length - 1, (int)Math.Ceiling(s.Length / 2.0 + half));
-        return new(s[j], s[k]);
+        double half = 0.98 * Math.Sqrt(s.Length);
+        int lo = Math.Clamp((int)Math.Floor(s.Length / 2.0 - half), 0, s.Length - 1), hi = Math.Clamp((int)Math.Ceiling(s.Length / 2.0 + half), 0, s.Length - 1);
+        return new(s[lo], s[hi]);
     }
 
     /// <summary>Values above Q3 + 1.5·IQR (Tukey's upper fence): the runs an interruption or a clock change slowed.</summary>
     public static int UpperOutliers(IReadOnlyList<double> values)
-    {
-        var s = values.Order().ToArray();
-        if (s.Length < 4) return 0;
-        double q1 = Quantile(s, 0.25), q3 = Quantile(s, 0.75);
-        return s.Count(v => v > q3 + 1.5 * (q3 - q1));
-    }
-
-    /// <summary>Linear interpolation between order statistics (numpy's default).</summary>
-    private static double Quantile(double[] sorted, double q)
-    {
-        double pos = q * (sorted.Length - 1);
-        int lo = (int)Math.Floor(pos);
-        int hi = Math.Min(lo + 1, sorted.Length - 1);
-        return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
-    }
+        => values.Count < 4 ? 0 : TukeyOutlierDetector.Create(values, 1.5, SimpleQuantileEstimator.Instance).UpperOutliers(values).Count();
 
     /// <summary>Relative spread of round medians: (max − min) / median of them.</summary>
     public static double Spread(IReadOnlyList<double> roundMedians)
         => roundMedians.Count < 2 ? 0 : (roundMedians.Max() - roundMedians.Min()) / Median(roundMedians);
 
-    /// <summary>Mann-Whitney U of <paramref name="b"/> against <paramref name="a"/> (ranks averaged over ties).</summary>
-    public static MannWhitney Test(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    /// <summary>
+    /// The one-sided Mann-Whitney p-value that <paramref name="larger"/> exceeds <paramref name="smaller"/> by more than
+    /// the relative <paramref name="threshold"/> (0.05: 5%); small p: it does.
+    /// </summary>
+    public static double PLargerBeyond(IReadOnlyList<double> smaller, IReadOnlyList<double> larger, double threshold)
     {
-        int n1 = a.Count, n2 = b.Count, n = n1 + n2;
-        if (n1 == 0 || n2 == 0) throw new ArgumentException("both samples need values");
-        var all = a.Select(v => (v, First: true)).Concat(b.Select(v => (v, First: false))).OrderBy(x => x.v).ToArray();
-        double rankSumB = 0, tieTerm = 0;
-        for (int i = 0; i < n;)
-        {
-            int j = i;
-            while (j + 1 < n && all[j + 1].v == all[i].v) j++;
-            double rank = (i + j) / 2.0 + 1;
-            int t = j - i + 1;
-            tieTerm += (double)t * t * t - t;
-            for (int k = i; k <= j; k++) if (!all[k].First) rankSumB += rank;
-            i = j + 1;
-        }
-        double u = rankSumB - n2 * (n2 + 1) / 2.0;
-        double mean = n1 * (double)n2 / 2;
-        double variance = n1 * (double)n2 / 12 * (n + 1 - tieTerm / ((double)n * (n - 1)));
-        if (variance <= 0) return new(u, 0, 1);
-        double z = (u - mean) / Math.Sqrt(variance);
-        return new(u, z, Math.Min(1, Erfc(Math.Abs(z) / Math.Sqrt(2))));
+        if (smaller.Count == 0 || larger.Count == 0) throw new ArgumentException("both samples need values");
+        var t = Threshold.Parse(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{100 * threshold:0.######}%"));
+        return MannWhitneyTest.Instance.Perform(new Sample(Thin(larger)), new Sample(Thin(smaller)), AlternativeHypothesis.Greater, t).PValue.Value;
     }
 
-    /// <summary>The complementary error function (Chebyshev fit, fractional error below 1.2e-7 everywhere).</summary>
-    public static double Erfc(double x)
+    /// <summary>The most runs per side the test is given.</summary>
+    /// <remarks>Perfolizer 0.6.1's Mann-Whitney computes n·m·(n+m+1) in 32 bits and answers NaN from about 1,030 runs
+    /// per side; a larger sample is tested as this many evenly spaced order statistics (the same distribution, less
+    /// power: the test can only grow more cautious).</remarks>
+    public const int MaxTestedRuns = 1000;
+
+    private static double[] Thin(IReadOnlyList<double> values)
     {
-        double z = Math.Abs(x);
-        double t = 1 / (1 + 0.5 * z);
-        double r = t * Math.Exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
-            + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-        return x >= 0 ? r : 2 - r;
+        var s = values.Order().ToArray();
+        if (s.Length <= MaxTestedRuns) return s;
+        return Enumerable.Range(0, MaxTestedRuns).Select(i => s[(int)Math.Round(i * (s.Length - 1) / (double)(MaxTestedRuns - 1))]).ToArray();
+    }
+
+    /// <summary>
+    /// The Hodges-Lehmann ratio of <paramref name="current"/> to <paramref name="baseline"/> (the median of all pairwise
+    /// ratios) and its distribution-free 95% interval: the order statistics of the pairwise log-ratios that Moses'
+    /// interval takes (the Mann-Whitney critical count, normal approximation).
+    /// </summary>
+    public static RatioInterval Ratio(IReadOnlyList<double> baseline, IReadOnlyList<double> current)
+    {
+        if (baseline.Count == 0 || current.Count == 0) throw new ArgumentException("both samples need values");
+        double[] logB = baseline.Select(Log).ToArray(), logC = current.Select(Log).ToArray();
+        double m = logC.Length, n = logB.Length, pairs = m * n;
+        double k = Math.Floor(pairs / 2 - 1.959964 * Math.Sqrt(pairs * (m + n + 1) / 12));
+        double low = Math.Clamp(k / pairs, 0, 0.5);
+        var q = Pragmastat.Algorithms.FastShift.Estimate(logC, logB, [low, 0.5, 1 - low], false);
+        return new(Math.Exp(q[1]), Math.Exp(q[0]), Math.Exp(q[2]));
+
+        static double Log(double v) => Math.Log(Math.Max(v, 1e-12));
     }
 }

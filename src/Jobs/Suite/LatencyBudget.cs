@@ -46,5 +46,5 @@ public sealed record LatencyResult(string Runner, [property: System.Text.Json.Se
 
     /// <summary>One line: what is too slow and by how much.</summary>
     public string Describe() => string.Join("; ", Exceeded.Concat(Baseline is { Fails: true } b
-        ? [string.Create(CultureInfo.InvariantCulture, $"median {b.Median:0.###} ms is {100 * b.Change:0.0}% slower than the baseline's {b.BaselineMedian:0.###} ms (p = {b.P:0.###e+0}), beyond {100 * MaxSlowdown:0.#}%")] : []));
+        ? [string.Create(CultureInfo.InvariantCulture, $"median {b.Median:0.###} ms against the baseline's {b.BaselineMedian:0.###} ms: {b.Describe(MaxSlowdown)}")] : []));
 }

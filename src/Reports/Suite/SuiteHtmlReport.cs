@@ -16,7 +16,7 @@ public sealed class SuiteHtmlReport : ReportWriter<SuiteResult>
     private static string LatencyNote(Jobs.Suite.CaseResult c, Jobs.Suite.LatencyResult l)
         => $"Latency of {l.Runner}: median {Format.Number(l.Latency.Median)} ms, p99 {Format.Number(l.Latency.P99)} ms over {l.Latency.Runs} runs"
             + (l.Budgets.Count > 0 ? $"; budgets {string.Join(", ", l.Budgets.Select(kv => $"{kv.Key} {Format.Number(kv.Value)} ms"))}" : "")
-            + (l.Baseline is { } b ? $"; baseline median {Format.Number(b.BaselineMedian)} ms ({100 * b.Change:+0.0;-0.0}%, p = {b.P:0.###e+0})" : "")
+            + (l.Baseline is { } b ? $"; baseline median {Format.Number(b.BaselineMedian)} ms, {b.Describe(l.MaxSlowdown)}" : "")
             + (l.Passed ? ": within budget." : $": TOO SLOW ({l.Describe()}).");
 
     public override void Write(SuiteResult r, Stream stream)

@@ -43,7 +43,7 @@ public static class SuiteText
             var l = lat.Latency;
             b.Append(Inv, $"{(lat.Passed ? "PASSED" : "FAILED")} latency of {lat.Runner}: median {l.Median:0.###} ms, p90 {l.P90:0.###}, p99 {l.P99:0.###}, max {l.Max:0.###} ms over {l.Runs} runs (round medians' spread {100 * lat.Spread:0.0}%)");
             if (lat.Budgets.Count > 0) b.Append(Inv, $"; budgets {string.Join(", ", lat.Budgets.Select(kv => $"{kv.Key} {kv.Value:0.###} ms"))}");
-            if (lat.Baseline is { } v) b.Append(Inv, $"; baseline median {v.BaselineMedian:0.###} ms, change {100 * v.Change:+0.0;-0.0}% (p = {v.P:0.###e+0}, allowed {100 * lat.MaxSlowdown:0.#}%)");
+            if (lat.Baseline is { } v) b.Append(Inv, $"; baseline median {v.BaselineMedian:0.###} ms, {v.Describe(lat.MaxSlowdown)}");
             b.Append('\n');
         }
         foreach (var line in c.Log.Where(l => l.Level is Jobs.LogLevel.Info or Jobs.LogLevel.Warning))

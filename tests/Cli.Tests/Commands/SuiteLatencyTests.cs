@@ -15,11 +15,15 @@ public class SuiteLatencyTests
         using var dir = new TempDir();
         File.WriteAllText(dir.File("s.yaml"), "cases:\n"
             + $"  - name: fast\n    model: {TestPaths.Model("mlp.onnx")}\n    latency: {{ baseline: true, max_slowdown: 400%, p99_ms: 1000, iterations: 30 }}\n"
+            + $"  - name: regressed\n    model: {TestPaths.Model("mlp.onnx")}\n    latency: {{ baseline: true, iterations: 30 }}\n"
             + $"  - name: budget\n    model: {TestPaths.Model("convnet.onnx")}\n    latency: {{ p50_ms: 0.00001, iterations: 10, rounds: 2 }}\n");
         var update = Run("suite", "run", dir.File("s.yaml"), "--update-golden");
         Assert.Contains("fast: PASSED", update.Out);
         Assert.Contains("latency baseline created", update.Out);
         Assert.True(File.Exists(dir.File("golden/fast.latency.json")));
+        // Deterministic verdicts whatever this machine's noise: one baseline a thousand times slower, one a thousand times faster.
+        Scale(dir.File("golden/fast.latency.json"), 1000);
+        Scale(dir.File("golden/regressed.latency.json"), 0.001);
 
         var r = Run("suite", "run", dir.File("s.yaml"), "--junit", dir.File("j.xml"), "--json", dir.File("r.json"), "--markdown", dir.File("m.md"), "--report", dir.File("r.html"));
         Assert.Equal(1, r.Code);
@@ -30,12 +34,24 @@ public class SuiteLatencyTests
         using var json = JsonDocument.Parse(File.ReadAllText(dir.File("r.json")));
         var fast = json.RootElement.GetProperty("cases")[0];
         Assert.Equal("passed", fast.GetProperty("status").GetString());
-        Assert.Equal("same", fast.GetProperty("latency").GetProperty("baseline").GetProperty("verdict").GetString());
-        Assert.Equal("too slow", json.RootElement.GetProperty("cases")[1].GetProperty("status").GetString());
-        Assert.Contains("1 were too slow", File.ReadAllText(dir.File("m.md")));
+        Assert.Equal("faster", fast.GetProperty("latency").GetProperty("baseline").GetProperty("verdict").GetString());
+        var regressed = json.RootElement.GetProperty("cases")[1];
+        Assert.Equal("too slow", regressed.GetProperty("status").GetString());
+        Assert.Equal("slower", regressed.GetProperty("latency").GetProperty("baseline").GetProperty("verdict").GetString());
+        Assert.Matches(@"regressed: TOO SLOW.*against the baseline's [\d.]+ ms: SLOWER: median \+[\d.]+%, shift \+[\d.]+% \(95% CI", r.Out);
+        Assert.Equal("too slow", json.RootElement.GetProperty("cases")[2].GetProperty("status").GetString());
+        Assert.Contains("2 were too slow", File.ReadAllText(dir.File("m.md")));
         var html = File.ReadAllText(dir.File("r.html"));
         Assert.Contains("Latency of onnxrt: median", html);
         Assert.Contains(": TOO SLOW (p50", html);
+    }
+
+    private static void Scale(string path, double factor)
+    {
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
+        foreach (var r in doc["runners"]!.AsArray())
+            r!["samples_ms"] = new System.Text.Json.Nodes.JsonArray(r["samples_ms"]!.AsArray().Select(v => (System.Text.Json.Nodes.JsonNode?)(v!.GetValue<double>() * factor)).ToArray());
+        File.WriteAllText(path, doc.ToJsonString());
     }
 
     [Theory]
