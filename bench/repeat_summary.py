@@ -41,8 +41,8 @@ for (model, mode), runs in sorted(groups.items()):
 planted = sorted(glob.glob(os.path.join(d, "*.planted.*.json")))
 if planted:
     print()
-    print("| planted slowdown | median (ms) | baseline median (ms) | change | p | verdict | exit |")
-    print("|---|---:|---:|---:|---:|---|---:|")
+    print("| planted slowdown | median (ms) | baseline median (ms) | change of median | shift (95% CI) | p | verdict | exit |")
+    print("|---|---:|---:|---:|---:|---:|---|---:|")
     log = {}
     for logf in glob.glob(os.path.join(d, "*.log")):
         for line in open(logf):
@@ -53,6 +53,7 @@ if planted:
         name = os.path.basename(path)[:-5]
         med, _, v = load(name)
         if not v:
-            print(f"| {name} | {med:.3f} | | | | (the baseline) | {log.get(name, '')} |")
+            print(f"| {name} | {med:.3f} | | | | | (the baseline) | {log.get(name, '')} |")
         else:
-            print(f"| {name} | {med:.3f} | {v['baseline_median_ms']:.3f} | {100 * v['change']:+.1f}% | {v['p']:.2g} | {v['verdict']} | {log.get(name, '')} |")
+            shift = f"{100 * v['shift']:+.1f}% ({100 * v['shift_low']:+.1f}% to {100 * v['shift_high']:+.1f}%)" if "shift" in v else ""
+            print(f"| {name} | {med:.3f} | {v['baseline_median_ms']:.3f} | {100 * v['change']:+.1f}% | {shift} | {v['p']:.2g} | {v['verdict']} | {log.get(name, '')} |")
