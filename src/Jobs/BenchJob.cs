@@ -28,6 +28,8 @@ public sealed class BenchOptions
     /// <summary>Time what `polynet run` does per inference: inputs handed over from host memory, outputs copied back into PolyNet's arrays.</summary>
     public bool WithCopies { get; init; }
     public RunnerFactory CreateRunner { get; init; } = RunnerRegistry.Create;
+    /// <summary>Reads the GPUs' clocks, after a GPU runner's timed runs.</summary>
+    public Func<(IReadOnlyList<GpuClock> Clocks, string? Unavailable)> ReadClocks { get; init; } = GpuClocks.Read;
 }
 
 /// <summary>Latency statistics in milliseconds over the timed runs.</summary>
@@ -47,7 +49,7 @@ public sealed record Latency(int Runs, double Min, double Median, double Mean, d
 /// <param name="Placement">Where inputs and outputs lived during the timed runs.</param>
 /// <param name="Throughput">Runs per second over the whole timed loop (wall clock).</param>
 /// <param name="Batch">The first dimension of the first input, when there is one: samples per run.</param>
-/// <param name="OwnWork">With copies: per run, the time spent outside ORT's Run (handing inputs over, copying outputs into PolyNet's arrays), in ms.</param>
+/// <param name="OwnWork">With copies: per run, the time spent outside ORT's Run (handing inputs over and copying outputs into PolyNet's arrays; with a CUDA graph, the copies to and from its device buffers), in ms.</param>
 /// <param name="RoundMedians">Each round's median, ms, in order.</param>
 /// <param name="MedianCi">95% confidence interval of the median over every timed run, ms.</param>
 /// <param name="Spread">(max − min) / median of the round medians: the noise of the measurement itself.</param>
@@ -64,6 +66,10 @@ public sealed record BenchRunnerResult(string Runner, IReadOnlyList<string> Note
     public double Spread { get; init; }
     public int UpperOutliers { get; init; }
     [JsonPropertyName("samples_ms")] public IReadOnlyList<double> Samples { get; init; } = [];
+    /// <summary>A GPU runner's GPU clocks right after its timed runs (null for runners on the CPU).</summary>
+    [JsonPropertyName("gpu_clocks")] public IReadOnlyList<GpuClock>? Clocks { get; init; }
+    /// <summary>Why a GPU runner's clocks could not be read.</summary>
+    [JsonPropertyName("gpu_clocks_unavailable")] public string? ClocksUnavailable { get; init; }
 
     public int Rounds() => RoundMedians.Count;
 }
@@ -94,8 +100,10 @@ public static class BenchJob
             // Device-resident on the CUDA provider, a CUDA graph replays the whole inference in one launch, so the CPU's
             // launch jitter leaves the measurement (on an H200, ResNet-50's round medians moved 6-33% without one and under
             // 1% with one). Used unless the spec says cuda_graph=. The graph is captured by the first run on the bound
-            // buffers it will replay on; a model that cannot be captured is measured without one.
-            bool graph = !o.WithCopies && given.Kind == CudaRunner.Kind && given.Options.All(kv => kv.Key != "cuda_graph");
+            // buffers it will replay on; a model that cannot be captured is measured without one. With copies, the
+            // inputs are copied into those buffers and the outputs out of them around each replay (trtexec's host
+            // latency with --useCudaGraph).
+            bool graph = given.Kind == CudaRunner.Kind && given.Options.All(kv => kv.Key != "cuda_graph");
             var spec = graph
                 ? RunnerSpec.Parse($"{given.Text}{(given.Text.Contains(':') ? "," : ":")}cuda_graph=1{(given.Options.Any(kv => kv.Key == "name") ? "" : $",name={given.Name}")}")
                 : given;
@@ -122,7 +130,12 @@ public static class BenchJob
                 {
                     once = () =>
                     {
-                        try { return bound.Run().TotalMilliseconds; }
+                        try
+                        {
+                            double ms = bound.Run().TotalMilliseconds;
+                            if (bound.CopiesEachRun) own.Add(ms - bound.LastEngineTime.TotalMilliseconds);
+                            return ms;
+                        }
                         catch (TimeoutException e) { throw new RunnerException($"{runner.Name}: {e.Message}", e); }
                     };
                     placement = bound.Placement;
@@ -163,11 +176,15 @@ public static class BenchJob
                     roundMedians.Add(Bench.LatencyStatistics.Median(times.GetRange(start, times.Count - start)));
                 }
                 var measured = loop.Elapsed;
+                var (clocks, noClocks) = given.Kind is CudaRunner.Kind or TensorRtRunner.Kind ? o.ReadClocks() : ([], null);
+                foreach (var c in clocks.Where(c => c.MaxSmMhz > 0 && c.SmMhz < 0.9 * c.MaxSmMhz))
+                    log.Warning($"{runner.Name}: {c.Name}'s SM clock was {c.SmMhz} MHz of {c.MaxSmMhz} after the timed runs (power or thermal limits, or a clock cap): the latency is that clock's");
                 results.Add(new BenchRunnerResult(runner.Name, runner.Notes.ToList(), runner.ActivationTime, placement, Latency.Of(times), times.Count / measured.TotalSeconds, batch, measured,
                     own.Count > 0 ? Latency.Of(own) : null)
                 {
                     Spec = spec.Text, Warmup = warm, RoundMedians = roundMedians, MedianCi = Bench.LatencyStatistics.MedianCi(times),
                     Spread = Bench.LatencyStatistics.Spread(roundMedians), UpperOutliers = Bench.LatencyStatistics.UpperOutliers(times), Samples = times,
+                    Clocks = clocks.Count > 0 ? clocks : null, ClocksUnavailable = noClocks,
                 });
             }
             finally
@@ -179,8 +196,9 @@ public static class BenchJob
     }
 
     /// <summary>
-    /// The runner built and activated; device-resident (not --with-copies), its inputs and outputs bound, and with
-    /// <paramref name="firstRun"/> run once on them (where a CUDA graph is captured). Disposed again when that fails.
+    /// The runner built and activated; device-resident (not --with-copies) or with a CUDA graph (<paramref name="firstRun"/>),
+    /// its inputs and outputs bound, and with <paramref name="firstRun"/> run once on them (where the graph is captured).
+    /// Disposed again when that fails.
     /// </summary>
     private static (IRunner Runner, BoundRun? Bound) Open(RunnerSpec spec, BenchOptions o, IJobLog log, bool firstRun)
     {
@@ -192,7 +210,8 @@ public static class BenchJob
             runner.Activate();
             foreach (var w in runner.Warnings) log.Warning(w);
             log.Progress($"{runner.Name}: ready in {Format.Duration(runner.ActivationTime)}{(runner.Notes.Count > 0 ? " (" + string.Join("; ", runner.Notes) + ")" : "")}");
-            if (!o.WithCopies && runner is IBindableRunner b) bound = b.Bind(o.Feeds);
+            // With copies and no CUDA graph, each run is what `polynet run` does; with a graph, the bound buffers stay.
+            if ((!o.WithCopies || firstRun) && runner is IBindableRunner b) bound = b.Bind(o.Feeds, copyEachRun: o.WithCopies);
             if (firstRun)
             {
                 if (bound is not null) bound.Run();

@@ -47,11 +47,12 @@ public interface IRunner : IDisposable
 
 /// <summary>
 /// A runner that can run repeatedly on fixed inputs without copying them in or outputs out (ORT's I/O binding): for
-/// latency measurement (`polynet bench`). The returned object must be disposed before the runner.
+/// latency measurement (`polynet bench`); with <c>copyEachRun</c>, each run copies the inputs into the bound device
+/// buffers and the outputs back to host memory (host latency). The returned object must be disposed before the runner.
 /// </summary>
 public interface IBindableRunner : IRunner
 {
-    Native.BoundRun Bind(ValueMap feeds);
+    Native.BoundRun Bind(ValueMap feeds, bool copyEachRun = false);
 }
 
 /// <summary>A runner that could not be created, activated or run (ORT error, missing provider or library). Exit code 3.</summary>

@@ -66,11 +66,45 @@ public class BenchJobTests
                 Assert.Contains(log.Lines, l => l.Level == LogLevel.Warning && l.Message.Contains("no CUDA graph for this model (capture failed)"));
             }
         }
-        // An explicit cuda_graph= and --with-copies are left as they are.
+        // An explicit cuda_graph= is left as it is; --with-copies keeps the graph (copies go around its buffers).
         var seen = new List<string>();
-        BenchJob.Execute(new BenchOptions { Model = Mlp, Runners = [RunnerSpec.Parse("cuda:cuda_graph=0")], Feeds = feeds, Warmup = 0, WarmupTime = TimeSpan.Zero, Iterations = 1, Rounds = 1,
-            CreateRunner = (s, c) => { seen.Add(s.Text); return new FakeRunner(s, c.Model, _ => []); } }, new MemoryJobLog());
-        Assert.Equal(["cuda:cuda_graph=0"], seen);
+        foreach (var (spec, copies) in new[] { ("cuda:cuda_graph=0", false), ("cuda", true) })
+            BenchJob.Execute(new BenchOptions { Model = Mlp, Runners = [RunnerSpec.Parse(spec)], Feeds = feeds, Warmup = 0, WarmupTime = TimeSpan.Zero, Iterations = 1, Rounds = 1, WithCopies = copies,
+                CreateRunner = (s, c) => { seen.Add(s.Text); return new FakeRunner(s, c.Model, _ => []); } }, new MemoryJobLog());
+        Assert.Equal(["cuda:cuda_graph=0", "cuda:cuda_graph=1,name=cuda"], seen);
+    }
+
+    [Fact]
+    public void A_gpu_runner_records_the_gpu_clocks_after_its_timed_runs_and_a_lowered_clock_is_warned_about()
+    {
+        var feeds = new ValueMap { { "x", TensorData.Create<float>([1, 16], new float[16]) } };
+        int reads = 0;
+        var log = new MemoryJobLog();
+        var results = BenchJob.Execute(new BenchOptions
+        {
+            Model = Mlp, Runners = [RunnerSpec.Parse("cuda:cuda_graph=0"), RunnerSpec.Parse("onnxrt")], Feeds = feeds, Warmup = 0, WarmupTime = TimeSpan.Zero, Iterations = 2, Rounds = 1,
+            CreateRunner = (s, c) => new FakeRunner(s, c.Model, _ => []),
+            ReadClocks = () => { reads++; return ([new PolyNet.Runners.Native.GpuClock("NVIDIA H200", 1200, 1980, 3201, 3201, 40)], null); },
+        }, log);
+        Assert.Equal(1, reads);  // the CPU runner reads none
+        Assert.Equal("NVIDIA H200: SM 1200 of 1980 MHz, memory 3201 of 3201 MHz, 40 °C", Assert.Single(results[0].Clocks!).ToString());
+        Assert.Null(results[1].Clocks);
+        Assert.Contains(log.Lines, l => l.Level == LogLevel.Warning && l.Message.Contains("SM clock was 1200 MHz of 1980"));
+        var none = BenchJob.Execute(new BenchOptions
+        {
+            Model = Mlp, Runners = [RunnerSpec.Parse("cuda:cuda_graph=0")], Feeds = feeds, Warmup = 0, WarmupTime = TimeSpan.Zero, Iterations = 1, Rounds = 1,
+            CreateRunner = (s, c) => new FakeRunner(s, c.Model, _ => []), ReadClocks = () => ([], "no NVIDIA driver library"),
+        }, new MemoryJobLog()).Single();
+        Assert.Equal((null, "no NVIDIA driver library"), (none.Clocks, none.ClocksUnavailable));
+    }
+
+    [Fact]
+    public void Without_an_nvidia_driver_the_clocks_say_why_there_are_none()
+    {
+        var (clocks, why) = PolyNet.Runners.Native.GpuClocks.Read();
+        if (File.Exists("/proc/driver/nvidia/version")) Assert.Skip("this machine has an NVIDIA driver");
+        Assert.Empty(clocks);
+        Assert.Contains("libnvidia-ml.so.1", why);
     }
 
     [Theory]

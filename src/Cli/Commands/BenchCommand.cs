@@ -99,8 +99,10 @@ internal static class BenchCommand
             if (r.MedianCi is { } ci)
                 output.WriteLine(string.Create(inv, $"      median {l.Median:0.000} ms, 95% CI [{ci.Low:0.000}, {ci.High:0.000}]; round medians {string.Join(" ", r.RoundMedians.Select(m => m.ToString("0.000", inv)))} (spread {100 * r.Spread:0.0}%); {r.UpperOutliers} upper outlier(s) (Tukey); warm-up {r.Warmup?.Runs} run(s) in {Format.Duration(r.Warmup?.Elapsed ?? TimeSpan.Zero)}{(r.Warmup?.Stable == false ? ", not settled" : "")}"));
             output.WriteLine(string.Create(inv, $"      throughput: {r.Throughput:0.0} inferences/s{(r.Batch is { } bt ? $" ({r.Throughput * bt:0.0} samples/s at batch {bt})" : "")}; session built in {Format.Duration(r.Activation)}"));
+            if (r.Clocks is { } clocks) output.WriteLine($"      GPU clocks after the timed runs: {string.Join("; ", clocks)}");
+            else if (r.ClocksUnavailable is { } why) output.WriteLine($"      GPU clocks: not recorded ({why})");
             if (r.OwnWork is { } own)
-                output.WriteLine(string.Create(inv, $"      of which PolyNet's own work (inputs handed over, outputs copied into its arrays, outside ORT's Run): median {own.Median * 1000:0.0} us, p99 {own.P99 * 1000:0.0} us"));
+                output.WriteLine(string.Create(inv, $"      of which PolyNet's own work (outside ORT's Run: {(r.Placement.Contains("each run") ? "the copies to and from the device" : "inputs handed over, outputs copied into its arrays")}): median {own.Median * 1000:0.0} us, p99 {own.P99 * 1000:0.0} us"));
             if (baseline is not null)
             {
                 var v = Jobs.Bench.Baseline.Compare(r.Runner, Jobs.Bench.Baseline.For(s.Baseline!, baseline, r.Runner).Samples!, r.Samples, maxSlowdown);

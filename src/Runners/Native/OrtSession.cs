@@ -225,8 +225,10 @@ public sealed unsafe class OrtSession : IDisposable
     /// then times the engine alone, as trtexec does by default. With an ORT older than 1.23 (no memory-info queries),
     /// inputs stay in host memory and ORT copies them each run; <see cref="BoundRun.Placement"/> says which.
     /// The returned object owns the binding, the device copies and the pins of the host arrays; dispose it before the session.
+    /// With <paramref name="copyEachRun"/>, each run also copies the host inputs into their device buffers first and the
+    /// device outputs back into host tensors after (trtexec's host latency: the buffers stay put, so a CUDA graph still replays).
     /// </summary>
-    public BoundRun Bind(ValueMap feeds)
+    public BoundRun Bind(ValueMap feeds, bool copyEachRun = false)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var api = OrtApi.Current;
@@ -239,6 +241,7 @@ public sealed unsafe class OrtSession : IDisposable
             bool canQuery = api.Has(OrtApiIndex.SessionGetMemoryInfoForInputs) && api.Has(OrtApiIndex.CopyTensors);
             var inInfo = canQuery ? api.SessionGetMemoryInfoForInputs(_session, Inputs.Count) : new IntPtr[Inputs.Count];
             var placements = new List<string>();
+            var copiesIn = new List<(OrtValueHandle Host, OrtValueHandle Device)>();
             foreach (var (name, value) in feeds)
             {
                 if (!_inputIndex.TryGetValue(name, out var i))
@@ -255,7 +258,8 @@ public sealed unsafe class OrtSession : IDisposable
                         bound = api.CreateTensorAsOrtValue(allocator, t.Shape.Dims, (int)t.ElementType);
                         owned.Add(bound);
                         api.CopyTensors(env, [host], [bound]);
-                        placements.Add($"{name} on {api.MemoryInfoGetName(inInfo[i])}");
+                        if (copyEachRun) copiesIn.Add((host, bound));
+                        placements.Add(copyEachRun ? $"{name} copied from host memory to {api.MemoryInfoGetName(inInfo[i])} each run" : $"{name} on {api.MemoryInfoGetName(inInfo[i])}");
                     }
                     else placements.Add($"{name} in host memory (copied each run: no shared allocator for {api.MemoryInfoGetName(inInfo[i])})");
                 }
@@ -263,12 +267,14 @@ public sealed unsafe class OrtSession : IDisposable
                 api.BindInput(binding, name, bound);
             }
             var outInfo = canQuery ? api.SessionGetMemoryInfoForOutputs(_session, Outputs.Count) : null;
+            var copiedOut = new bool[Outputs.Count];
             for (int k = 0; k < Outputs.Count; k++)
             {
                 if (outInfo is not null && outInfo[k] != IntPtr.Zero)
                 {
                     api.BindOutputToDevice(binding, Outputs[k].Name, outInfo[k]);
-                    placements.Add($"{Outputs[k].Name} on {api.MemoryInfoGetName(outInfo[k])}");
+                    copiedOut[k] = copyEachRun && api.MemoryInfoGetDeviceType(outInfo[k]) != 0;
+                    placements.Add(copiedOut[k] ? $"{Outputs[k].Name} copied back from {api.MemoryInfoGetName(outInfo[k])} to host memory each run" : $"{Outputs[k].Name} on {api.MemoryInfoGetName(outInfo[k])}");
                 }
                 else
                 {
@@ -276,7 +282,10 @@ public sealed unsafe class OrtSession : IDisposable
                     placements.Add($"{Outputs[k].Name} in host memory");
                 }
             }
-            return new BoundRun(_session, binding, owned, pins, string.Join(", ", placements));
+            return new BoundRun(_session, binding, owned, pins, string.Join(", ", placements))
+            {
+                CopiesIn = copiesIn, CopiedOut = copyEachRun && copiedOut.Any(c => c) ? copiedOut : null,
+            };
         }
         catch
         {
@@ -414,7 +423,25 @@ public sealed class BoundRun : IDisposable
     /// <summary>Where each input and output lives, e.g. "input on Cuda, logits on Cuda".</summary>
     public string Placement { get; }
 
-    /// <summary>One run; returns when ORT's Run does (it synchronizes the providers' streams before returning).</summary>
+    /// <summary>Host inputs copied into their device buffers before each run (bound with copies each run).</summary>
+    internal IReadOnlyList<(OrtValueHandle Host, OrtValueHandle Device)> CopiesIn { get; init; } = [];
+
+    /// <summary>Per output: copied back from the device after each run (null: none is).</summary>
+    internal bool[]? CopiedOut { get; init; }
+
+    /// <summary>The host tensors device outputs are copied into, kept while their shape stays.</summary>
+    private readonly Dictionary<int, (long[] Dims, int Type, OrtValueHandle Host)> _hostOut = [];
+
+    /// <summary>Whether each run copies inputs in and outputs out (see <see cref="OrtSession.Bind"/>).</summary>
+    public bool CopiesEachRun => CopiesIn.Count > 0 || CopiedOut is not null;
+
+    /// <summary>The last run's time in ORT's Run alone, without the copies around it.</summary>
+    public TimeSpan LastEngineTime { get; private set; }
+
+    /// <summary>
+    /// One run, with its copies when bound with them; returns when ORT's Run (and the copies, which are synchronous)
+    /// do: ORT synchronizes the providers' streams before returning.
+    /// </summary>
     public TimeSpan Run()
     {
         // Under a time limit (OrtSession.RunTimeout, read once when bound): one RunOptions and one timer for every run,
@@ -425,10 +452,16 @@ public sealed class BoundRun : IDisposable
             _timer ??= new Timer(_ => { Volatile.Write(ref _expired, 1); OrtApi.Current.RunOptionsSetTerminate(_ro); });
             _timer.Change(limit, Timeout.InfiniteTimeSpan);
         }
+        var api = OrtApi.Current;
+        var env = OrtRuntime.Current.Env;
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            OrtApi.Current.RunWithBinding(_session, _ro, _binding);
+            foreach (var (host, device) in CopiesIn) api.CopyTensors(env, [host], [device]);
+            long engine = System.Diagnostics.Stopwatch.GetTimestamp();
+            api.RunWithBinding(_session, _ro, _binding);
+            LastEngineTime = System.Diagnostics.Stopwatch.GetElapsedTime(engine);
+            if (CopiedOut is not null) CopyOutputsBack(api, env);
         }
         catch (OrtException) when (Volatile.Read(ref _expired) == 1)
         {
@@ -441,6 +474,32 @@ public sealed class BoundRun : IDisposable
         return System.Diagnostics.Stopwatch.GetElapsedTime(start);
     }
 
+    private void CopyOutputsBack(OrtApi api, OrtEnvHandle env)
+    {
+        var values = api.GetBoundOutputValues(_binding);
+        try
+        {
+            for (int k = 0; k < values.Length && k < CopiedOut!.Length; k++)
+            {
+                if (!CopiedOut[k]) continue;
+                using var info = api.GetTensorTypeAndShape(values[k].Ptr);
+                var dims = api.GetShape(info.Ptr).Dims;
+                int type = api.GetTensorElementType(info.Ptr);
+                if (!_hostOut.TryGetValue(k, out var host) || host.Type != type || !host.Dims.AsSpan().SequenceEqual(dims))
+                {
+                    if (host.Host is not null) host.Host.Dispose();
+                    host = (dims, type, api.CreateTensorAsOrtValue(dims, type));
+                    _hostOut[k] = host;
+                }
+                api.CopyTensors(env, [values[k]], [host.Host]);
+            }
+        }
+        finally
+        {
+            foreach (var v in values) v.Dispose();
+        }
+    }
+
     private readonly TimeSpan? _limit = OrtSession.RunTimeout;
     private OrtRunOptionsHandle? _ro;
     private Timer? _timer;
@@ -451,6 +510,8 @@ public sealed class BoundRun : IDisposable
         _timer?.Dispose();
         _ro?.Dispose();
         _binding.Dispose();
+        foreach (var (_, _, h) in _hostOut.Values) h.Dispose();
+        _hostOut.Clear();
         foreach (var h in _owned) h.Dispose();
         foreach (var p in _pins) p.Dispose();
         _owned.Clear();

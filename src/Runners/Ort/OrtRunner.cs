@@ -276,11 +276,11 @@ public abstract class OrtRunner : IBindableRunner
         }
     }
 
-    public BoundRun Bind(ValueMap feeds)
+    public BoundRun Bind(ValueMap feeds, bool copyEachRun = false)
     {
         try
         {
-            return Session.Bind(feeds);
+            return Session.Bind(feeds, copyEachRun);
         }
         catch (OrtException e)
         {
