@@ -615,6 +615,28 @@ internal sealed unsafe class OrtApi
     }
 
     /// <summary>Borrowed (owned by the environment): the shared allocator for a memory location, or zero when none.</summary>
+    public int MemoryInfoGetId(IntPtr memoryInfo)
+    {
+        int id;
+        Check(((delegate* unmanaged<IntPtr, int*, IntPtr>)F(OrtApiIndex.MemoryInfoGetId))(memoryInfo, &id));
+        return id;
+    }
+
+    /// <summary>The PCI vendor id of the memory's device (0x10DE: NVIDIA). Needs ORT 1.23.</summary>
+    public uint MemoryInfoGetVendorId(IntPtr memoryInfo) => ((delegate* unmanaged<IntPtr, uint>)F(OrtApiIndex.MemoryInfoGetVendorId))(memoryInfo);
+
+    /// <summary>
+    /// A memory description by device (OrtMemoryInfoDeviceType), vendor, device id and OrtDeviceMemoryType (0: device
+    /// memory, 5: host memory the device transfers from directly, i.e. pinned), with a device allocator. Needs ORT 1.23.
+    /// </summary>
+    public OrtMemoryInfoHandle CreateMemoryInfoV2(string name, int deviceType, uint vendorId, int deviceId, int memType)
+    {
+        using var n = new Utf8Z(name);
+        IntPtr p;
+        Check(((delegate* unmanaged<IntPtr, int, uint, int, int, nuint, int, IntPtr*, IntPtr>)F(OrtApiIndex.CreateMemoryInfo_V2))(n.P, deviceType, vendorId, deviceId, memType, 0, 0, &p));
+        return Own<OrtMemoryInfoHandle>(p);
+    }
+
     public IntPtr GetSharedAllocator(OrtEnvHandle env, IntPtr memoryInfo)
     {
         IntPtr a;

@@ -114,6 +114,9 @@ internal static class OrtApiIndex
     public const int CopyTensors = 386;
     public const int MemoryInfoGetName = 71;
     public const int MemoryInfoGetDeviceType = 225;
+    public const int MemoryInfoGetId = 72;
+    public const int CreateMemoryInfo_V2 = 320;
+    public const int MemoryInfoGetVendorId = 322;
     public const int GetSharedAllocator = 376;
     public const int SessionGetMemoryInfoForInputs = 380;
     public const int SessionGetMemoryInfoForOutputs = 381;

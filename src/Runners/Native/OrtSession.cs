@@ -226,7 +226,8 @@ public sealed unsafe class OrtSession : IDisposable
     /// inputs stay in host memory and ORT copies them each run; <see cref="BoundRun.Placement"/> says which.
     /// The returned object owns the binding, the device copies and the pins of the host arrays; dispose it before the session.
     /// With <paramref name="copyEachRun"/>, each run also copies the host inputs into their device buffers first and the
-    /// device outputs back into host tensors after (trtexec's host latency: the buffers stay put, so a CUDA graph still replays).
+    /// device outputs back into host tensors after (trtexec's host latency: the buffers stay put, so a CUDA graph still
+    /// replays); the host side is pinned memory where the provider shares a pinned allocator, as trtexec's is.
     /// </summary>
     public BoundRun Bind(ValueMap feeds, bool copyEachRun = false)
     {
@@ -258,8 +259,13 @@ public sealed unsafe class OrtSession : IDisposable
                         bound = api.CreateTensorAsOrtValue(allocator, t.Shape.Dims, (int)t.ElementType);
                         owned.Add(bound);
                         api.CopyTensors(env, [host], [bound]);
-                        if (copyEachRun) copiesIn.Add((host, bound));
-                        placements.Add(copyEachRun ? $"{name} copied from host memory to {api.MemoryInfoGetName(inInfo[i])} each run" : $"{name} on {api.MemoryInfoGetName(inInfo[i])}");
+                        if (copyEachRun)
+                        {
+                            var (source, pinned) = PinnedCopy(host, t, inInfo[i], owned);
+                            copiesIn.Add((source, bound));
+                            placements.Add($"{name} copied from {(pinned ? "pinned" : "pageable")} host memory to {api.MemoryInfoGetName(inInfo[i])} each run");
+                        }
+                        else placements.Add($"{name} on {api.MemoryInfoGetName(inInfo[i])}");
                     }
                     else placements.Add($"{name} in host memory (copied each run: no shared allocator for {api.MemoryInfoGetName(inInfo[i])})");
                 }
@@ -268,13 +274,15 @@ public sealed unsafe class OrtSession : IDisposable
             }
             var outInfo = canQuery ? api.SessionGetMemoryInfoForOutputs(_session, Outputs.Count) : null;
             var copiedOut = new bool[Outputs.Count];
+            var outAllocators = new IntPtr[Outputs.Count];
             for (int k = 0; k < Outputs.Count; k++)
             {
                 if (outInfo is not null && outInfo[k] != IntPtr.Zero)
                 {
                     api.BindOutputToDevice(binding, Outputs[k].Name, outInfo[k]);
                     copiedOut[k] = copyEachRun && api.MemoryInfoGetDeviceType(outInfo[k]) != 0;
-                    placements.Add(copiedOut[k] ? $"{Outputs[k].Name} copied back from {api.MemoryInfoGetName(outInfo[k])} to host memory each run" : $"{Outputs[k].Name} on {api.MemoryInfoGetName(outInfo[k])}");
+                    if (copiedOut[k]) outAllocators[k] = PinnedAllocator(outInfo[k]);
+                    placements.Add(copiedOut[k] ? $"{Outputs[k].Name} copied back from {api.MemoryInfoGetName(outInfo[k])} to {(outAllocators[k] != IntPtr.Zero ? "pinned" : "pageable")} host memory each run" : $"{Outputs[k].Name} on {api.MemoryInfoGetName(outInfo[k])}");
                 }
                 else
                 {
@@ -284,7 +292,7 @@ public sealed unsafe class OrtSession : IDisposable
             }
             return new BoundRun(_session, binding, owned, pins, string.Join(", ", placements))
             {
-                CopiesIn = copiesIn, CopiedOut = copyEachRun && copiedOut.Any(c => c) ? copiedOut : null,
+                CopiesIn = copiesIn, CopiedOut = copyEachRun && copiedOut.Any(c => c) ? copiedOut : null, OutputAllocators = outAllocators,
             };
         }
         catch
@@ -294,6 +302,37 @@ public sealed unsafe class OrtSession : IDisposable
             foreach (var p in pins) p.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The host allocator the device <paramref name="deviceMemory"/> transfers from directly (pinned memory, shared in
+    /// the environment by providers that offer one, as the CUDA provider plugin does); zero where there is none.
+    /// </summary>
+    private static IntPtr PinnedAllocator(IntPtr deviceMemory)
+    {
+        var api = OrtApi.Current;
+        if (!api.Has(OrtApiIndex.CreateMemoryInfo_V2)) return IntPtr.Zero;
+        try
+        {
+            using var pinned = api.CreateMemoryInfoV2("pinned", api.MemoryInfoGetDeviceType(deviceMemory), api.MemoryInfoGetVendorId(deviceMemory), api.MemoryInfoGetId(deviceMemory), memType: 5);
+            return api.GetSharedAllocator(OrtRuntime.Current.Env, pinned.Ptr);
+        }
+        catch (OrtException)
+        {
+            return IntPtr.Zero;
+        }
+    }
+
+    /// <summary>The source each run copies <paramref name="t"/> to the device from: a pinned copy of it where one can be made.</summary>
+    private static (OrtValueHandle Source, bool Pinned) PinnedCopy(OrtValueHandle host, TensorData t, IntPtr deviceMemory, List<OrtValueHandle> owned)
+    {
+        var allocator = PinnedAllocator(deviceMemory);
+        if (allocator == IntPtr.Zero) return (host, false);
+        var api = OrtApi.Current;
+        var pinned = api.CreateTensorAsOrtValue(allocator, t.Shape.Dims, (int)t.ElementType);
+        owned.Add(pinned);
+        Buffer.MemoryCopy(api.GetTensorMutableData(host.Ptr), api.GetTensorMutableData(pinned.Ptr), t.ByteCount, t.ByteCount);
+        return (pinned, true);
     }
 
     private OrtValueHandle ToOrtValue(OnnxValue v, List<System.Buffers.MemoryHandle> pins, List<OrtValueHandle> owned)
@@ -429,6 +468,9 @@ public sealed class BoundRun : IDisposable
     /// <summary>Per output: copied back from the device after each run (null: none is).</summary>
     internal bool[]? CopiedOut { get; init; }
 
+    /// <summary>Per output copied back: the pinned host allocator its copy lives in (zero: ORT's default, pageable).</summary>
+    internal IntPtr[] OutputAllocators { get; init; } = [];
+
     /// <summary>The host tensors device outputs are copied into, kept while their shape stays.</summary>
     private readonly Dictionary<int, (long[] Dims, int Type, OrtValueHandle Host)> _hostOut = [];
 
@@ -488,7 +530,7 @@ public sealed class BoundRun : IDisposable
                 if (!_hostOut.TryGetValue(k, out var host) || host.Type != type || !host.Dims.AsSpan().SequenceEqual(dims))
                 {
                     if (host.Host is not null) host.Host.Dispose();
-                    host = (dims, type, api.CreateTensorAsOrtValue(dims, type));
+                    host = (dims, type, OutputAllocators.ElementAtOrDefault(k) is var a && a != IntPtr.Zero ? api.CreateTensorAsOrtValue(a, dims, type) : api.CreateTensorAsOrtValue(dims, type));
                     _hostOut[k] = host;
                 }
                 api.CopyTensors(env, [values[k]], [host.Host]);
