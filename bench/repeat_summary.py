@@ -56,4 +56,5 @@ if planted:
             print(f"| {name} | {med:.3f} | | | | | (the baseline) | {log.get(name, '')} |")
         else:
             shift = f"{100 * v['shift']:+.1f}% ({100 * v['shift_low']:+.1f}% to {100 * v['shift_high']:+.1f}%)" if "shift" in v else ""
-            print(f"| {name} | {med:.3f} | {v['baseline_median_ms']:.3f} | {100 * v['change']:+.1f}% | {shift} | {v['p']:.2g} | {v['verdict']} | {log.get(name, '')} |")
+            pv = f"{v['p']:.2g}" if v['p'] > 0 else '< 1e-300'
+            print(f"| {name} | {med:.3f} | {v['baseline_median_ms']:.3f} | {100 * v['change']:+.1f}% | {shift} | {pv} | {v['verdict']} | {log.get(name, '')} |")
