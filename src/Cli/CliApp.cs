@@ -32,7 +32,9 @@ public static class CliApp
 
     public static int Run(string[] args, TextWriter output, TextWriter error, TextReader? input = null)
     {
-        var root = Build(output, error, input);
+        // A file written to "-" (standard output: `--json -`) makes stdout the data's: everything for people goes to stderr.
+        var human = args.Any(a => a == "-" || a.EndsWith("=-", StringComparison.Ordinal)) ? error : output;
+        var root = Build(human, error, input);
         var parsed = root.Parse(MultiValue.Expand(args)); // parse errors come back in parsed.Errors, not as exceptions
         if (parsed.Errors.Count > 0)
         {
@@ -47,6 +49,7 @@ public static class CliApp
                 Runners.Native.OrtSession.RunTimeout = TimeSpan.FromSeconds(seconds);
             }
             else Runners.Native.OrtSession.RunTimeout = null;
+            if (GlobalOptions.TimeoutChangesNothing(parsed) is { } unused) error.WriteLine($"[W] {unused}");
             return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
         }
         catch (PolyNetException e)

@@ -101,17 +101,19 @@ public static class AtomicFile
 
     /// <summary>
     /// Refuses, before any work, outputs that <see cref="Write"/> would refuse after it: a folder that does not exist,
-    /// or a file that is one of <paramref name="inputs"/> (a report must never replace what it reads).
+    /// or a file that is one of <paramref name="inputs"/> (a report must never replace what it reads), compared where
+    /// the paths really lead (a symbolic link to an input is that input). "-" (standard output) is never an input. With
+    /// <paramref name="foldersMayBeMade"/>, the writer creates missing folders itself.
     /// </summary>
-    public static void CheckTargets(IEnumerable<string?> outputs, IEnumerable<string?> inputs)
+    public static void CheckTargets(IEnumerable<string?> outputs, IEnumerable<string?> inputs, bool foldersMayBeMade = false)
     {
         var cmp = OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase;
-        var read = inputs.OfType<string>().Select(Path.GetFullPath).ToHashSet(cmp);
-        foreach (var output in outputs.OfType<string>())
+        var read = inputs.OfType<string>().Where(p => p != "-").Select(p => ContainedPaths.RealPath(p, p)).ToHashSet(cmp);
+        foreach (var output in outputs.OfType<string>().Where(p => p != "-"))
         {
             var full = Path.GetFullPath(output);
-            if (read.Contains(full)) throw InvalidInputException.ForFile(output, "would overwrite an input; write it elsewhere");
-            if (Path.GetDirectoryName(full) is { } dir && !Directory.Exists(dir)) throw InvalidInputException.ForFile(output, $"folder {dir} does not exist");
+            if (read.Contains(ContainedPaths.RealPath(full, output))) throw InvalidInputException.ForFile(output, "would overwrite an input; write it elsewhere");
+            if (!foldersMayBeMade && Path.GetDirectoryName(full) is { } dir && !Directory.Exists(dir)) throw InvalidInputException.ForFile(output, $"folder {dir} does not exist");
         }
     }
 }

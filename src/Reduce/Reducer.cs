@@ -56,6 +56,12 @@ public sealed class ReduceResult
 /// </summary>
 public static class Reducer
 {
+    public const string ReducedModelFile = "reduced.onnx", ReducedInputsFile = "reduced_inputs.npz", MinGoodFile = "min_good.onnx";
+
+    /// <summary>Every file a reduction writes into <paramref name="artifacts"/> (checked against its inputs before any work).</summary>
+    public static IReadOnlyList<string> ArtifactFiles(string artifacts)
+        => [.. new[] { ReducedModelFile, ReducedInputsFile, MinGoodFile, CheckLog.FileName }.Select(f => Path.Combine(artifacts, f))];
+
     public static ReduceResult Run(ReduceOptions o, IJobLog log, CancellationToken cancel = default)
     {
         var model = o.Model;
@@ -130,8 +136,8 @@ public static class Reducer
         int run = 0;
         List<int>? best = null;
         string bestCause = "";
-        var reducedPath = Path.Combine(o.Artifacts, "reduced.onnx");
-        var inputsPath = Path.Combine(o.Artifacts, "reduced_inputs.npz");
+        var reducedPath = Path.Combine(o.Artifacts, ReducedModelFile);
+        var inputsPath = Path.Combine(o.Artifacts, ReducedInputsFile);
 
         Outcome Test(IReadOnlyList<int> nodes)
         {
@@ -178,6 +184,8 @@ public static class Reducer
 
         // Sanity: the whole model fails, a trivial model passes.
         var whole = Test(order);
+        // A check stopped by --timeout on the whole model is the runner's failure (exit 3), not a model that passes.
+        if (!whole.Fails && whole.TimedOut) throw new RunnerException($"nothing to reduce: the whole model's check did not finish ({whole.Cause})");
         if (!whole.Fails) throw new InvalidInputException($"nothing to reduce: the whole model does not fail ({whole.Cause})");
         var control = checker.Control(workDir);
         if (control.Fails)
@@ -217,7 +225,7 @@ public static class Reducer
         }
         if (values.Degraded is { } d) notes.Add(d);
         var reduced = best!;
-        var minGood = MinGood(checks, reduced) is { } good ? WriteMinGood(model, good, view, types, Path.Combine(o.Artifacts, "min_good.onnx")) : null;
+        var minGood = MinGood(checks, reduced) is { } good ? WriteMinGood(model, good, view, types, Path.Combine(o.Artifacts, MinGoodFile)) : null;
         if (Directory.Exists(workDir)) Directory.Delete(workDir, recursive: true);
         return new ReduceResult
         {

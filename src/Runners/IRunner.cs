@@ -57,4 +57,8 @@ public interface IBindableRunner : IRunner
 
 /// <summary>A runner that could not be created, activated or run (ORT error, missing provider or library). Exit code 3.</summary>
 public sealed class RunnerException(string message, Exception? inner = null)
-    : PolyNetException(message, ExitCodes.RunnerFailed, inner);
+    : PolyNetException(message, ExitCodes.RunnerFailed, inner)
+{
+    /// <summary>The inference was stopped by --timeout.</summary>
+    public bool TimedOut => InnerException is TimeoutException;
+}

@@ -30,6 +30,20 @@ internal static class GlobalOptions
 
     public static string? OrtLibrary(ParseResult p) => p.GetValue<string?>("--ort-library");
     public static double? Timeout(ParseResult p) => p.GetValue<double?>("--timeout");
+
+    /// <summary>The commands that run inferences, which --timeout limits.</summary>
+    private static readonly HashSet<string> Timed = ["run", "bench", "suite run", "reduce", "reduce-worker", "calib generate", "calib sensitivity", "surgeon sanitize"];
+
+    /// <summary>The warning for a --timeout given to a command that runs no inference; null where it applies.</summary>
+    public static string? TimeoutChangesNothing(ParseResult p)
+    {
+        if (Timeout(p) is null) return null;
+        var names = new List<string>();
+        for (var r = p.CommandResult; r is not null && r.Parent is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Insert(0, r.Command.Name);
+        var command = string.Join(' ', names);
+        return Timed.Contains(command) ? null : $"--timeout limits how long one inference may take; 'polynet {command}' runs none, so it changes nothing";
+    }
     public static bool Verbose(ParseResult p) => p.GetValue<bool>("--verbose");
     public static bool Quiet(ParseResult p) => p.GetValue<bool>("--quiet");
 }

@@ -114,6 +114,8 @@ internal static class ReduceCommand
             catch (ArgumentException e) { throw new InvalidInputException($"--fail-regex '{r}': {e.Message}"); }
         }
 
+        // What the reduction writes may not be what it reads (the model, the inputs), not even through a link.
+        AtomicFile.CheckTargets([.. Reducer.ArtifactFiles(s.Artifacts), s.Output], [s.Model, s.LoadInputs], foldersMayBeMade: true);
         var log = new WriterLog(output, error, s.Verbose, s.Quiet);
         OrtRuntime.Initialize(s.OrtLibrary);
         var model = ModelUpgrade.Apply(OnnxModel.Load(s.Model), s.UpgradeOpset, log);

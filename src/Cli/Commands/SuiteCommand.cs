@@ -92,8 +92,9 @@ internal static class SuiteCommand
         if (s.ShardDurations is not null && s.Shard is null) throw new InvalidInputException("--shard-durations balances --shard; without --shard it changes nothing");
         var selected = SuiteRunner.Select(suite, options);
         int jobs = SuiteRunner.JobsFor(selected, s.Jobs);
-        // Refuse unwritable report paths now, not after the suite has run.
-        Onnx.AtomicFile.CheckTargets(s.Reports.Select(r => r.Path).ToList(), [s.Suite]);
+        // Refuse unwritable report paths now, not after the suite has run; no report may replace a file a case reads or keeps.
+        Onnx.AtomicFile.CheckTargets(s.Reports.Select(r => r.Path).ToList(),
+            [s.Suite, .. suite.Cases.SelectMany(c => c.InputFiles.Concat([c.Model, c.Golden, Jobs.Suite.LatencyBudget.BaselinePath(c.Golden)]))]);
         OrtRuntime.Initialize(s.OrtLibrary);
 
         var sync = TextWriter.Synchronized(output);

@@ -163,18 +163,29 @@ public sealed class SuiteFile
     {
         var parser = new Parser(new StringReader(text));
         int depth = 0;
-        while (parser.MoveNext())
+        Mark last = Mark.Empty;
+        try
         {
-            switch (parser.Current)
+            while (parser.MoveNext())
             {
-                case YamlDotNet.Core.Events.SequenceStart or YamlDotNet.Core.Events.MappingStart:
-                    if (++depth > MaxYamlDepth)
-                        throw InvalidInputException.ForFile($"{path}:{parser.Current.Start.Line}", $"nested more than {MaxYamlDepth} levels deep");
-                    break;
-                case YamlDotNet.Core.Events.SequenceEnd or YamlDotNet.Core.Events.MappingEnd:
-                    depth--;
-                    break;
+                last = parser.Current!.End;
+                switch (parser.Current)
+                {
+                    case YamlDotNet.Core.Events.SequenceStart or YamlDotNet.Core.Events.MappingStart:
+                        if (++depth > MaxYamlDepth)
+                            throw InvalidInputException.ForFile($"{path}:{parser.Current.Start.Line}", $"nested more than {MaxYamlDepth} levels deep");
+                        break;
+                    case YamlDotNet.Core.Events.SequenceEnd or YamlDotNet.Core.Events.MappingEnd:
+                        depth--;
+                        break;
+                }
             }
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's parser loses its state on some broken flow collections ("- name: [a" then a mapping key)
+            // instead of raising a YamlException: the position is where the last well-formed part ended.
+            throw InvalidInputException.ForFile($"{path}:{last.Line}", $"not valid YAML after line {last.Line}, column {last.Column} (an unclosed '[' or '{{'?)");
         }
     }
 
@@ -226,6 +237,7 @@ public sealed class SuiteFile
                 var model = c.Model ?? d.Model ?? throw Bad("has no model");
                 var modelPath = System.IO.Path.GetFullPath(System.IO.Path.Combine(dir, model));
                 if (!File.Exists(modelPath)) throw Bad($"model {model} does not exist (paths are relative to the suite file)");
+                ContainedPaths.CheckLinksStayInside(dir, modelPath, where, "model");
 
                 var runners = Strings("runners", c.Runners ?? d.Runners) is { Count: > 0 } r ? r.Select(RunnerSpec.Parse).ToList() : [RunnerRegistry.Reference()];
                 foreach (var spec in runners) RunnerRegistry.Check(spec);
@@ -236,7 +248,10 @@ public sealed class SuiteFile
                 int samples = (int)Integer("inputs.samples", ci.Samples ?? di.Samples, 1, 1, 100_000);
                 var files = Strings("inputs.files", ci.Files ?? di.Files).Select(f => System.IO.Path.GetFullPath(System.IO.Path.Combine(dir, f))).ToList();
                 foreach (var f in files)
+                {
                     if (!File.Exists(f) && !Directory.Exists(f)) throw Bad($"input file {f} does not exist");
+                    ContainedPaths.CheckLinksStayInside(dir, f, where, "input file");
+                }
                 if (files.Count > 0 && (ci.Samples ?? di.Samples) is not null) throw Bad("inputs.samples applies to generated inputs; with inputs.files the samples are the files'");
 
                 TolerancesDto ct = c.Tolerances ?? new(), dt = d.Tolerances ?? new();
@@ -256,6 +271,7 @@ public sealed class SuiteFile
                 var golden = c.Golden ?? System.IO.Path.Combine("golden", c.Name + ".npz");
                 if (!golden.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) throw Bad($"golden {golden}: golden outputs are .npz files");
                 var goldenPath = System.IO.Path.GetFullPath(System.IO.Path.Combine(dir, golden));
+                ContainedPaths.CheckLinksStayInside(dir, goldenPath, where, "golden");
                 if (cases.FirstOrDefault(x => x.Golden == goldenPath) is { } other) throw Bad($"golden {golden} is case '{other.Name}''s golden file too");
                 cases.Add(new SuiteCase
                 {
@@ -281,6 +297,13 @@ public sealed class SuiteFile
                 throw Bad(e.Message);
             }
         }
+        // A golden file is written by --update-golden: none may be what a case reads (its own or another's model or
+        // inputs), compared where the paths really lead.
+        var read = cases.SelectMany(c => c.InputFiles.Append(c.Model)).Select(f => ContainedPaths.RealPath(f, path)).ToHashSet(StringComparer.Ordinal);
+        foreach (var c in cases)
+            foreach (var written in new[] { c.Golden, LatencyBudget.BaselinePath(c.Golden) })
+                if (read.Contains(ContainedPaths.RealPath(written, path)))
+                    throw InvalidInputException.ForFile($"{path}:{c.Line}", $"case '{c.Name}': golden file {System.IO.Path.GetRelativePath(dir, written)} is also read as a model or inputs by a case; --update-golden would overwrite it");
         var suiteName = dto.Name ?? System.IO.Path.GetFileName(path).Split('.')[0];
         return new SuiteFile { Path = System.IO.Path.GetFullPath(path), GivenPath = path, Name = suiteName, Cases = cases };
     }

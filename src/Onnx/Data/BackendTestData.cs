@@ -44,10 +44,11 @@ public static partial class BackendTestData
     {
         var sets = DataSets(dir);
         if (sets.Count == 0) sets = [dir];
-        return sets.Select(s => LoadSet(s, role, expected)).ToList();
+        return sets.Select(s => LoadSet(s, role, expected, root: dir)).ToList();
     }
 
-    public static ValueMap LoadSet(string dir, DataRole role, IReadOnlyList<ValueSpec>? expected)
+    /// <summary>One data set; its files must lie in <paramref name="root"/> (the folder named; default: the set's own) even through links.</summary>
+    public static ValueMap LoadSet(string dir, DataRole role, IReadOnlyList<ValueSpec>? expected, string? root = null)
     {
         var prefix = role == DataRole.Inputs ? "input" : "output";
         var files = Directory.EnumerateFiles(dir, prefix + "_*.pb")
@@ -65,6 +66,7 @@ public static partial class BackendTestData
         if (expected is not null && files.Count > expected.Count)
             throw InvalidInputException.ForFile(dir, $"holds {files.Count} {prefix} files but the model has {expected.Count} {prefix}s");
         var result = new ValueMap();
+        foreach (var (f, _) in files) ContainedPaths.CheckLinksStayInside(root ?? dir, f, f, "data file");
         for (int k = 0; k < files.Count; k++)
         {
             var spec = expected is not null && k < expected.Count ? expected[k] : null;

@@ -57,54 +57,15 @@ public static class ExternalData
             throw InvalidInputException.ForFile(modelFile, $"tensor '{tensorName}': external data location '{info.Location}' is an absolute path; only files inside the model's folder are allowed");
         var root = Path.GetFullPath(baseDirectory);
         var full = Path.GetFullPath(Path.Combine(root, loc));
-        if (!IsInside(root, full))
+        if (!ContainedPaths.IsInside(root, full))
             throw InvalidInputException.ForFile(modelFile, $"tensor '{tensorName}': external data location '{info.Location}' escapes the model's folder {root}");
         if (!File.Exists(full))
             throw InvalidInputException.ForFile(modelFile, $"tensor '{tensorName}': external data file '{info.Location}' does not exist in {root}");
         // Every component is resolved, not only the file: a folder on the way may be a link out of the model's folder.
-        var real = RealPath(full, modelFile);
-        if (!IsInside(RealPath(root, modelFile), real))
+        var real = ContainedPaths.RealPath(full, modelFile);
+        if (!ContainedPaths.IsInside(ContainedPaths.RealPath(root, modelFile), real))
             throw InvalidInputException.ForFile(modelFile, $"tensor '{tensorName}': external data file '{info.Location}' resolves to {real} (through a symbolic link), outside the model's folder");
         return full;
-    }
-
-    /// <summary>
-    /// The path with every symbolic link on it resolved, component by component (as realpath(3) does; a link's ".." is
-    /// taken from where the link points, not lexically). More than 40 links is a loop.
-    /// </summary>
-    internal static string RealPath(string path, string modelFile)
-    {
-        if (OperatingSystem.IsWindows()) return Path.GetFullPath(path);
-        var pending = new Stack<string>(Path.GetFullPath(path).Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse());
-        var current = "/";
-        int links = 0;
-        while (pending.Count > 0)
-        {
-            var part = pending.Pop();
-            if (part == ".") continue;
-            if (part == "..")
-            {
-                current = Path.GetDirectoryName(current) ?? "/";
-                continue;
-            }
-            var next = Path.Combine(current, part);
-            var target = File.Exists(next) || Directory.Exists(next) ? new FileInfo(next).LinkTarget : null;
-            if (target is null)
-            {
-                current = next;
-                continue;
-            }
-            if (++links > 40) throw InvalidInputException.ForFile(modelFile, $"too many symbolic links resolving {path} (a loop?)");
-            foreach (var p in target.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse()) pending.Push(p);
-            if (target.StartsWith('/')) current = "/";
-        }
-        return current;
-    }
-
-    private static bool IsInside(string root, string full)
-    {
-        var r = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
-        return full.StartsWith(r, StringComparison.Ordinal);
     }
 
     /// <summary>

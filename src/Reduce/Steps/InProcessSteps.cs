@@ -65,8 +65,8 @@ public sealed class InProcessSteps(ToleranceSet tolerances, CompareOptions compa
         catch (RunnerException e)
         {
             return condition == Condition.Accuracy
-                ? new Outcome(false, $"the candidate failed otherwise ({e.Message}): not the accuracy failure being reduced")
-                : new Outcome(true, e.Message);
+                ? new Outcome(false, $"the candidate failed otherwise ({e.Message}): not the accuracy failure being reduced", TimedOut: e.TimedOut)
+                : new Outcome(true, e.Message, TimedOut: e.TimedOut);
         }
     }
 }

@@ -52,7 +52,7 @@ public sealed class IsolatedSteps(string workDir, IReadOnlyList<string> worker, 
         if (r.Signal is { } sig) return new Outcome(true, $"the runner crashed (worker process ended by signal {sig})", Crashed: true);
         return Read(r) switch
         {
-            CheckAnswer a => new Outcome(a.Fails, a.Cause),
+            CheckAnswer a => new Outcome(a.Fails, a.Cause, TimedOut: a.TimedOut),
             StepError e => new Outcome(false, $"the check could not run ({e.Message})"),
             var other => throw new InvalidOperationException($"the worker answered a check with {other?.GetType().Name ?? "nothing"}"),
         };

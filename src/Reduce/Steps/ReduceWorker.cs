@@ -54,7 +54,7 @@ public static class ReduceWorker
                 var expected = c.Expected is null ? null : DataFiles.Load(c.Expected, DataRole.Outputs).Samples;
                 var subject = new Subject(new Onnx.Transforms.Extracted(model, model.Inputs.Select(i => i.Name).ToList(), model.Outputs.Select(o => o.Name).ToList(), []), inputs, expected);
                 var o = new InProcessSteps(c.Tolerances, c.Compare, create, log).Check(c.Condition, subject, RunnerSpec.Parse(c.Candidate));
-                return new CheckAnswer(o.Fails, o.Cause);
+                return new CheckAnswer(o.Fails, o.Cause, o.TimedOut);
             }
             case ValuesRequest v:
             {

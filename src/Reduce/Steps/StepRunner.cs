@@ -8,7 +8,8 @@ public sealed record Subject(Onnx.Transforms.Extracted Graph, IReadOnlyList<Valu
 
 /// <summary>One check's verdict: does the subgraph still fail, and why (one line).</summary>
 /// <param name="Crashed">The runner crashed the worker process that ran the check (a native crash, not a verdict of PolyNet's).</param>
-public sealed record Outcome(bool Fails, string Cause, bool Crashed = false);
+/// <param name="TimedOut">An inference of the check was stopped by --timeout.</param>
+public sealed record Outcome(bool Fails, string Cause, bool Crashed = false, bool TimedOut = false);
 
 /// <summary>
 /// The steps of a reduction that run a model, and so can crash the process in native code: inferring types, the

@@ -44,7 +44,7 @@ public sealed record LocalizeRequest(string Model, string Inputs, string Referen
 [JsonDerivedType(typeof(StepError), "error")]
 public abstract record StepAnswer;
 
-public sealed record CheckAnswer(bool Fails, string Cause) : StepAnswer;
+public sealed record CheckAnswer(bool Fails, string Cause, bool TimedOut = false) : StepAnswer;
 
 public sealed record ValuesAnswer : StepAnswer;
 

@@ -34,6 +34,32 @@ public class TimeoutTests
     }
 
     [Fact]
+    public void Reduce_and_suite_stop_an_endless_model_with_exit_3()
+    {
+        using var dir = new TempDir();
+        var model = dir.File("endless.onnx");
+        Graphs.EndlessLoop().Save(model);
+        var r = Run("reduce", model, "--runner", "onnxrt", "--runner", "onnxrt:opt=disable", "--artifacts", dir.File("a"), "--timeout", "1");
+        Assert.Equal(ExitCodes.RunnerFailed, r.Code);
+        Assert.Contains("did not finish within 1 s", r.Err);
+        File.WriteAllText(dir.File("s.suite.yaml"), "cases:\n  - name: endless\n    model: endless.onnx\n    runners: [onnxrt]\n");
+        var s = Run("suite", "run", dir.File("s.suite.yaml"), "--update-golden", "--timeout", "1");
+        Assert.Equal(ExitCodes.RunnerFailed, s.Code);
+        Assert.Contains("did not finish within 1 s", s.Out + s.Err);
+    }
+
+    [Fact]
+    public void A_timeout_given_to_a_command_that_runs_no_inference_says_it_changes_nothing()
+    {
+        var r = Run("inspect", "model", TestPaths.Model("mlp.onnx"), "--timeout", "5");
+        Assert.Equal(0, r.Code);
+        Assert.Contains("[W] --timeout limits how long one inference may take; 'polynet inspect model' runs none, so it changes nothing", r.Err);
+        var run = Run("run", TestPaths.Model("mlp.onnx"), "--runner", "onnxrt", "--runner", "onnxrt:opt=disable", "--timeout", "5");
+        Assert.Equal(0, run.Code);
+        Assert.DoesNotContain("changes nothing", run.Err);
+    }
+
+    [Fact]
     public void A_timeout_that_is_not_a_positive_number_is_bad_input()
         => AssertOneLineError(Run("run", TestPaths.Model("mlp.onnx"), "--runner", "onnxrt", "onnxrt:opt=disable", "--timeout", "0"), ExitCodes.BadInput, "--timeout");
 }

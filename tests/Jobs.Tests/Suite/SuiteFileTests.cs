@@ -15,6 +15,14 @@ public class SuiteFileTests
     }
 
     [Fact]
+    public void A_flow_sequence_left_open_is_bad_input_at_its_line_not_the_parsers_state_error()
+    {
+        using var dir = new TempDir();
+        var e = Assert.Throws<InvalidInputException>(() => Load(dir, "name: x\ncases:\n  - name: [a\n    model: foo\n"));
+        Assert.EndsWith("s.suite.yaml:3: not valid YAML after line 3, column 11 (an unclosed '[' or '{'?)", e.Message);
+    }
+
+    [Fact]
     public void A_case_overrides_the_defaults_key_by_key()
     {
         using var dir = new TempDir();
