@@ -11,7 +11,7 @@ out=fuzz/results
 mkdir -p "$out"
 dotnet build fuzz/PolyNet.Fuzz -c Release -o .build/fuzz -nologo -v q -clp:ErrorsOnly >/dev/null
 F="dotnet .build/fuzz/PolyNet.Fuzz.dll"
-targets() { if [ $# -gt 0 ]; then echo "$@"; else echo npy npz json pb onnx calib calib-json calib-flatbuffers suite options; fi; }
+targets() { if [ $# -gt 0 ]; then echo "$@"; else echo npy npz json pb data onnx onnx-external calib calib-json calib-flatbuffers suite options; fi; }
 case "$mode" in
   quick)
     secs=${1:-3}; shift || true

@@ -37,6 +37,10 @@ public static class Seeds
                 if (new FileInfo(p).Length < 64 << 10) yield return File.ReadAllBytes(p);
     }
 
+    /// <summary>fixtures/models/external/mlp_external.onnx.data, the file the onnx-external target's models refer to.</summary>
+    public static byte[]? ExternalData()
+        => Fixtures() is { } f && Path.Combine(f, "models", "external", "mlp_external.onnx.data") is var p && File.Exists(p) ? File.ReadAllBytes(p) : null;
+
     private static ValueMap Sample() => new()
     {
         { "x", TensorData.Create<float>([2, 3], 1, 2, 3, 4, 5, 6) },
@@ -110,6 +114,9 @@ public static class Seeds
             .. BackendFiles("*.pb", 24),
         ],
         "onnx" => FixtureFiles("models", "*.onnx").Concat(BackendFiles("model.onnx", 24)),
+        "onnx-external" => FixtureFiles("models/external", "*.onnx"),
+        "data" => ["input_0.pb output_0.pb 1/input_0.pb 1/output_0.pb"u8.ToArray().Append((byte)'\n').Concat(TensorProtos.FromTensorData("x", TensorData.Create<float>([2], 1, 2)).ToByteArray()).ToArray(),
+            "input_0.pb input_1.pb output_0.pb\n"u8.ToArray().Concat(new TensorProto { Name = "t", DataType = (int)ElementType.Int64, Dims = { 2 }, Int64Data = { 3, 4 } }.ToByteArray()).ToArray()],
         "calib" => FixtureFiles("calib", "*.cache"),
         "calib-json" => FixtureFiles("calib", "*.json"),
         "calib-flatbuffers" => FixtureFiles("calib", "*.flatbuffers"),

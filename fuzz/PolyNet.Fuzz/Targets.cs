@@ -38,6 +38,40 @@ public sealed record Target(string Name, string Extension, Action<string> Parse)
             var code = Cli.CliApp.Run(["inspect", "model", p, "--layers", "--attributes", "--no-ort-check"], TextWriter.Null, TextWriter.Null);
             if (code == 70) throw new InvalidOperationException("inspect model ended as an internal error (exit 70)");
         }),
+        new("onnx-external", "x.onnx", p =>
+        {
+            // A model whose tensors live in files beside it: the input is the model, next to a real data file of
+            // fixtures/ (mlp_external.onnx.data) and a folder link out of its folder; every reference is resolved,
+            // checked and mapped into the model (--external-data load).
+            var dir = Path.GetDirectoryName(Path.GetFullPath(p))!;
+            var data = Path.Combine(dir, "mlp_external.onnx.data");
+            if (!File.Exists(data) && Seeds.ExternalData() is { } bytes) File.WriteAllBytes(data, bytes);
+            var link = Path.Combine(dir, "etcdir");
+            if (!Directory.Exists(link)) Directory.CreateSymbolicLink(link, "/etc");
+            var model = OnnxModel.Load(p, ExternalDataMode.Load);
+            _ = model.Graph.Initializer.Sum(t => t.RawData.Length);
+        }),
+        new("data", "x.bin", p =>
+        {
+            // A backend test folder: the input's first line names the files of test_data_set_0 (and a second data set,
+            // "1/NAME"), the rest is the bytes each of them holds; loaded as inputs and as outputs.
+            var bytes = File.ReadAllBytes(p);
+            int nl = Array.IndexOf(bytes, (byte)'\n');
+            var names = System.Text.Encoding.UTF8.GetString(bytes, 0, nl < 0 ? bytes.Length : nl).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var body = nl < 0 ? [] : bytes[(nl + 1)..];
+            var root = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(p))!, "backend");
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+            foreach (var name in names.Take(8))
+            {
+                if (name.Contains("..") || name.Contains('\0') || name.StartsWith('/') || Path.GetFileName(name) is "" or ".") continue;
+                var file = Path.Combine(root, name.StartsWith("1/") ? "test_data_set_1" : name.StartsWith("9/") ? "test_data_set_99999999999" : "test_data_set_0", Path.GetFileName(name));
+                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                File.WriteAllBytes(file, body);
+            }
+            Directory.CreateDirectory(root);
+            Attempt(() => BackendTestData.Load(root, DataRole.Inputs, null));
+            BackendTestData.Load(root, DataRole.Outputs, null);
+        }),
         new("calib", "x.cache", p => CacheReader.Read(p)),
         new("calib-json", "x.json", p => CacheReader.Read(p)),
         new("calib-flatbuffers", "x.flatbuffers", p => CacheReader.Read(p)),

@@ -33,7 +33,8 @@ public static partial class BackendTestData
         => Directory.EnumerateDirectories(dir)
             .Select(d => (d, m: DataSetName().Match(Path.GetFileName(d))))
             .Where(x => x.m.Success)
-            .OrderBy(x => int.Parse(x.m.Groups[1].Value, CultureInfo.InvariantCulture))
+            // Numbers past any count order after the rest, by their digits (no overflow).
+            .OrderBy(x => x.m.Groups[1].Value.TrimStart('0').Length).ThenBy(x => x.m.Groups[1].Value.TrimStart('0'), StringComparer.Ordinal)
             .Select(x => x.d).ToList();
 
     /// <summary>
@@ -54,7 +55,8 @@ public static partial class BackendTestData
         var files = Directory.EnumerateFiles(dir, prefix + "_*.pb")
             .Select(f => (f, m: PbName().Match(Path.GetFileName(f))))
             .Where(x => x.m.Success)
-            .Select(x => (x.f, k: int.Parse(x.m.Groups[2].Value, CultureInfo.InvariantCulture)))
+            .Select(x => (x.f, k: int.TryParse(x.m.Groups[2].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var k) ? k
+                : throw InvalidInputException.ForFile(x.f, $"the position {x.m.Groups[2].Value} in the file name is beyond any model's {prefix}s")))
             .OrderBy(x => x.k).ToList();
         for (int i = 0; i < files.Count; i++)
             if (files[i].k != i)
@@ -71,7 +73,10 @@ public static partial class BackendTestData
         {
             var spec = expected is not null && k < expected.Count ? expected[k] : null;
             var (name, value) = ReadValueFile(files[k].f, spec?.Kind ?? ValueKind.Tensor);
-            result.Add(spec?.Name ?? (string.IsNullOrEmpty(name) ? $"{prefix}_{k}" : name), value);
+            var key = spec?.Name ?? (string.IsNullOrEmpty(name) ? $"{prefix}_{k}" : name);
+            if (result.ContainsKey(key))
+                throw InvalidInputException.ForFile(files[k].f, $"names its value '{key}', as an earlier {prefix} file of {Path.GetFileName(dir)} does");
+            result.Add(key, value);
         }
         return result;
     }
